@@ -1,0 +1,90 @@
+// Command hello is goship's sample service: a tiny HTTP server with a health
+// endpoint, a version endpoint and graceful shutdown.
+//
+//	hello              serve on $PORT (default 8080)
+//	hello health       exit 0 if GET /healthz on the local server answers 200
+//
+// HELLO_BROKEN=1 makes /healthz fail, to play a broken release.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"example.com/hello-service/internal/buildinfo"
+	"example.com/hello-service/internal/server"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "health" {
+		if err := probe(port()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := serve(ctx, net.JoinHostPort("", port())); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func port() string {
+	if p := os.Getenv("PORT"); p != "" {
+		return p
+	}
+	return "8080"
+}
+
+func serve(ctx context.Context, addr string) error {
+	srv := &http.Server{
+		Addr: addr,
+		Handler: server.New(server.Options{
+			Info:   server.Info{Version: buildinfo.Version, Commit: buildinfo.Commit, Date: buildinfo.Date},
+			Broken: os.Getenv("HELLO_BROKEN") != "",
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Printf("hello %s (%s) listening on %s", buildinfo.Version, buildinfo.Commit, addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Drain in-flight requests so a rolling deploy drops none of them.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Print("stopped")
+	return nil
+}
+
+// probe is the container HEALTHCHECK: the runtime image has no curl.
+func probe(port string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get("http://127.0.0.1:" + port + "/healthz")
+	if err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: /healthz answered %s", resp.Status)
+	}
+	return nil
+}

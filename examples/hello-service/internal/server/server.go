@@ -1,0 +1,46 @@
+// Package server is the HTTP surface of hello-service: a health endpoint for
+// deploy gates and a version endpoint that shows which release is live.
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Info is what /version reports.
+type Info struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Date    string `json:"date"`
+}
+
+// Options configure the handler.
+type Options struct {
+	Info Info
+	// Broken makes /healthz answer 503, to play a bad release in deploy tests.
+	Broken bool
+}
+
+// New returns the service's handler.
+func New(opts Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if opts.Broken {
+			http.Error(w, "unhealthy: HELLO_BROKEN is set", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("format") == "json" {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(opts.Info)
+			return
+		}
+		_, _ = w.Write([]byte(opts.Info.Version + "\n"))
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("hello from " + opts.Info.Version + "\n"))
+	})
+	return mux
+}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+func TestHealthz(t *testing.T) {
+	tests := []struct {
+		name   string
+		broken bool
+		want   int
+	}{
+		{"healthy", false, http.StatusOK},
+		{"broken release", true, http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _ := get(t, New(Options{Broken: tt.broken}), "/healthz")
+			if code != tt.want {
+				t.Fatalf("GET /healthz = %d, want %d", code, tt.want)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	h := New(Options{Info: Info{Version: "v1.2.3", Commit: "abc1234", Date: "2026-01-02T03:04:05Z"}})
+	if code, body := get(t, h, "/version"); code != http.StatusOK || strings.TrimSpace(body) != "v1.2.3" {
+		t.Fatalf("GET /version = %d %q, want 200 v1.2.3", code, body)
+	}
+	_, body := get(t, h, "/version?format=json")
+	var info Info
+	if err := json.Unmarshal([]byte(body), &info); err != nil {
+		t.Fatalf("decode /version json: %v", err)
+	}
+	if info.Commit != "abc1234" {
+		t.Fatalf("commit = %q, want abc1234", info.Commit)
+	}
+}
+
+func TestUnknownPath(t *testing.T) {
+	if code, _ := get(t, New(Options{}), "/nope"); code != http.StatusNotFound {
+		t.Fatalf("GET /nope = %d, want 404", code)
+	}
+}

@@ -1,0 +1,24 @@
+// Command modcheck type-checks the goship Dagger module without an engine.
+//
+//	go run ./internal/cmd/modcheck [dir]
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/goship-dev/goship/internal/modcheck"
+)
+
+func main() {
+	dir := "."
+	if len(os.Args) > 1 {
+		dir = os.Args[1]
+	}
+	if err := modcheck.Check(context.Background(), dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("modcheck: the Dagger module type-checks against dagger.io/dagger")
+}

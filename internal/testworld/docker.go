@@ -1,0 +1,54 @@
+package testworld
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Docker is the local dockerd, reached through the docker CLI with a
+// private client config so logins in tests never touch ~/.docker.
+type Docker struct {
+	ConfigDir string
+}
+
+// NeedDocker fails t unless a docker daemon answers. `.ci/run` starts one.
+func NeedDocker(t testing.TB) *Docker {
+	t.Helper()
+	need(t, "docker", "docker.io")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := Run(ctx, nil, nil, "docker", "info", "--format", "{{.ServerVersion}}"); err != nil {
+		t.Fatalf("testworld: no docker daemon answers (%v): install \"docker.io\" and start dockerd (`.ci/run` does both)", err)
+	}
+	return &Docker{ConfigDir: Dir(t, "dockercfg")}
+}
+
+// Run runs a docker CLI command, failing t on error.
+func (d *Docker) Run(t testing.TB, stdin []byte, args ...string) string {
+	t.Helper()
+	out, err := d.Try(stdin, args...)
+	if err != nil {
+		t.Fatalf("testworld: %v", err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// Try runs a docker CLI command and returns its error.
+func (d *Docker) Try(stdin []byte, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return Run(ctx, stdin, []string{"DOCKER_CONFIG=" + d.ConfigDir}, append([]string{"docker"}, args...)...)
+}
+
+// Login logs in to a registry with the password on stdin.
+func (d *Docker) Login(t testing.TB, r *Registry) {
+	t.Helper()
+	d.Run(t, []byte(r.Password), "login", "--username", r.Username, "--password-stdin", r.Host)
+}
+
+// RemoveContainer force-removes a container when the test ends.
+func (d *Docker) RemoveContainer(t testing.TB, name string) {
+	t.Cleanup(func() { _, _ = d.Try(nil, "rm", "-f", name) })
+}

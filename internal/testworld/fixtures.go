@@ -1,0 +1,99 @@
+package testworld
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/goship-dev/goship/pipeline/gobuild"
+	"github.com/goship-dev/goship/pipeline/image"
+)
+
+// HelloPort is the port hello-service listens on inside its container.
+const HelloPort = 8080
+
+// HelloVars are the -X targets of the sample service.
+func HelloVars() []string {
+	const pkg = "example.com/hello-service/internal/buildinfo"
+	return []string{pkg + ".Version={{version}}", pkg + ".Commit={{commit}}", pkg + ".Date={{date}}"}
+}
+
+// BuildHelloBinary compiles examples/hello-service statically, stamped
+// with version, and returns the binary's path.
+func BuildHelloBinary(t testing.TB, version string) string {
+	t.Helper()
+	src := filepath.Join(RepoRoot(t), "examples", "hello-service")
+	out := filepath.Join(Dir(t, "bin"), "hello")
+	ldflags, err := gobuild.LDFlags(gobuild.Stamp{Version: version, Commit: "c0ffee" + version, Date: "2026-01-01T00:00:00Z"}, HelloVars())
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := gobuild.BuildArgs("./cmd/hello", out, ldflags)
+	env := append(gobuild.SortedEnv(gobuild.Env(gobuild.Target{OS: "linux", Arch: "amd64"})), "GOFLAGS=-mod=mod")
+	if _, err := runIn(src, env, argv...); err != nil {
+		t.Fatalf("testworld: build hello-service in %s: %v", src, err)
+	}
+	return out
+}
+
+// HelloImage is hello-service as goship's runtime image: the binary at
+// /app on an empty base, non-root, with a HEALTHCHECK on `app health`.
+// A broken image answers 503 on /healthz.
+func HelloImage(t testing.TB, version string, broken bool) v1.Image {
+	t.Helper()
+	bin, err := os.ReadFile(BuildHelloBinary(t, version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := image.DefaultRuntimeSpec(HelloPort)
+	spec.Labels = image.OCILabels("c0ffee"+version, version, "https://example.com/hello-service", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	spec.Healthcheck = &image.Healthcheck{Command: []string{"/app", "health"}, Interval: 2 * time.Second, Timeout: 2 * time.Second, Retries: 3}
+	if broken {
+		spec.Env = append(spec.Env, "HELLO_BROKEN=1")
+	}
+	img, err := image.Assemble(spec, image.File{Path: spec.BinaryPath, Mode: 0o755, Content: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// Push pushes img to ref on r with r's credentials and returns the
+// digest reference.
+func (r *Registry) Push(t testing.TB, img v1.Image, repoAndTag string) name.Digest {
+	t.Helper()
+	ref, err := name.ParseReference(r.Host + "/" + repoAndTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithAuth(r.Auth())); err != nil {
+		t.Fatalf("testworld: push %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref.Context().Digest(d.String())
+}
+
+// Auth is r's basic-auth credential for go-containerregistry.
+func (r *Registry) Auth() authn.Authenticator {
+	return &authn.Basic{Username: r.Username, Password: r.Password}
+}
+
+// HelloReleases pushes hello v1, v2 and a broken v3 to r as
+// goship/hello:<v> and returns their digest references by version.
+func HelloReleases(t testing.TB, r *Registry) map[string]name.Digest {
+	t.Helper()
+	out := map[string]name.Digest{}
+	for _, v := range []string{"v1", "v2", "v3"} {
+		out[v] = r.Push(t, HelloImage(t, v, v == "v3"), "goship/hello:"+v)
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package testworld
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// DeployUser is the unprivileged account deploys log in as. It is in the
+// docker group, like the deploy user the README tells users to create.
+const DeployUser = "goship-deploy"
+
+// SSHServer is a running OpenSSH server on loopback.
+type SSHServer struct {
+	Host string // 127.0.0.1
+	Port int
+	User string
+	// ClientKeyPEM is an OpenSSH private key authorized for User.
+	ClientKeyPEM []byte
+	// KnownHosts is a known_hosts line pinning this server's host key.
+	KnownHosts []byte
+	HostKey    ssh.PublicKey
+	// AppRoot is a directory the deploy user owns, for release trees.
+	AppRoot string
+	dir     string
+}
+
+// Addr is host:port.
+func (s *SSHServer) Addr() string { return fmt.Sprintf("%s:%d", s.Host, s.Port) }
+
+// StartSSHD runs Debian's sshd on a free loopback port with a fresh ed25519
+// host key and a deploy user authorized with a fresh client key.
+func StartSSHD(t testing.TB) *SSHServer {
+	t.Helper()
+	bin := need(t, "sshd", "openssh-server")
+	uid := ensureDeployUser(t)
+	dir := Dir(t, "sshd")
+	s := &SSHServer{Host: "127.0.0.1", Port: FreePort(t), User: DeployUser, dir: dir}
+
+	hostPriv, hostPEM := newKey(t)
+	hostKeyPath := filepath.Join(dir, "ssh_host_ed25519_key")
+	writeFile(t, hostKeyPath, hostPEM, 0o600)
+	hostSigner, err := ssh.NewSignerFromKey(hostPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HostKey = hostSigner.PublicKey()
+	s.KnownHosts = []byte(knownhosts.Line([]string{knownhosts.Normalize(s.Addr())}, s.HostKey) + "\n")
+
+	clientPriv, clientPEM := newKey(t)
+	s.ClientKeyPEM = clientPEM
+	clientSigner, err := ssh.NewSignerFromKey(clientPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authDir := filepath.Join(dir, "authorized_keys")
+	if err := os.MkdirAll(authDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(authDir, DeployUser), ssh.MarshalAuthorizedKey(clientSigner.PublicKey()), 0o644)
+
+	s.AppRoot = filepath.Join(dir, "apps")
+	if err := os.MkdirAll(s.AppRoot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(s.AppRoot, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+
+	config := fmt.Sprintf(`Port %d
+ListenAddress 127.0.0.1
+HostKey %s
+PidFile %s
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile %s/%%u
+AllowUsers %s
+AllowTcpForwarding yes
+ClientAliveInterval 5
+MaxStartups 50
+MaxSessions 50
+LogLevel VERBOSE
+`, s.Port, hostKeyPath, filepath.Join(dir, "sshd.pid"), authDir, DeployUser)
+	cfgPath := filepath.Join(dir, "sshd_config")
+	writeFile(t, cfgPath, []byte(config), 0o600)
+	// sshd's privilege separation directory.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, "sshd", filepath.Join(dir, "sshd.log"), exec.Command(bin, "-D", "-e", "-f", cfgPath))
+	WaitTCP(t, s.Addr(), 10*time.Second)
+	return s
+}
+
+// ensureDeployUser creates the deploy user (idempotent) in the docker group
+// and returns its uid. useradd leaves the account locked ("!"), which sshd
+// refuses without PAM, so its password field is set to "*": no password
+// login, key login allowed.
+func ensureDeployUser(t testing.TB) int {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("testworld: the SSH test world creates a system user and must run as root")
+	}
+	if _, err := user.Lookup(DeployUser); err != nil {
+		need(t, "useradd", "passwd")
+		run(t, nil, "useradd", "--create-home", "--shell", "/bin/sh", DeployUser)
+	}
+	if _, err := user.LookupGroup("docker"); err != nil {
+		t.Fatal("testworld: no docker group: install the Debian package \"docker.io\"")
+	}
+	run(t, nil, "usermod", "-p", "*", "-aG", "docker", DeployUser)
+	u, err := user.Lookup(DeployUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uid int
+	if _, err := fmt.Sscan(u.Uid, &uid); err != nil {
+		t.Fatal(err)
+	}
+	return uid
+}
+
+func newKey(t testing.TB) (ed25519.PrivateKey, []byte) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv, pem.EncodeToMemory(block)
+}
+
+// NewClientKey returns a fresh, unauthorized OpenSSH private key.
+func NewClientKey(t testing.TB) []byte {
+	t.Helper()
+	_, p := newKey(t)
+	return p
+}
+
+// Exec runs a command on the server as root (not over SSH), for test
+// assertions about the server's state.
+func (s *SSHServer) Exec(t testing.TB, argv ...string) string {
+	t.Helper()
+	return run(t, nil, argv...)
+}
+
+func writeFile(t testing.TB, path string, data []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randomToken(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}

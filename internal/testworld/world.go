@@ -1,0 +1,174 @@
+// Package testworld starts the real servers goship's tests run against: a
+// distribution registry with htpasswd auth (standing in for ACR), an OpenSSH
+// server with a deploy user (standing in for an Aliyun ECS host), and the
+// local dockerd behind it. Everything listens on 127.0.0.1 and is torn down
+// by t.Cleanup. A missing component fails the test with the package to
+// install; it is never skipped.
+package testworld
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// need fails t unless bin is on PATH, naming the Debian package to install.
+func need(t testing.TB, bin, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(bin)
+	if err != nil {
+		t.Fatalf("testworld: %s not found on PATH: install the Debian package %q (`.ci/run` does this)", bin, pkg)
+	}
+	return p
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testworld: free port: %v", err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// WaitTCP waits until addr accepts connections.
+func WaitTCP(t testing.TB, addr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testworld: %s not accepting connections after %s: %v", addr, within, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// Dir makes a world-readable temp dir under /tmp. t.TempDir is mode 0700
+// and owned by root, which the unprivileged deploy user cannot traverse.
+func Dir(t testing.TB, prefix string) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "goship-"+prefix+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	return d
+}
+
+// startDaemon runs cmd until the test ends, with its output in logFile,
+// printed when the test fails.
+func startDaemon(t testing.TB, name, logFile string, cmd *exec.Cmd) {
+	t.Helper()
+	f, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testworld: start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = f.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logFile); err == nil {
+				t.Logf("%s log:\n%s", name, lastBytes(b, 4000))
+			}
+		}
+	})
+}
+
+func lastBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// run executes argv and fails t on error, returning stdout.
+func run(t testing.TB, stdin []byte, argv ...string) string {
+	t.Helper()
+	out, err := Run(context.Background(), stdin, nil, argv...)
+	if err != nil {
+		t.Fatalf("testworld: %v", err)
+	}
+	return out
+}
+
+// Run executes argv with extra env, returning stdout; the error carries
+// stderr.
+func Run(ctx context.Context, stdin []byte, env []string, argv ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s: %w: %s", filepath.Base(argv[0]), err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return stdout.String(), nil
+}
+
+// RepoRoot is the goship checkout the test runs in.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "dagger.json")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testworld: no dagger.json above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// runIn runs argv in dir with extra env.
+func runIn(dir string, env []string, argv ...string) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%w: %s", err, bytes.TrimSpace(out))
+	}
+	return string(out), nil
+}
+
+// writeTemp writes data to a new temp file and returns its path.
+func writeTemp(data []byte) (string, error) {
+	f, err := os.CreateTemp("", "goship-")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = f.Close() }()
+	_, err = f.Write(data)
+	return f.Name(), err
+}

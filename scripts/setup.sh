@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine (as root) for goship's test suite:
+# the real servers the tests start (dockerd, sshd, registry, docker-compose)
+# and the pinned Go tools. Idempotent: a warm machine does nothing.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(docker.io openssh-server docker-registry docker-compose iproute2 procps git)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# dockerd: the deploy target's docker in the tests.
+if ! docker info >/dev/null 2>&1; then
+  echo "setup: starting dockerd"
+  mkdir -p /var/log
+  (dockerd >/var/log/goship-dockerd.log 2>&1 &)
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { tail -20 /var/log/goship-dockerd.log; echo "setup: dockerd did not start" >&2; exit 1; }
+fi
+
+"$root/scripts/tools.sh" >/dev/null
+echo "setup: ready"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds goship's pinned tools (golangci-lint, trivy, task, actionlint) from
+# the Go module proxy, one module per tool under tools/, so each keeps the
+# dependency set its authors tested. Binaries are cached by the hash of the
+# tool's go.mod and go.sum: a warm machine rebuilds nothing.
+#
+#   scripts/tools.sh            build what is missing, print the bin dir
+#   GOSHIP_TOOLS_CACHE=dir      where the cache lives (default ~/.cache/goship-tools)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${GOSHIP_TOOLS_CACHE:-$HOME/.cache/goship-tools}
+bin="$cache/bin"
+mkdir -p "$bin"
+
+build() { # name module-dir package
+  local name=$1 dir="$root/tools/$2" pkg=$3 key
+  key=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)
+  local out="$cache/$name-$key"
+  if [ ! -x "$out/$name" ]; then
+    echo "tools: building $name (first run on this machine: minutes)" >&2
+    mkdir -p "$out.tmp"
+    # trivy v0.69 imports encoding/json/v2, which Go 1.26 gates behind this experiment.
+    (cd "$dir" && GOFLAGS=-mod=readonly GOEXPERIMENT=jsonv2 go build -trimpath -o "$out.tmp/$name" "$pkg")
+    rm -rf "$out" && mv "$out.tmp" "$out"
+  fi
+  ln -sf "$out/$name" "$bin/$name"
+}
+
+build golangci-lint golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+build task task github.com/go-task/task/v3/cmd/task
+build actionlint actionlint github.com/rhysd/actionlint/cmd/actionlint
+build trivy trivy github.com/aquasecurity/trivy/cmd/trivy
+# Writes offline Trivy DBs for the scan tests, with trivy's own trivy-db.
+build trivy-fixturedb trivy ./fixturedb
+echo "$bin"
