@@ -94,6 +94,11 @@ func ParseHost(s string) (Host, error) {
 	if _, err := name.NewRegistry(s, name.StrictValidation); err != nil || !hostPortRE.MatchString(s) {
 		return Host{}, fmt.Errorf("registry address %q is not a valid host[:port]", raw)
 	}
+	// A bare single label ("myregistry") would be read as a Docker Hub
+	// namespace by every image tool.
+	if !strings.ContainsAny(s, ".:") && s != "localhost" {
+		return Host{}, fmt.Errorf("registry address %q needs a domain or a port (e.g. registry.example.com or localhost:5000)", raw)
+	}
 	return Host{Name: s, Edition: Generic}, nil
 }
 
