@@ -1,0 +1,331 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// Record is a release's release.json.
+type Record struct {
+	Name      string    `json:"name"`
+	App       string    `json:"app"`
+	Image     string    `json:"image"`
+	ImageID   string    `json:"image_id"`
+	Version   string    `json:"version,omitempty"`
+	Commit    string    `json:"commit,omitempty"`
+	Who       string    `json:"who"`
+	Transfer  string    `json:"transfer"`
+	CreatedAt time.Time `json:"created_at"`
+	// HealthPath and HealthPort are the gate this release passed, reused
+	// when it is rolled back to.
+	HealthPath string `json:"health_path"`
+	HealthPort int    `json:"health_port"`
+	// Outcome is pending, healthy (passed its gate), or failed.
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+	// Current is set by Releases, not stored.
+	Current bool `json:"-"`
+}
+
+// Outcomes of a release.
+const (
+	OutcomePending = "pending"
+	OutcomeHealthy = "healthy"
+	OutcomeFailed  = "failed"
+)
+
+// LogEntry is one line of deploys.log.
+type LogEntry struct {
+	Time    time.Time `json:"time"`
+	Event   string    `json:"event"` // deploy, rollback
+	Release string    `json:"release"`
+	Image   string    `json:"image,omitempty"`
+	Who     string    `json:"who"`
+	Outcome string    `json:"outcome"` // started, succeeded, failed, rolled-back
+	Error   string    `json:"error,omitempty"`
+}
+
+// Result says what a deploy did.
+type Result struct {
+	Release  string
+	Image    string
+	Previous string
+	Pruned   []string
+	Took     time.Duration
+}
+
+// Deploy ships spec to the server behind c. On any failure after the new
+// release started, the previous release is brought back and the error
+// names the failed check with the new container's last log lines.
+func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) {
+	start := time.Now()
+	spec, err := spec.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := newServer(c, spec.App, spec.AppDir, spec.Service)
+	if err := s.preflight(ctx, spec.MinFreeMB); err != nil {
+		return nil, err
+	}
+	l, err := s.lock(ctx, spec.Who)
+	if err != nil {
+		return nil, err
+	}
+	defer l.release()
+
+	prev, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := s.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec := Record{
+		Name: uniqueName(releaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
+		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
+		CreatedAt: time.Now().UTC(), Outcome: OutcomePending,
+		HealthPath: spec.Health.Path, HealthPort: spec.Health.Port,
+	}
+	logEvent := func(outcome string, err error) {
+		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome}
+		if err != nil {
+			e.Error = err.Error()
+		}
+		_ = s.appendLog(context.WithoutCancel(ctx), e)
+	}
+	logEvent("started", nil)
+
+	// Nothing on the server changes until the image is there.
+	image, err := spec.Transfer.deliver(ctx, s, spec.Image)
+	if err != nil {
+		logEvent("failed", err)
+		return nil, err
+	}
+	if rec.ImageID, err = s.imageID(ctx, image); err != nil {
+		logEvent("failed", err)
+		return nil, err
+	}
+	compose, err := Compose(spec, image, len(spec.Env) > 0)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]fileContent{"compose.yaml": {compose, 0o644}}
+	if len(spec.Env) > 0 {
+		files[".env"] = fileContent{spec.Env, 0o600}
+	}
+	recJSON, _ := json.MarshalIndent(rec, "", "  ")
+	files["release.json"] = fileContent{recJSON, 0o644}
+	if err := s.writeRelease(ctx, rec.Name, files); err != nil {
+		logEvent("failed", err)
+		return nil, err
+	}
+
+	if gateErr := s.startAndGate(ctx, rec, spec.Health); gateErr != nil {
+		return nil, s.recoverFrom(ctx, rec, prev, spec.Health, gateErr, logEvent)
+	}
+	if err := s.switchCurrent(ctx, rec.Name); err != nil {
+		return nil, err
+	}
+	rec.Outcome = OutcomeHealthy
+	_ = s.saveRecord(ctx, rec)
+	logEvent("succeeded", nil)
+	pruned, _ := s.prune(ctx, spec.Keep)
+	return &Result{Release: rec.Name, Image: image, Previous: prev, Pruned: pruned, Took: time.Since(start)}, nil
+}
+
+// startAndGate brings the release up and waits for it to be healthy.
+func (s *server) startAndGate(ctx context.Context, rec Record, h Health) error {
+	if err := s.up(ctx, rec.Name); err != nil {
+		return &gateError{check: "compose up: " + err.Error()}
+	}
+	return s.waitHealthy(ctx, rec.Name, rec.ImageID, h)
+}
+
+// recoverFrom rolls back after a failed gate and builds the error.
+func (s *server) recoverFrom(ctx context.Context, rec Record, prev string, h Health, gateErr error, logEvent func(string, error)) error {
+	// The deploy's own context may be what failed; recovery must still run.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.Timeout+2*time.Minute)
+	defer cancel()
+	logs := "(no container)"
+	if id, err := s.containerID(rctx, rec.Name); err == nil {
+		logs = s.logs(rctx, id, 50)
+	}
+	rec.Outcome, rec.Error = OutcomeFailed, gateErr.Error()
+	_ = s.saveRecord(rctx, rec)
+
+	var outcome string
+	if prev == "" {
+		_ = s.down(rctx, rec.Name)
+		outcome = "no previous release to roll back to; the failed release was stopped"
+	} else {
+		prevRec, _ := s.record(rctx, prev)
+		if err := s.up(rctx, prev); err != nil {
+			outcome = fmt.Sprintf("ROLLBACK TO %s FAILED: %v", prev, err)
+		} else if err := s.waitHealthy(rctx, prev, prevRec.ImageID, h); err != nil {
+			outcome = fmt.Sprintf("rolled back to %s, but it is not healthy either: %v", prev, err)
+		} else {
+			outcome = "rolled back to " + prev + ", which is serving"
+		}
+	}
+	err := fmt.Errorf("deploy of %s failed health gate: %s; %s\nlast 50 log lines of the new container:\n%s", rec.Name, gateErr, outcome, strings.TrimRight(logs, "\n"))
+	logEvent("rolled-back", fmt.Errorf("health gate: %s; %s", gateErr, outcome))
+	return err
+}
+
+func (s *server) record(ctx context.Context, release string) (Record, error) {
+	recs, err := s.records(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, r := range recs {
+		if r.Name == release {
+			return r, nil
+		}
+	}
+	return Record{}, fmt.Errorf("no release %q", release)
+}
+
+// prune removes releases beyond keep, never the current one or the
+// healthy one before it, and then the images no kept release uses.
+func (s *server) prune(ctx context.Context, keep int) ([]string, error) {
+	recs, err := s.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sortNewestFirst(recs)
+	protected := map[string]bool{cur: true}
+	if p := previousHealthy(recs, cur); p != "" {
+		protected[p] = true
+	}
+	var pruned []string
+	keptImages := map[string]bool{}
+	for i, r := range recs {
+		if i < keep || protected[r.Name] {
+			keptImages[r.Image] = true
+			continue
+		}
+		pruned = append(pruned, r.Name)
+	}
+	if len(pruned) == 0 {
+		return nil, nil
+	}
+	var script strings.Builder
+	for _, r := range recs {
+		if !contains(pruned, r.Name) {
+			continue
+		}
+		fmt.Fprintf(&script, "rm -rf %s\n", q(s.releaseDir(r.Name)))
+		if !keptImages[r.Image] {
+			fmt.Fprintf(&script, "docker image rm %s >/dev/null 2>&1 || true\n", q(r.Image))
+		}
+	}
+	_, err = s.run(ctx, "prune releases", script.String(), nil)
+	return pruned, err
+}
+
+// previousHealthy is the newest healthy release older than cur.
+func previousHealthy(newestFirst []Record, cur string) string {
+	for _, r := range newestFirst {
+		if r.Name < cur && r.Outcome == OutcomeHealthy {
+			return r.Name
+		}
+	}
+	return ""
+}
+
+func sortNewestFirst(recs []Record) {
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Name > recs[j].Name })
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var nonTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// releaseName is <UTC yyyymmddHHMMSS>-<tag>: sortable and readable. The
+// tag is the image's tag, or the first 12 hex digits of its digest.
+func releaseName(t time.Time, image string) string {
+	tag := "image"
+	if ref, err := name.ParseReference(image); err == nil {
+		switch r := ref.(type) {
+		case name.Digest:
+			tag = strings.TrimPrefix(r.DigestStr(), "sha256:")
+			if len(tag) > 12 {
+				tag = tag[:12]
+			}
+		case name.Tag:
+			tag = r.TagStr()
+		}
+	}
+	return t.UTC().Format("20060102150405") + "-" + nonTagChars.ReplaceAllString(tag, "_")
+}
+
+// uniqueName appends -2, -3… when a release of that name exists (two
+// deploys of one tag within a second).
+func uniqueName(base string, existing []Record) string {
+	taken := map[string]bool{}
+	for _, r := range existing {
+		taken[r.Name] = true
+	}
+	name := base
+	for i := 2; taken[name]; i++ {
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+	return name
+}
+
+// Releases lists the app's releases, newest first, marking the current one.
+func Releases(ctx context.Context, c *sshconn.Client, app, appDir string) ([]Record, error) {
+	s, err := serverFor(c, app, appDir, "")
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sortNewestFirst(recs)
+	for i := range recs {
+		recs[i].Current = recs[i].Name == cur
+	}
+	return recs, nil
+}
+
+func serverFor(c *sshconn.Client, app, appDir, service string) (*server, error) {
+	if err := ValidateApp(app); err != nil {
+		return nil, err
+	}
+	spec, err := (Spec{App: app, AppDir: appDir, Service: service, Image: "placeholder.invalid/x:y", Transfer: Registry{}}).withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return newServer(c, spec.App, spec.AppDir, spec.Service), nil
+}
+
+// ErrNoRollbackTarget means there is no healthy release to go back to.
+var ErrNoRollbackTarget = errors.New("no release to roll back to")

@@ -1,0 +1,150 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// RollbackSpec names the app and, optionally, the release to return to.
+type RollbackSpec struct {
+	App, AppDir, Service string
+	// To is a release name; empty means the newest healthy release before
+	// the current one.
+	To     string
+	Who    string
+	Health Health
+}
+
+// Rollback brings back an earlier release, gates it, and points current
+// at it. If the target fails its gate, the release that was current is
+// brought back.
+func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Result, error) {
+	start := time.Now()
+	full, err := (Spec{App: spec.App, AppDir: spec.AppDir, Service: spec.Service, Image: "placeholder.invalid/x:y", Transfer: Registry{}, Health: spec.Health, Who: spec.Who}).withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := newServer(c, full.App, full.AppDir, full.Service)
+	if err := s.preflight(ctx, 0); err != nil {
+		return nil, err
+	}
+	l, err := s.lock(ctx, full.Who)
+	if err != nil {
+		return nil, err
+	}
+	defer l.release()
+	recs, err := s.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sortNewestFirst(recs)
+	cur, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	target := spec.To
+	if target == "" {
+		target = previousHealthy(recs, cur)
+	}
+	if target == "" {
+		return nil, fmt.Errorf("%w: %s has no healthy release before %q", ErrNoRollbackTarget, full.App, cur)
+	}
+	var rec *Record
+	for i := range recs {
+		if recs[i].Name == target {
+			rec = &recs[i]
+		}
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("%w: no release %q of %s (see releases)", ErrNoRollbackTarget, target, full.App)
+	}
+	if target == cur {
+		return nil, fmt.Errorf("release %s is already current", target)
+	}
+	// Gate the target the way it was gated when it was deployed, unless
+	// the caller says otherwise.
+	h := full.Health
+	if spec.Health.Port == 0 && rec.HealthPort != 0 {
+		h.Port = rec.HealthPort
+	}
+	if spec.Health.Path == "" && rec.HealthPath != "" {
+		h.Path = rec.HealthPath
+	}
+	entry := func(outcome string, err error) {
+		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: target, Image: rec.Image, Who: full.Who, Outcome: outcome}
+		if err != nil {
+			e.Error = err.Error()
+		}
+		_ = s.appendLog(context.WithoutCancel(ctx), e)
+	}
+	entry("started", nil)
+	if gateErr := s.startAndGate(ctx, *rec, h); gateErr != nil {
+		err := fmt.Errorf("rollback to %s failed: %w", target, gateErr)
+		if cur != "" {
+			curRec, _ := s.record(ctx, cur)
+			if upErr := s.up(ctx, cur); upErr == nil && s.waitHealthy(ctx, cur, curRec.ImageID, h) == nil {
+				err = fmt.Errorf("%w; %s is serving again", err, cur)
+			}
+		}
+		entry("failed", err)
+		return nil, err
+	}
+	if err := s.switchCurrent(ctx, target); err != nil {
+		return nil, err
+	}
+	entry("succeeded", nil)
+	return &Result{Release: target, Image: rec.Image, Previous: cur, Took: time.Since(start)}, nil
+}
+
+// State is what runs now.
+type State struct {
+	Release   Record
+	Container string // container status: running, exited, …
+	Health    string // healthy, unhealthy, starting, none
+	Image     string // image ID the container runs
+	Matches   bool   // the container runs the current release's image
+}
+
+// Status reports the current release and its container.
+func Status(ctx context.Context, c *sshconn.Client, app, appDir, service string) (*State, error) {
+	s, err := serverFor(c, app, appDir, service)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.preflight(ctx, 0); err != nil {
+		return nil, err
+	}
+	cur, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cur == "" {
+		return nil, fmt.Errorf("%s has never been deployed to %s", app, c.Target())
+	}
+	rec, err := s.record(ctx, cur)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Release: rec, Container: "absent", Health: "none"}
+	if id, err := s.containerID(ctx, cur); err == nil {
+		cs, err := s.inspect(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		st.Container, st.Health, st.Image = cs.Status, cs.Health, cs.Image
+		st.Matches = cs.Image == rec.ImageID
+	}
+	return st, nil
+}
+
+// BreakLock ends a hung deploy's hold on the lock and says whose it was.
+func BreakLock(ctx context.Context, c *sshconn.Client, app, appDir string) (LockOwner, error) {
+	s, err := serverFor(c, app, appDir, "")
+	if err != nil {
+		return LockOwner{}, err
+	}
+	return s.breakLock(ctx)
+}

@@ -1,0 +1,195 @@
+// Package deploy ships a release to a docker host over SSH, the way
+// Capistrano and Kamal do: each release in its own directory, one deploy
+// at a time, a health gate through an SSH tunnel, automatic rollback to the
+// previous release when the gate fails, a deploy log and pruning. A failed
+// deploy leaves the previous release serving.
+//
+// Server layout under AppDir (default /opt/<app>):
+//
+//	releases/<UTC yyyymmddHHMMSS>-<tag>/compose.yaml, .env (0600), release.json
+//	current -> releases/<…>   the release that last passed its health gate
+//	deploys.log               one JSON line per attempt and outcome
+//	.lock, .lock.owner        the deploy lock (flock, held by the SSH session)
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Spec is one deploy.
+type Spec struct {
+	App    string // [a-z0-9][a-z0-9_-]*: compose project and app dir name
+	AppDir string // default /opt/<App>
+	Image  string // registry: repo@sha256:… (or a tag); ssh: the tag inside the tarball
+	// Version and Commit are recorded in release.json.
+	Version, Commit string
+	// Who is recorded as the deployer (e.g. "ci@github" or "alice@laptop").
+	Who string
+	// Compose is the user's compose file; empty means a generated one.
+	// The image of Service is replaced by Image, so each release's
+	// compose.yaml pins exactly what it runs.
+	Compose []byte
+	// Service is the compose service to deploy and check (default "app").
+	Service string
+	// Env is the app's .env content. Secret: it only travels on stdin.
+	Env []byte
+	// ContainerPort is the port the app listens on in the container
+	// (default 8080). Publish is the generated compose's port mapping
+	// (default "<ContainerPort>:<ContainerPort>").
+	ContainerPort int
+	Publish       string
+	Health        Health
+	Transfer      Transfer
+	// Keep is how many releases to keep (default 5, minimum 2).
+	Keep int
+	// MinFreeMB is the free disk the app dir needs (default 512).
+	MinFreeMB int
+}
+
+// Health configures the gate.
+type Health struct {
+	// Path is the HTTP path checked through the SSH tunnel (default
+	// /healthz); "-" disables the HTTP check (container health only).
+	Path string
+	// Port is the port on the server's loopback the service is published
+	// on (default: the host port of Publish).
+	Port int
+	// Timeout is how long the new release has to become healthy (default 60s).
+	Timeout time.Duration
+	// Interval between probes (default 1s).
+	Interval time.Duration
+}
+
+// Transfer gets the image onto the server.
+type Transfer interface {
+	// Name is "registry" or "ssh".
+	Name() string
+	// deliver makes the image available to the server's docker and
+	// returns the reference compose should run.
+	deliver(ctx context.Context, s *server, image string) (string, error)
+}
+
+// Registry pulls the image on the server after a `docker login` whose
+// password travels on stdin. The login is removed after the pull.
+type Registry struct {
+	Host, Username, Password string
+}
+
+// Name implements Transfer.
+func (Registry) Name() string { return "registry" }
+
+// SSH streams an image tarball (docker save format) over the SSH session
+// into `docker load`, for servers without registry access. Nothing is
+// written to a temp file on either side.
+type SSH struct {
+	Tarball io.Reader
+}
+
+// Name implements Transfer.
+func (SSH) Name() string { return "ssh" }
+
+// TransferNames are the transfer strategies.
+func TransferNames() []string { return []string{"registry", "ssh"} }
+
+var (
+	appRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	serviceRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+	publishRE = regexp.MustCompile(`^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$`)
+	dirRE     = regexp.MustCompile(`^/[A-Za-z0-9_./-]*$`)
+)
+
+// ValidateApp checks an app name.
+func ValidateApp(app string) error {
+	if !appRE.MatchString(app) {
+		return fmt.Errorf("app name %q: use 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit", app)
+	}
+	return nil
+}
+
+// withDefaults fills defaults and validates; nothing is sent before this
+// passes.
+func (s Spec) withDefaults() (Spec, error) {
+	if err := ValidateApp(s.App); err != nil {
+		return s, err
+	}
+	if s.AppDir == "" {
+		s.AppDir = "/opt/" + s.App
+	}
+	if !dirRE.MatchString(s.AppDir) || strings.Contains(s.AppDir, "..") || s.AppDir == "/" {
+		return s, fmt.Errorf("app dir %q: want an absolute path without spaces or '..'", s.AppDir)
+	}
+	s.AppDir = strings.TrimRight(s.AppDir, "/")
+	if s.Service == "" {
+		s.Service = "app"
+	}
+	if !serviceRE.MatchString(s.Service) {
+		return s, fmt.Errorf("compose service %q is not a valid service name", s.Service)
+	}
+	if s.Transfer == nil {
+		return s, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(TransferNames(), ", "))
+	}
+	if _, err := name.ParseReference(s.Image, name.StrictValidation); err != nil {
+		return s, fmt.Errorf("image %q: %w", s.Image, err)
+	}
+	if r, ok := s.Transfer.(Registry); ok {
+		ref, _ := name.ParseReference(s.Image, name.StrictValidation)
+		if r.Host != "" && ref.Context().RegistryStr() != r.Host {
+			return s, fmt.Errorf("image %q is not on registry %s, which the credentials are for", s.Image, r.Host)
+		}
+	}
+	if s.ContainerPort == 0 {
+		s.ContainerPort = 8080
+	}
+	if s.Publish == "" {
+		s.Publish = fmt.Sprintf("%d:%d", s.ContainerPort, s.ContainerPort)
+	}
+	m := publishRE.FindStringSubmatch(s.Publish)
+	if m == nil {
+		return s, fmt.Errorf("publish %q: want [ip:]hostPort:containerPort", s.Publish)
+	}
+	if s.Health.Port == 0 {
+		_, _ = fmt.Sscan(m[2], &s.Health.Port)
+	}
+	if s.Health.Path == "" {
+		s.Health.Path = "/healthz"
+	}
+	if s.Health.Path != "-" && !strings.HasPrefix(s.Health.Path, "/") {
+		return s, fmt.Errorf("health path %q must start with /", s.Health.Path)
+	}
+	if s.Health.Timeout == 0 {
+		s.Health.Timeout = 60 * time.Second
+	}
+	if s.Health.Interval == 0 {
+		s.Health.Interval = time.Second
+	}
+	if s.Keep == 0 {
+		s.Keep = 5
+	}
+	if s.Keep < 2 {
+		return s, fmt.Errorf("keep %d: at least 2 releases (current and previous) are always kept", s.Keep)
+	}
+	if s.MinFreeMB == 0 {
+		s.MinFreeMB = 512
+	}
+	if s.Who == "" {
+		s.Who = "goship"
+	}
+	return s, nil
+}
+
+// ParseTransferName validates a strategy name from user input.
+func ParseTransferName(s string) (string, error) {
+	for _, n := range TransferNames() {
+		if s == n {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("unknown transfer strategy %q: want one of %s", s, strings.Join(TransferNames(), ", "))
+}

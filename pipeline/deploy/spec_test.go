@@ -1,0 +1,125 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestSpecValidation(t *testing.T) {
+	good := Spec{App: "hello", Image: "registry.cn-hangzhou.aliyuncs.com/team/hello@sha256:" + strings.Repeat("a", 64), Transfer: Registry{Host: "registry.cn-hangzhou.aliyuncs.com"}}
+	tests := []struct {
+		name   string
+		mutate func(*Spec)
+		want   string
+	}{
+		{"bad app", func(s *Spec) { s.App = "Hello World" }, "app name"},
+		{"no strategy", func(s *Spec) { s.Transfer = nil }, "no transfer strategy"},
+		{"bad image", func(s *Spec) { s.Image = "UPPER/case:x" }, "image"},
+		{"image on another registry", func(s *Spec) { s.Image = "ghcr.io/x/y:1" }, "not on registry"},
+		{"relative app dir", func(s *Spec) { s.AppDir = "opt/hello" }, "absolute"},
+		{"app dir escape", func(s *Spec) { s.AppDir = "/opt/../etc" }, "absolute path without"},
+		{"bad publish", func(s *Spec) { s.Publish = "80" }, "publish"},
+		{"health path", func(s *Spec) { s.Health.Path = "healthz" }, "must start with /"},
+		{"keep 1", func(s *Spec) { s.Keep = 1 }, "at least 2"},
+	}
+	if _, err := good.withDefaults(); err != nil {
+		t.Fatalf("good spec: %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := good
+			tt.mutate(&s)
+			if _, err := s.withDefaults(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := ParseTransferName("rsync"); err == nil || !strings.Contains(err.Error(), "unknown transfer strategy") {
+		t.Fatalf("ParseTransferName(rsync) = %v", err)
+	}
+	d, _ := good.withDefaults()
+	if d.AppDir != "/opt/hello" || d.Health.Port != 8080 || d.Publish != "8080:8080" || d.Keep != 5 {
+		t.Fatalf("defaults = %+v", d)
+	}
+}
+
+func TestComposePinsImageAndKeepsTheRest(t *testing.T) {
+	user := []byte(`# my compose
+services:
+  web:
+    image: example/web:latest  # replaced by goship
+    ports: ["80:8080"]
+    environment:
+      MODE: prod
+  redis:
+    image: redis:7
+`)
+	out, err := Compose(Spec{Compose: user, Service: "web"}, "r.example/web@sha256:abc", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Services["web"].Image != "r.example/web@sha256:abc" || doc.Services["redis"].Image != "redis:7" || doc.Services["web"].Environment["MODE"] != "prod" {
+		t.Fatalf("compose = %s", out)
+	}
+	if !strings.Contains(string(out), "# my compose") {
+		t.Fatal("comments lost")
+	}
+	if _, err := Compose(Spec{Compose: user, Service: "api"}, "x", false); err == nil || !strings.Contains(err.Error(), `no service "api"`) {
+		t.Fatalf("missing service: %v", err)
+	}
+	if _, err := Compose(Spec{Compose: []byte("services: [")}, "x", false); err == nil {
+		t.Fatal("broken YAML accepted")
+	}
+}
+
+func TestGeneratedCompose(t *testing.T) {
+	out, err := Compose(Spec{App: "hello", Service: "app", Publish: "127.0.0.1:9000:8080"}, "img@sha256:1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"image: img@sha256:1", "127.0.0.1:9000:8080", "env_file:", "max-size: 10m", "restart: unless-stopped"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated compose lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func FuzzValidateApp(f *testing.F) {
+	for _, s := range []string{"hello", "a_b-c", "", "-x", "x/../y", "X"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, app string) {
+		if ValidateApp(app) != nil {
+			return
+		}
+		if strings.ContainsAny(app, "/ .'\"$`\\") || strings.HasPrefix(app, "-") {
+			t.Fatalf("ValidateApp accepted %q, which is unsafe in a path or shell", app)
+		}
+	})
+}
+
+func FuzzReleaseName(f *testing.F) {
+	f.Add("r.example/a:v1")
+	f.Add("r.example/a@sha256:" + strings.Repeat("b", 64))
+	f.Fuzz(func(t *testing.T, image string) {
+		n := releaseName(fixedTime, image)
+		if strings.ContainsAny(n, "/ '\"$`\\") {
+			t.Fatalf("releaseName(%q) = %q is unsafe as a directory name", image, n)
+		}
+	})
+}
+
+var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -1,0 +1,49 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// deliver logs in with the password on stdin, pulls, and logs out again so
+// no credential stays on the server. The login uses a private docker
+// config under the app dir.
+func (r Registry) deliver(ctx context.Context, s *server, image string) (string, error) {
+	cfg := s.appDir + "/.docker"
+	var script string
+	if r.Username != "" {
+		script = fmt.Sprintf(`set -e; umask 077; export DOCKER_CONFIG=%[1]s; mkdir -p "$DOCKER_CONFIG"
+trap 'docker logout %[2]s >/dev/null 2>&1 || true' EXIT
+docker login --username %[3]s --password-stdin %[2]s >/dev/null
+docker pull -q %[4]s >/dev/null`, q(cfg), q(r.Host), q(r.Username), q(image))
+	} else {
+		script = fmt.Sprintf("docker pull -q %s >/dev/null", q(image))
+	}
+	if _, err := s.run(ctx, "pull "+image, script, strings.NewReader(r.Password)); err != nil {
+		var exit *sshconn.ExitError
+		if errors.As(err, &exit) && (strings.Contains(exit.Stderr, "unauthorized") || strings.Contains(exit.Stderr, "denied")) {
+			return "", fmt.Errorf("the registry %s refused the server's login or pull for %s: %w", r.Host, r.Username, err)
+		}
+		return "", fmt.Errorf("pull on the server: %w", err)
+	}
+	return image, nil
+}
+
+// deliver streams the tarball into docker load.
+func (t SSH) deliver(ctx context.Context, s *server, image string) (string, error) {
+	if t.Tarball == nil {
+		return "", fmt.Errorf("ssh transfer: no image tarball")
+	}
+	out, err := s.run(ctx, "docker load", "docker load", t.Tarball)
+	if err != nil {
+		return "", fmt.Errorf("docker load on the server: %w", err)
+	}
+	if !strings.Contains(out, image) {
+		return "", fmt.Errorf("docker load did not load %s (it said %q): the tarball must be tagged with the image reference", image, strings.TrimSpace(out))
+	}
+	return image, nil
+}
