@@ -104,4 +104,3 @@ func TrivyDB(t testing.TB, cacheDir, id, pkg, vulnerable, patched string) {
 		t.Fatalf("testworld: write trivy DB: %v", err)
 	}
 }
-
