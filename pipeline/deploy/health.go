@@ -18,8 +18,9 @@ type gateError struct {
 func (g *gateError) Error() string { return g.check }
 
 // waitHealthy polls until the release's container runs the expected image,
-// its own HEALTHCHECK (if any) says healthy, and an HTTP GET through the
-// SSH tunnel answers 2xx/3xx; or fails with the last failing check.
+// is not reported unhealthy by its own HEALTHCHECK, and an HTTP GET through
+// the SSH tunnel answers 2xx/3xx (or, with no HTTP check, until the
+// HEALTHCHECK says healthy); or fails with the last failing check.
 func (s *server) waitHealthy(ctx context.Context, release, imageID string, h Health) error {
 	client := s.tunnelHTTP(h)
 	deadline := time.Now().Add(h.Timeout)
@@ -62,13 +63,21 @@ func (s *server) probe(ctx context.Context, client *http.Client, release, imageI
 	case st.Status != "running":
 		return false, "container is " + st.Status, false
 	case st.Health == "unhealthy":
-		return false, "container HEALTHCHECK reports unhealthy", false
-	case st.Health == "starting":
-		return false, "container HEALTHCHECK still starting", false
+		// Docker only says this after its retries ran out: waiting longer
+		// cannot help.
+		return false, "container HEALTHCHECK reports unhealthy", true
 	}
 	if h.Path == "-" {
+		// No HTTP check: the container's own HEALTHCHECK must pass (or be
+		// absent).
+		if st.Health == "starting" {
+			return false, "container HEALTHCHECK still starting", false
+		}
 		return true, "", false
 	}
+	// With an HTTP check, a passing GET is enough even while Docker's first
+	// HEALTHCHECK interval has not elapsed ("starting"); "unhealthy" above
+	// still fails the gate.
 	url := "http://127.0.0.1:" + strconv.Itoa(h.Port) + h.Path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -140,9 +140,15 @@ func (s *server) down(ctx context.Context, release string) error {
 	return err
 }
 
-// containerID is the running container of the service in release.
+// containerID is the service's container. It asks docker by the labels
+// both compose v1 and v2 set, rather than `compose ps`: compose v1 is a
+// Python program that takes a noticeable while to start, and the gate asks
+// often. The release's compose file is what created the container; the
+// gate then checks it runs the release's image.
 func (s *server) containerID(ctx context.Context, release string) (string, error) {
-	out, err := s.run(ctx, "compose ps", s.composeCmd(release, "ps -q "+q(s.service)), nil)
+	script := fmt.Sprintf("docker ps -aq --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s",
+		q(s.app), q(s.service))
+	out, err := s.run(ctx, "docker ps", script, nil)
 	if err != nil {
 		return "", err
 	}

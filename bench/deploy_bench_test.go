@@ -1,0 +1,179 @@
+// Package bench measures goship against the way its users deploy today.
+//
+//	go test -run '^$' -bench . -benchtime 1x ./bench/
+//
+// BenchmarkDeployV1ToV2 deploys hello v1 then v2 to the test world's sshd
+// and dockerd while a client probes /healthz every 20 ms, once with
+// goship's deploy and once the seeds' way (plain ssh running
+// `docker-compose pull && docker-compose down && docker-compose up -d`
+// after a tag edit). It reports each side's deploy time and failed-request
+// window, and their ratios (goship / seeds: below 1 means goship is better).
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// prober GETs /healthz every 20 ms and records failures.
+type prober struct {
+	url      string
+	stop     chan struct{}
+	done     sync.WaitGroup
+	mu       sync.Mutex
+	total    int
+	failures []time.Time
+}
+
+func startProber(port int) *prober {
+	p := &prober{url: fmt.Sprintf("http://127.0.0.1:%d/healthz", port), stop: make(chan struct{})}
+	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+			ok := false
+			if resp, err := client.Get(p.url); err == nil {
+				ok = resp.StatusCode == http.StatusOK
+				_ = resp.Body.Close()
+			}
+			p.mu.Lock()
+			p.total++
+			if !ok {
+				p.failures = append(p.failures, time.Now())
+			}
+			p.mu.Unlock()
+		}
+	}()
+	return p
+}
+
+// finish waits until the service answers again (at most 30 s), stops, and
+// returns the failed-request window: first to last failure.
+func (p *prober) finish() (failed int, window time.Duration) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(p.url); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(p.stop)
+	p.done.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.failures) == 0 {
+		return 0, 0
+	}
+	return len(p.failures), p.failures[len(p.failures)-1].Sub(p.failures[0]) + 20*time.Millisecond
+}
+
+func BenchmarkDeployV1ToV2(b *testing.B) {
+	reg := testworld.StartRegistry(b)
+	srv := testworld.StartSSHD(b)
+	docker := testworld.NeedDocker(b)
+	rel := testworld.HelloReleases(b, reg)
+	ctx := context.Background()
+	cfg := sshconn.Config{Host: srv.Host, Port: srv.Port, User: srv.User, PrivateKey: srv.ClientKeyPEM, KnownHosts: srv.KnownHosts}
+	client, err := sshconn.Dial(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = client.Close() }()
+	forget := func() { // both sides pull v2 from the registry, not the local cache
+		for _, ref := range []string{rel["v2"].String(), reg.Host + "/goship/hello:v2"} {
+			_, _ = docker.Try(nil, "image", "rm", "-f", ref)
+		}
+	}
+	var gDeploy, gWindow, sDeploy, sWindow time.Duration
+	var gFailed, sFailed int
+	for i := 0; i < b.N; i++ {
+		// goship
+		port := testworld.FreePort(b)
+		app := fmt.Sprintf("benchg%d", port)
+		spec := func(v string) deploy.Spec {
+			return deploy.Spec{
+				App: app, AppDir: srv.AppRoot + "/" + app, Image: rel[v].String(), Who: "bench",
+				Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
+				Health:   deploy.Health{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond},
+				Transfer: deploy.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
+			}
+		}
+		if _, err := deploy.Deploy(ctx, client, spec("v1")); err != nil {
+			b.Fatal(err)
+		}
+		forget()
+		p := startProber(port)
+		start := time.Now()
+		if _, err := deploy.Deploy(ctx, client, spec("v2")); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		failed, window := p.finish()
+		gDeploy, gWindow, gFailed = gDeploy+took, gWindow+window, gFailed+failed
+		removeProject(docker, app)
+
+		// the seeds' way
+		port = testworld.FreePort(b)
+		app = fmt.Sprintf("benchs%d", port)
+		dir := srv.AppRoot + "/" + app
+		compose := fmt.Sprintf("version: \"2.4\"\nservices:\n  app:\n    image: %s/goship/hello:v1\n    ports: [\"127.0.0.1:%d:%d\"]\n", reg.Host, port, testworld.HelloPort)
+		login := fmt.Sprintf("mkdir -p %[1]s && DOCKER_CONFIG=%[1]s/.docker docker login -u %[2]s --password-stdin %[3]s >/dev/null", dir, reg.Username, reg.Host)
+		if _, err := client.Run(ctx, "seeds login", login, strings.NewReader(reg.Password)); err != nil {
+			b.Fatal(err)
+		}
+		setup := fmt.Sprintf("cd %[1]s && cat > docker-compose.yml && export DOCKER_CONFIG=%[1]s/.docker && docker-compose -p %[2]s pull -q && docker-compose -p %[2]s up -d", dir, app)
+		if _, err := client.Run(ctx, "seeds setup", setup, strings.NewReader(compose)); err != nil {
+			b.Fatal(err)
+		}
+		forget()
+		p = startProber(port)
+		start = time.Now()
+		seeds := fmt.Sprintf("cd %[1]s && export DOCKER_CONFIG=%[1]s/.docker && sed -i 's/hello:v1/hello:v2/' docker-compose.yml && docker-compose -p %[2]s pull -q && docker-compose -p %[2]s down && docker-compose -p %[2]s up -d", dir, app)
+		if _, err := client.Run(ctx, "seeds deploy", seeds, nil); err != nil {
+			b.Fatal(err)
+		}
+		took = time.Since(start)
+		failed, window = p.finish()
+		sDeploy, sWindow, sFailed = sDeploy+took, sWindow+window, sFailed+failed
+		removeProject(docker, app)
+	}
+	n := float64(b.N)
+	b.ReportMetric(gDeploy.Seconds()/n, "goship-deploy-s")
+	b.ReportMetric(sDeploy.Seconds()/n, "seeds-deploy-s")
+	b.ReportMetric(float64(gWindow.Milliseconds())/n, "goship-failed-window-ms")
+	b.ReportMetric(float64(sWindow.Milliseconds())/n, "seeds-failed-window-ms")
+	b.ReportMetric(float64(gFailed)/n, "goship-failed-requests")
+	b.ReportMetric(float64(sFailed)/n, "seeds-failed-requests")
+	b.ReportMetric(gDeploy.Seconds()/sDeploy.Seconds(), "deploy-time-ratio")
+	if sWindow > 0 {
+		b.ReportMetric(gWindow.Seconds()/sWindow.Seconds(), "failed-window-ratio")
+	}
+}
+
+func removeProject(d *testworld.Docker, app string) {
+	ids, _ := d.Try(nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+app)
+	for _, id := range strings.Fields(ids) {
+		_, _ = d.Try(nil, "rm", "-f", id)
+	}
+}
