@@ -9,21 +9,242 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
 	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/project"
+	"github.com/goship-dev/goship/pipeline/release"
 )
 
 // Goship is the prepared state every function starts from.
 type Goship struct {
 	// The Go project to ship.
 	Source *dagger.Directory
+	// Go version to build with.
+	GoVersion string
+	// Main package to ship, e.g. ./cmd/hello.
+	Pkg string
+	// App name: image repository, compose project, server directory.
+	App string
+	// Images, after mirror rewriting.
+	GoImage, LintImage, TrivyImage string
+	// Runtime base image; empty means an empty (scratch) base.
+	RuntimeBase string
+	// Platforms to build, e.g. linux/amd64.
+	Platforms []string
+	// Offline: no module downloads, no Trivy DB updates, digest-pinned images only.
+	Offline bool
+	// GOPROXY for module downloads.
+	Goproxy string
+	// -X assignments (importpath.Name=template).
+	LinkVars []string
+	// Port the service listens on in the container.
+	Port int
+	// Argument of the binary that runs its health check, e.g. "health".
+	Healthcheck string
+	// Project Dockerfile to build instead of goship's runtime image.
+	Dockerfile string
+	// Run context: commit, ref, default branch, commit time, source URL.
+	Sha, Ref, DefaultBranch, Created, SourceURL string
 }
 
 // New prepares goship for a Go project.
 func New(
+	ctx context.Context,
 	// The Go project to ship (a directory with go.mod).
 	// +defaultPath="/"
 	// +ignore=[".git", "bin", "dist", "reports", "node_modules", ".dagger", "**/*.test"]
 	source *dagger.Directory,
-) *Goship {
-	return &Goship{Source: source}
+	// Go version; default: go.mod's toolchain line, else its go line.
+	// +optional
+	goVersion string,
+	// Main package; default: the one ./cmd/<app>, else the root package.
+	// +optional
+	pkg string,
+	// App name; default: the main package's directory name.
+	// +optional
+	app string,
+	// Go build image (Debian-based: -race needs gcc); default: golang pinned by digest.
+	// +optional
+	goImage string,
+	// golangci-lint v2 image; default pinned by digest.
+	// +optional
+	lintImage string,
+	// Trivy image; default pinned by digest.
+	// +optional
+	trivyImage string,
+	// Runtime base image; default: empty (scratch).
+	// +optional
+	runtimeBase string,
+	// Registry prefix that replaces Docker Hub for every default image, e.g. registry.cn-hangzhou.aliyuncs.com/goship-mirror.
+	// +optional
+	mirror string,
+	// Platforms to build.
+	// +optional
+	// +default=["linux/amd64"]
+	platforms []string,
+	// Run without network: GOPROXY=off over the module cache, no Trivy DB update, digest-pinned images only.
+	// +optional
+	offline bool,
+	// GOPROXY, e.g. https://goproxy.cn,direct in mainland China.
+	// +optional
+	// +default="https://proxy.golang.org,direct"
+	goproxy string,
+	// Linker -X assignments; {{version}}, {{commit}} and {{date}} are filled in.
+	// +optional
+	// +default=["main.version={{version}}", "main.commit={{commit}}", "main.date={{date}}"]
+	linkVars []string,
+	// Port the service listens on.
+	// +optional
+	// +default=8080
+	port int,
+	// Argument that makes the binary check its own health (e.g. "health"); enables the image HEALTHCHECK.
+	// +optional
+	healthcheck string,
+	// Build this Dockerfile of the project instead of goship's runtime image.
+	// +optional
+	dockerfile string,
+	// Commit SHA of the source (CI passes $GITHUB_SHA).
+	// +optional
+	// +default="0000000"
+	sha string,
+	// Git ref of the source, e.g. refs/heads/main or refs/tags/v1.2.3.
+	// +optional
+	ref string,
+	// Default branch, which gets the latest tag.
+	// +optional
+	// +default="main"
+	defaultBranch string,
+	// Commit time, RFC 3339 (CI passes the commit's time; default: today 00:00 UTC, to keep caches warm).
+	// +optional
+	created string,
+	// Source repository URL, for the image's org.opencontainers.image.source label.
+	// +optional
+	sourceURL string,
+) (*Goship, error) {
+	g := &Goship{
+		Source: source, GoVersion: goVersion, Pkg: pkg, App: app,
+		RuntimeBase: runtimeBase, Platforms: platforms, Offline: offline, Goproxy: goproxy,
+		LinkVars: linkVars, Port: port, Healthcheck: healthcheck, Dockerfile: dockerfile,
+		Sha: sha, Ref: ref, DefaultBranch: defaultBranch, Created: created, SourceURL: sourceURL,
+	}
+	gomod, err := source.File("go.mod").Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("source has no go.mod: pass --source=<your Go project>: %w", err)
+	}
+	if g.GoVersion == "" {
+		if g.GoVersion, err = project.GoVersion([]byte(gomod)); err != nil {
+			return nil, err
+		}
+	}
+	if g.Pkg == "" {
+		mains, err := source.Glob(ctx, "**/main.go")
+		if err != nil {
+			return nil, err
+		}
+		if g.Pkg, err = project.MainPackage(mains); err != nil {
+			return nil, err
+		}
+	}
+	if g.App == "" {
+		g.App = project.AppName(g.Pkg, project.ModulePath([]byte(gomod)))
+	}
+	if g.Created == "" {
+		g.Created = time.Now().UTC().Truncate(24 * time.Hour).Format(time.RFC3339)
+	}
+	if _, err := time.Parse(time.RFC3339, g.Created); err != nil {
+		return nil, fmt.Errorf("created %q: want RFC 3339, e.g. 2026-01-02T15:04:05Z", g.Created)
+	}
+	if err := g.resolveImages(goImage, lintImage, trivyImage, mirror); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// resolveImages applies defaults and the mirror, and enforces digest pins
+// offline (a tag would need the network to resolve).
+func (g *Goship) resolveImages(goImage, lintImage, trivyImage, mirror string) error {
+	defaults := []struct {
+		name     string
+		given    string
+		fallback string
+		out      *string
+	}{
+		{"go-image", goImage, image.GoImage(g.GoVersion), &g.GoImage},
+		{"lint-image", lintImage, image.DefaultLint().Ref(), &g.LintImage},
+		{"trivy-image", trivyImage, image.DefaultTrivy().Ref(), &g.TrivyImage},
+	}
+	for _, d := range defaults {
+		ref := d.given
+		if ref == "" {
+			var err error
+			if ref, err = image.Mirror(d.fallback, mirror); err != nil {
+				return err
+			}
+		}
+		if g.Offline && !image.IsDigestPinned(ref) {
+			return fmt.Errorf("offline: %s %q is not pinned by digest, so it cannot be resolved without the network; pass --%s=<image>@sha256:…", d.name, ref, d.name)
+		}
+		*d.out = ref
+	}
+	if g.Offline && g.RuntimeBase != "" && !image.IsDigestPinned(g.RuntimeBase) {
+		return fmt.Errorf("offline: runtime-base %q is not pinned by digest", g.RuntimeBase)
+	}
+	return nil
+}
+
+// runContext is the release context of this run.
+func (g *Goship) runContext() release.Context {
+	created, _ := time.Parse(time.RFC3339, g.Created)
+	return release.Context{SHA: g.Sha, Ref: g.Ref, DefaultBranch: g.DefaultBranch, Time: created}
+}
+
+func (g *Goship) goproxy() string {
+	if g.Offline {
+		return "off"
+	}
+	return g.Goproxy
+}
+
+// goEnv is the Go toolchain with the project's modules downloaded and its
+// source at /src. go.mod and go.sum are mounted and downloaded before the
+// rest of the source, so a source edit keeps the download step cached.
+func (g *Goship) goEnv() *dagger.Container {
+	download := "go mod download"
+	if g.Offline {
+		download += ` || { echo "offline: the module cache (cache volume goship-gomod) lacks this project's modules; run once online" >&2; exit 1; }`
+	}
+	return g.goTool(dag.Container().From(g.GoImage)).
+		WithDirectory("/src", g.Source, dagger.ContainerWithDirectoryOpts{Include: []string{"go.mod", "go.sum"}}).
+		WithExec([]string{"sh", "-c", download}).
+		WithDirectory("/src", g.Source)
+}
+
+// goTool mounts the shared Go caches and settings into any image with Go.
+func (g *Goship) goTool(c *dagger.Container) *dagger.Container {
+	return c.
+		WithMountedCache("/go/pkg/mod", dag.CacheVolume("goship-gomod")).
+		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("goship-gobuild")).
+		WithEnvVariable("GOMODCACHE", "/go/pkg/mod").
+		WithEnvVariable("GOCACHE", "/root/.cache/go-build").
+		WithEnvVariable("GOPROXY", g.goproxy()).
+		WithEnvVariable("GOFLAGS", "-mod=readonly").
+		WithEnvVariable("GOTOOLCHAIN", "local").
+		WithWorkdir("/src")
+}
+
+// trimmedSecret returns secret without the trailing newline that file://
+// and cmd:// secrets keep, as a new secret (the value stays in the engine's
+// secret store, never in a layer or an argv).
+func trimmedSecret(ctx context.Context, name string, secret *dagger.Secret) (*dagger.Secret, string, error) {
+	plain, err := secret.Plaintext(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	plain = strings.TrimRight(plain, "\r\n")
+	return dag.SetSecret(name, plain), plain, nil
 }

@@ -131,7 +131,7 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 		took := time.Since(start)
 		failed, window := p.finish()
 		gDeploy, gWindow, gFailed = gDeploy+took, gWindow+window, gFailed+failed
-		removeProject(docker, app)
+		docker.RemoveComposeProject(app)
 
 		// the seeds' way
 		port = testworld.FreePort(b)
@@ -156,7 +156,7 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 		took = time.Since(start)
 		failed, window = p.finish()
 		sDeploy, sWindow, sFailed = sDeploy+took, sWindow+window, sFailed+failed
-		removeProject(docker, app)
+		docker.RemoveComposeProject(app)
 	}
 	n := float64(b.N)
 	b.ReportMetric(gDeploy.Seconds()/n, "goship-deploy-s")
@@ -168,12 +168,5 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 	b.ReportMetric(gDeploy.Seconds()/sDeploy.Seconds(), "deploy-time-ratio")
 	if sWindow > 0 {
 		b.ReportMetric(gWindow.Seconds()/sWindow.Seconds(), "failed-window-ratio")
-	}
-}
-
-func removeProject(d *testworld.Docker, app string) {
-	ids, _ := d.Try(nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+app)
-	for _, id := range strings.Fields(ids) {
-		_, _ = d.Try(nil, "rm", "-f", id)
 	}
 }

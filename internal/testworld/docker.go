@@ -52,3 +52,17 @@ func (d *Docker) Login(t testing.TB, r *Registry) {
 func (d *Docker) RemoveContainer(t testing.TB, name string) {
 	t.Cleanup(func() { _, _ = d.Try(nil, "rm", "-f", name) })
 }
+
+// RemoveComposeProject removes a compose project's containers and networks
+// (left behind, networks exhaust docker's address pools after ~30 tests).
+func (d *Docker) RemoveComposeProject(project string) {
+	label := "label=com.docker.compose.project=" + project
+	ids, _ := d.Try(nil, "ps", "-aq", "--filter", label)
+	if f := strings.Fields(ids); len(f) > 0 {
+		_, _ = d.Try(nil, append([]string{"rm", "-f"}, f...)...)
+	}
+	nets, _ := d.Try(nil, "network", "ls", "-q", "--filter", label)
+	if f := strings.Fields(nets); len(f) > 0 {
+		_, _ = d.Try(nil, append([]string{"network", "rm"}, f...)...)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -329,3 +330,19 @@ func serverFor(c *sshconn.Client, app, appDir, service string) (*server, error) 
 
 // ErrNoRollbackTarget means there is no healthy release to go back to.
 var ErrNoRollbackTarget = errors.New("no release to roll back to")
+
+// FormatReleases renders releases as a table, current marked with "*".
+func FormatReleases(recs []Record) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tRELEASE\tOUTCOME\tVERSION\tIMAGE\tBY")
+	for _, r := range recs {
+		mark := ""
+		if r.Current {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, r.Version, r.Image, r.Who)
+	}
+	_ = tw.Flush()
+	return b.String()
+}

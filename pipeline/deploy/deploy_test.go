@@ -63,9 +63,16 @@ func TestDeployUpgradeAndAutomaticRollback(t *testing.T) {
 	if !strings.Contains(string(log), `"outcome":"rolled-back"`) || strings.Count(string(log), `"outcome":"succeeded"`) != 2 {
 		t.Fatalf("deploys.log does not record the attempts:\n%s", log)
 	}
-	st, err := Status(ctx, c, app, w.srv.AppRoot+"/"+app, "")
-	if err != nil {
-		t.Fatal(err)
+	// The gate passes on HTTP before Docker's first HEALTHCHECK interval;
+	// Status reports Docker's view, which turns healthy shortly after.
+	var st *State
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		if st, err = Status(ctx, c, app, w.srv.AppRoot+"/"+app, ""); err != nil {
+			t.Fatal(err)
+		}
+		if st.Health == "healthy" || time.Now().After(deadline) {
+			break
+		}
 	}
 	if st.Release.Name != r2.Release || st.Container != "running" || st.Health != "healthy" || !st.Matches {
 		t.Fatalf("status = %+v", st)

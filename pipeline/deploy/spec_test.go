@@ -123,3 +123,29 @@ func FuzzReleaseName(f *testing.F) {
 }
 
 var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func TestLoadedImage(t *testing.T) {
+	tests := []struct{ out, want string }{
+		{"Loaded image: goship.local/hello:v2\n", "goship.local/hello:v2"},
+		{"Loaded image ID: sha256:abc123\n", "sha256:abc123"},
+	}
+	for _, tt := range tests {
+		if got, err := loadedImage(tt.out); err != nil || got != tt.want {
+			t.Errorf("loadedImage(%q) = %q, %v", tt.out, got, err)
+		}
+	}
+	if _, err := loadedImage("open /dev/stdin: no data\n"); err == nil {
+		t.Error("no image accepted")
+	}
+}
+
+func TestFormatReleases(t *testing.T) {
+	out := FormatReleases([]Record{
+		{Name: "20260102030405-v2", Outcome: OutcomeHealthy, Version: "v2", Image: "r/x@sha256:2", Who: "ci", Current: true},
+		{Name: "20260101030405-v1", Outcome: OutcomeHealthy, Version: "v1", Image: "r/x@sha256:1", Who: "ci"},
+	})
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "*") || strings.HasPrefix(lines[2], "*") {
+		t.Fatalf("table:\n%s", out)
+	}
+}

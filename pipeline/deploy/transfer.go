@@ -42,8 +42,30 @@ func (t SSH) deliver(ctx context.Context, s *server, image string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("docker load on the server: %w", err)
 	}
-	if !strings.Contains(out, image) {
-		return "", fmt.Errorf("docker load did not load %s (it said %q): the tarball must be tagged with the image reference", image, strings.TrimSpace(out))
+	loaded, err := loadedImage(out)
+	if err != nil {
+		return "", err
+	}
+	// A tarball without a tag (as Dagger exports them) loads as a bare ID:
+	// give it the release's reference so compose can name it.
+	if loaded != image {
+		if _, err := s.run(ctx, "docker tag", "docker tag "+q(loaded)+" "+q(image), nil); err != nil {
+			return "", fmt.Errorf("tag the loaded image as %s: %w", image, err)
+		}
 	}
 	return image, nil
+}
+
+// loadedImage reads what `docker load` said it loaded: a reference
+// ("Loaded image: r:t") or an ID ("Loaded image ID: sha256:…").
+func loadedImage(out string) (string, error) {
+	for _, line := range strings.Split(out, "\n") {
+		if id, ok := strings.CutPrefix(line, "Loaded image ID: "); ok {
+			return strings.TrimSpace(id), nil
+		}
+		if ref, ok := strings.CutPrefix(line, "Loaded image: "); ok {
+			return strings.TrimSpace(ref), nil
+		}
+	}
+	return "", fmt.Errorf("docker load loaded no image (it said %q)", strings.TrimSpace(out))
 }

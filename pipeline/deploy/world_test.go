@@ -51,12 +51,7 @@ func (w *world) app(t *testing.T, prefix string) (string, int) {
 	t.Helper()
 	port := testworld.FreePort(t)
 	app := fmt.Sprintf("%s%d", prefix, port)
-	t.Cleanup(func() {
-		ids, _ := w.docker.Try(nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+app)
-		for _, id := range strings.Fields(ids) {
-			_, _ = w.docker.Try(nil, "rm", "-f", id)
-		}
-	})
+	t.Cleanup(func() { w.docker.RemoveComposeProject(app) })
 	return app, port
 }
 

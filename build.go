@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+
+	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/gobuild"
+	"github.com/goship-dev/goship/pipeline/image"
+)
+
+// Binary builds the static binary (CGO off, -trimpath, stamped with
+// version, commit and date) for one platform.
+func (g *Goship) Binary(
+	ctx context.Context,
+	// Target platform, e.g. linux/arm64; default: the first of platforms.
+	// +optional
+	platform string,
+) (*dagger.File, error) {
+	if platform == "" {
+		platform = g.Platforms[0]
+	}
+	target, err := gobuild.ParsePlatform(platform)
+	if err != nil {
+		return nil, err
+	}
+	rc := g.runContext()
+	ldflags, err := gobuild.LDFlags(gobuild.Stamp{Version: rc.Version(), Commit: g.Sha, Date: g.Created}, g.LinkVars)
+	if err != nil {
+		return nil, err
+	}
+	out := "/out/" + g.App
+	c := g.goEnv()
+	for k, v := range gobuild.Env(target) {
+		c = c.WithEnvVariable(k, v)
+	}
+	return c.WithExec(gobuild.BuildArgs(g.Pkg, out, ldflags)).File(out), nil
+}
+
+// Build is the runtime image: the binary on an empty (or the given) base,
+// with CA certificates and Go's zoneinfo, non-root user 65532, OCI labels
+// and, when configured, a HEALTHCHECK. With dockerfile set, the project's
+// own Dockerfile is built instead. It returns the first platform's image;
+// publish pushes all platforms.
+func (g *Goship) Build(ctx context.Context) (*dagger.Container, error) {
+	variants, err := g.platformImages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return variants[0], nil
+}
+
+// platformImages builds the runtime image for every platform.
+func (g *Goship) platformImages(ctx context.Context) ([]*dagger.Container, error) {
+	var out []*dagger.Container
+	for _, p := range g.Platforms {
+		c, err := g.runtimeImage(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (g *Goship) runtimeImage(ctx context.Context, platform string) (*dagger.Container, error) {
+	rc := g.runContext()
+	labels := image.OCILabels(g.Sha, rc.Version(), g.SourceURL, rc.Time)
+	if g.SourceURL == "" {
+		labels[image.LabelSource] = "unknown"
+	}
+	var c *dagger.Container
+	if g.Dockerfile != "" {
+		c = g.Source.DockerBuild(dagger.DirectoryDockerBuildOpts{Dockerfile: g.Dockerfile, Platform: dagger.Platform(platform)})
+	} else {
+		bin, err := g.Binary(ctx, platform)
+		if err != nil {
+			return nil, err
+		}
+		spec := image.DefaultRuntimeSpec(g.Port)
+		if err := spec.Validate(); err != nil {
+			return nil, err
+		}
+		goRoot := dag.Container().From(g.GoImage)
+		c = dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(platform)})
+		if g.RuntimeBase != "" {
+			c = c.From(g.RuntimeBase)
+		}
+		c = c.
+			WithFile(spec.BinaryPath, bin, dagger.ContainerWithFileOpts{Permissions: 0o755}).
+			// Certificates and time zones from the build image: a scratch
+			// image has neither, and Go's zoneinfo.zip is far smaller than
+			// /usr/share/zoneinfo.
+			WithFile("/etc/ssl/certs/ca-certificates.crt", goRoot.File("/etc/ssl/certs/ca-certificates.crt")).
+			WithFile("/usr/local/go/lib/time/zoneinfo.zip", goRoot.File("/usr/local/go/lib/time/zoneinfo.zip")).
+			WithEnvVariable("ZONEINFO", "/usr/local/go/lib/time/zoneinfo.zip").
+			WithEnvVariable("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt").
+			WithUser(spec.User).
+			WithWorkdir(spec.Workdir).
+			WithExposedPort(spec.Port).
+			WithEntrypoint([]string{spec.BinaryPath})
+		if g.Healthcheck != "" {
+			c = c.WithDockerHealthcheck([]string{spec.BinaryPath, g.Healthcheck}, dagger.ContainerWithDockerHealthcheckOpts{
+				Interval: "10s", Timeout: "3s", StartPeriod: "5s", Retries: 3,
+			})
+		}
+	}
+	for k, v := range labels {
+		c = c.WithLabel(k, v)
+	}
+	return c, nil
+}

@@ -1,0 +1,109 @@
+package ci
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/jstemmer/go-junit-report/v2/gtr"
+	"github.com/jstemmer/go-junit-report/v2/junit"
+	"github.com/jstemmer/go-junit-report/v2/parser/gotest"
+)
+
+// TestReport is parsed `go test -json` output.
+type TestReport struct {
+	report gtr.Report
+}
+
+// ParseTestJSON reads `go test -json` output.
+func ParseTestJSON(data []byte) (*TestReport, error) {
+	r, err := gotest.NewJSONParser().Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("go test -json output: %w", err)
+	}
+	return &TestReport{report: r}, nil
+}
+
+// JUnit renders the report as JUnit XML (one testsuite per package).
+func (t *TestReport) JUnit() ([]byte, error) {
+	suites := junit.CreateFromReport(t.report, "")
+	var buf bytes.Buffer
+	if err := suites.WriteXML(&buf); err != nil {
+		return nil, fmt.Errorf("junit: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Counts are the test totals.
+type Counts struct{ Passed, Failed, Skipped int }
+
+// Counts totals the report's tests.
+func (t *TestReport) Counts() Counts {
+	var c Counts
+	for _, p := range t.report.Packages {
+		for _, test := range p.Tests {
+			switch test.Result {
+			case gtr.Pass:
+				c.Passed++
+			case gtr.Fail:
+				c.Failed++
+			case gtr.Skip:
+				c.Skipped++
+			}
+		}
+	}
+	return c
+}
+
+// TestFailure is a failed test, or a package that failed to build or run.
+type TestFailure struct {
+	Package string
+	Test    string // empty for a package-level failure
+	Output  string
+}
+
+func (f TestFailure) String() string {
+	name := f.Package
+	if f.Test != "" {
+		name += "." + f.Test
+	}
+	return name + ":\n" + indent(f.Output)
+}
+
+// Failures lists what failed, with each failure's own output.
+func (t *TestReport) Failures() []TestFailure {
+	var out []TestFailure
+	for _, p := range t.report.Packages {
+		if p.BuildError.Name != "" || len(p.BuildError.Output) > 0 {
+			out = append(out, TestFailure{Package: p.Name, Output: "build failed:\n" + strings.Join(p.BuildError.Output, "\n")})
+		}
+		if p.RunError.Name != "" || len(p.RunError.Output) > 0 {
+			out = append(out, TestFailure{Package: p.Name, Output: strings.Join(p.RunError.Output, "\n")})
+		}
+		for _, test := range p.Tests {
+			if test.Result == gtr.Fail {
+				out = append(out, TestFailure{Package: p.Name, Test: test.Name, Output: strings.Join(test.Output, "\n")})
+			}
+		}
+	}
+	return out
+}
+
+// FailureSummary is an error message naming every failed test.
+func FailureSummary(fails []TestFailure) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d test failure(s):\n", len(fails))
+	for _, f := range fails {
+		b.WriteString(f.String())
+		b.WriteString("\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + strings.TrimLeft(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}

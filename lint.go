@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/goship-dev/goship/ci"
+	"github.com/goship-dev/goship/internal/dagger"
+)
+
+// Lint runs golangci-lint v2 with the project's .golangci.yml, then checks
+// that go.mod and go.sum are tidy and verified.
+// +check
+func (g *Goship) Lint(ctx context.Context) error {
+	var lintErr, modErr error
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { lintErr = g.golangciLint(ctx); return nil })
+	eg.Go(func() error { modErr = g.modChecks(ctx); return nil })
+	_ = eg.Wait()
+	return errors.Join(lintErr, modErr)
+}
+
+func (g *Goship) golangciLint(ctx context.Context) error {
+	run := g.goTool(dag.Container().From(g.LintImage)).
+		WithMountedCache("/root/.cache/golangci-lint", dag.CacheVolume("goship-golangci")).
+		WithDirectory("/src", g.Source).
+		WithExec([]string{"golangci-lint", "run", "--output.json.path=/tmp/lint.json", "--output.text.path=stderr", "./..."},
+			dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := run.ExitCode(ctx)
+	if err != nil {
+		return err
+	}
+	if code == 0 {
+		return nil
+	}
+	report, _ := run.File("/tmp/lint.json").Contents(ctx)
+	if issues, perr := ci.ParseLintJSON([]byte(report)); perr == nil && len(issues) > 0 {
+		return fmt.Errorf("%s", ci.LintSummary(issues))
+	}
+	stderr, _ := run.Stderr(ctx)
+	return fmt.Errorf("golangci-lint failed (exit %d): %s", code, strings.TrimSpace(stderr))
+}
+
+// modChecks runs go mod verify and go mod tidy -diff.
+func (g *Goship) modChecks(ctx context.Context) error {
+	run := g.goEnv().
+		WithExec([]string{"sh", "-c", "go mod verify && go mod tidy -diff"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := run.ExitCode(ctx)
+	if err != nil || code == 0 {
+		return err
+	}
+	out, _ := run.Stdout(ctx)
+	stderr, _ := run.Stderr(ctx)
+	return fmt.Errorf("go.mod/go.sum are not tidy or fail verification; run `go mod tidy`:\n%s%s", out, stderr)
+}

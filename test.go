@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/goship-dev/goship/ci"
+	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/gobuild"
+)
+
+// Test runs `go test -race` with atomic coverage and returns coverage.out,
+// test.json and junit.xml. On failure the error names each failed test
+// with its output.
+// +check
+func (g *Goship) Test(ctx context.Context) (*dagger.Directory, error) {
+	run := g.goEnv().
+		WithEnvVariable("CGO_ENABLED", "1"). // -race needs cgo; only tests get it
+		WithDirectory("/out", dag.Directory()).
+		WithExec(gobuild.TestArgs("/out/coverage.out"), dagger.ContainerWithExecOpts{
+			RedirectStdout: "/out/test.json",
+			Expect:         dagger.ReturnTypeAny,
+		})
+	code, err := run.ExitCode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	testJSON, err := run.File("/out/test.json").Contents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	report, err := ci.ParseTestJSON([]byte(testJSON))
+	if err != nil {
+		return nil, err
+	}
+	junit, err := report.JUnit()
+	if err != nil {
+		return nil, err
+	}
+	out := run.Directory("/out").WithNewFile("junit.xml", string(junit))
+	if code != 0 {
+		if fails := report.Failures(); len(fails) > 0 {
+			return out, fmt.Errorf("%s", ci.FailureSummary(fails))
+		}
+		stderr, _ := run.Stderr(ctx)
+		return out, fmt.Errorf("go test failed (exit %d): %s", code, stderr)
+	}
+	return out, nil
+}
