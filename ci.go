@@ -8,28 +8,30 @@ import (
 
 	"github.com/goship-dev/goship/ci"
 	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/project"
 )
 
-// Ci runs lint, test, build and scan in parallel and returns every report
-// (junit.xml, coverage.out, test.json, Trivy reports, summary.md). Every
-// failing step is reported, not only the first.
+// Ci runs lint, test, build and scan in parallel and returns every report:
+// test/ (junit.xml, coverage.out, test.json), scan/ (Trivy reports),
+// summary.md for the job summary and annotations.txt (GitHub ::error
+// lines). Every failing step is reported, not only the first.
 // +check
-func (g *Goship) Ci(ctx context.Context) (*dagger.Directory, error) {
+func (g *Goship) Ci(
+	ctx context.Context,
+	// Where the source lives in the repository (e.g. examples/hello-service), so annotations name repository paths.
+	// +optional
+	repoPath string,
+	// Module reference for the reproduce command in the summary (e.g. github.com/goship-dev/goship@v1.0.0).
+	// +optional
+	module string,
+) (*dagger.Directory, error) {
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 		reports = dag.Directory()
-		steps   []ci.Step
+		sum     = ci.Summary{App: g.App}
 	)
-	record := func(name string, dir *dagger.Directory, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if dir != nil {
-			reports = reports.WithDirectory(name, dir)
-		}
-		steps = append(steps, ci.Step{Name: name, Err: err})
-	}
-	run := func(name string, fn func(context.Context) (*dagger.Directory, error)) {
+	step := func(name string, fn func(context.Context) (*dagger.Directory, error)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -40,36 +42,90 @@ func (g *Goship) Ci(ctx context.Context) (*dagger.Directory, error) {
 					dir = nil
 				}
 			}
-			record(name, dir, err)
+			mu.Lock()
+			defer mu.Unlock()
+			if dir != nil {
+				reports = reports.WithDirectory(name, dir)
+			}
+			sum.Steps = append(sum.Steps, ci.Step{Name: name, Err: err})
 		}()
 	}
-	run("lint", func(ctx context.Context) (*dagger.Directory, error) { return nil, g.Lint(ctx) })
-	run("test", g.Test)
-	run("build", func(ctx context.Context) (*dagger.Directory, error) {
+	step("lint", func(ctx context.Context) (*dagger.Directory, error) {
+		issues, err := g.lint(ctx)
+		mu.Lock()
+		sum.Lint = issues
+		mu.Unlock()
+		return nil, err
+	})
+	step("test", func(ctx context.Context) (*dagger.Directory, error) {
+		dir, report, err := g.test(ctx)
+		if report != nil {
+			counts := report.Counts()
+			mu.Lock()
+			sum.Tests, sum.TestFailures = &counts, report.Failures()
+			mu.Unlock()
+		}
+		return dir, err
+	})
+	step("build", func(ctx context.Context) (*dagger.Directory, error) {
 		c, err := g.Build(ctx)
 		if err == nil {
 			_, err = c.Sync(ctx)
 		}
 		return nil, err
 	})
-	run("scan", func(ctx context.Context) (*dagger.Directory, error) {
+	step("scan", func(ctx context.Context) (*dagger.Directory, error) {
 		return g.Scan(ctx, "HIGH,CRITICAL", "vuln,secret", false, nil, nil)
 	})
 	wg.Wait()
-	summary := ci.StepsSummary(g.App, steps)
-	reports = reports.WithNewFile("summary.md", summary)
+
+	gomod, _ := g.Source.File("go.mod").Contents(ctx)
+	sum.Reproduce = ci.Reproduce(g.ciContext(), module, orDefault(repoPath, "."), "ci", nil)
+	reports = reports.
+		WithNewFile("summary.md", sum.Markdown()).
+		WithNewFile("annotations.txt", ci.Annotations(repoPath, project.ModulePath([]byte(gomod)), sum.Lint, sum.TestFailures))
 	var errs []error
-	for _, s := range ci.SortSteps(steps) {
+	for _, s := range ci.SortSteps(sum.Steps) {
 		if s.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Name, s.Err))
 		}
 	}
 	if len(errs) > 0 {
-		return reports, fmt.Errorf("ci failed in %d step(s):\n%w", len(errs), errors.Join(errs...))
+		return reports, fmt.Errorf("ci failed in %d step(s):\n%w\n\nreproduce locally:\n%s", len(errs), errors.Join(errs...), sum.Reproduce)
 	}
 	return reports, nil
 }
 
+// Reproduce prints the command that re-runs this call on a laptop: the
+// same commit, module, source and arguments. CI prints it on failure.
+func (g *Goship) Reproduce(
+	// The function that ran, e.g. ci or publish.
+	verb string,
+	// Its arguments as given (secrets stay env:// or file:// URIs).
+	// +optional
+	args []string,
+	// Module reference, e.g. github.com/goship-dev/goship@v1.0.0.
+	// +optional
+	module string,
+	// Source path in the repository.
+	// +optional
+	// +default="."
+	source string,
+) string {
+	return ci.Reproduce(g.ciContext(), module, source, verb, args)
+}
+
+// ciContext is the run context as the ci package sees it.
+func (g *Goship) ciContext() ci.RunContext {
+	return ci.RunContext{SHA: g.Sha, Ref: g.Ref, DefaultBranch: g.DefaultBranch, Time: g.runContext().Time, URL: g.SourceURL}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
 // Release runs ci, then publish, then deploy, and returns the deployed
 // reference. Nothing is pushed unless every check passes; nothing is
 // deployed unless the push verified.
@@ -116,7 +172,7 @@ func (g *Goship) Release(
 	// +optional
 	appDir string,
 ) (string, error) {
-	if _, err := g.Ci(ctx); err != nil {
+	if _, err := g.Ci(ctx, "", ""); err != nil {
 		return "", fmt.Errorf("release stopped before publish: %w", err)
 	}
 	ref, err := g.Publish(ctx, registryHost, namespace, repository, username, password, "", "")

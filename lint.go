@@ -16,15 +16,22 @@ import (
 // that go.mod and go.sum are tidy and verified.
 // +check
 func (g *Goship) Lint(ctx context.Context) error {
-	var lintErr, modErr error
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { lintErr = g.golangciLint(ctx); return nil })
-	eg.Go(func() error { modErr = g.modChecks(ctx); return nil })
-	_ = eg.Wait()
-	return errors.Join(lintErr, modErr)
+	_, err := g.lint(ctx)
+	return err
 }
 
-func (g *Goship) golangciLint(ctx context.Context) error {
+// lint runs both checks and returns golangci-lint's findings too.
+func (g *Goship) lint(ctx context.Context) ([]ci.LintIssue, error) {
+	var issues []ci.LintIssue
+	var lintErr, modErr error
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { issues, lintErr = g.golangciLint(ctx); return nil })
+	eg.Go(func() error { modErr = g.modChecks(ctx); return nil })
+	_ = eg.Wait()
+	return issues, errors.Join(lintErr, modErr)
+}
+
+func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
 	run := g.goTool(dag.Container().From(g.LintImage)).
 		WithMountedCache("/root/.cache/golangci-lint", dag.CacheVolume("goship-golangci")).
 		WithDirectory("/src", g.Source).
@@ -32,17 +39,17 @@ func (g *Goship) golangciLint(ctx context.Context) error {
 			dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	code, err := run.ExitCode(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if code == 0 {
-		return nil
+		return nil, nil
 	}
 	report, _ := run.File("/tmp/lint.json").Contents(ctx)
 	if issues, perr := ci.ParseLintJSON([]byte(report)); perr == nil && len(issues) > 0 {
-		return fmt.Errorf("%s", ci.LintSummary(issues))
+		return issues, fmt.Errorf("%s", ci.LintSummary(issues))
 	}
 	stderr, _ := run.Stderr(ctx)
-	return fmt.Errorf("golangci-lint failed (exit %d): %s", code, strings.TrimSpace(stderr))
+	return nil, fmt.Errorf("golangci-lint failed (exit %d): %s", code, strings.TrimSpace(stderr))
 }
 
 // modChecks runs go mod verify and go mod tidy -diff.

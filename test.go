@@ -14,6 +14,12 @@ import (
 // with its output.
 // +check
 func (g *Goship) Test(ctx context.Context) (*dagger.Directory, error) {
+	dir, _, err := g.test(ctx)
+	return dir, err
+}
+
+// test runs the tests and returns the parsed report too.
+func (g *Goship) test(ctx context.Context) (*dagger.Directory, *ci.TestReport, error) {
 	run := g.goEnv().
 		WithEnvVariable("CGO_ENABLED", "1"). // -race needs cgo; only tests get it
 		WithDirectory("/out", dag.Directory()).
@@ -23,27 +29,27 @@ func (g *Goship) Test(ctx context.Context) (*dagger.Directory, error) {
 		})
 	code, err := run.ExitCode(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	testJSON, err := run.File("/out/test.json").Contents(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	report, err := ci.ParseTestJSON([]byte(testJSON))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	junit, err := report.JUnit()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := run.Directory("/out").WithNewFile("junit.xml", string(junit))
 	if code != 0 {
 		if fails := report.Failures(); len(fails) > 0 {
-			return out, fmt.Errorf("%s", ci.FailureSummary(fails))
+			return out, report, fmt.Errorf("%s", ci.FailureSummary(fails))
 		}
 		stderr, _ := run.Stderr(ctx)
-		return out, fmt.Errorf("go test failed (exit %d): %s", code, stderr)
+		return out, report, fmt.Errorf("go test failed (exit %d): %s", code, stderr)
 	}
-	return out, nil
+	return out, report, nil
 }

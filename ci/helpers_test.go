@@ -1,0 +1,7 @@
+package ci
+
+import "github.com/goship-dev/goship/pipeline/release"
+
+func releaseTags(rc RunContext) ([]string, error) {
+	return release.Tags(rc.Release(), release.DefaultSets())
+}

@@ -1,0 +1,137 @@
+package ci
+
+import (
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// realTestJSON runs `go test -json` on a copy of the sample service with
+// one failing test added, so the parser sees real output.
+func realTestJSON(t *testing.T) []byte {
+	t.Helper()
+	src, err := filepath.Abs("../examples/hello-service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-r", src+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v %s", err, out)
+	}
+	failing := "package server\n\nimport \"testing\"\n\nfunc TestDeliberatelyBroken(t *testing.T) {\n\tt.Fatalf(\"want 200, got %d\", 503)\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "internal/server/broken_test.go"), []byte(failing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-json", "./...")
+	cmd.Dir = dir
+	out, _ := cmd.Output() // exit 1: a test fails
+	if !strings.Contains(string(out), `"Action":"fail"`) {
+		t.Fatalf("go test -json produced no failure:\n%s", out)
+	}
+	return out
+}
+
+// The subset of the JUnit schema CI tools read.
+type junitSuites struct {
+	XMLName xml.Name `xml:"testsuites"`
+	Suites  []struct {
+		Name     string `xml:"name,attr"`
+		Tests    int    `xml:"tests,attr"`
+		Failures int    `xml:"failures,attr"`
+		Cases    []struct {
+			Name      string `xml:"name,attr"`
+			Classname string `xml:"classname,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Body    string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func TestJUnitFromRealGoTestOutput(t *testing.T) {
+	report, err := ParseTestJSON(realTestJSON(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := report.JUnit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suites junitSuites
+	if err := xml.Unmarshal(data, &suites); err != nil {
+		t.Fatalf("junit.xml does not parse: %v\n%s", err, data)
+	}
+	var failed []string
+	total := 0
+	for _, s := range suites.Suites {
+		total += s.Tests
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				failed = append(failed, c.Classname+"."+c.Name)
+				if !strings.Contains(c.Failure.Body, "want 200, got 503") {
+					t.Errorf("failure body lacks the test's output: %q", c.Failure.Body)
+				}
+			}
+		}
+	}
+	if len(failed) != 1 || !strings.HasSuffix(failed[0], "internal/server.TestDeliberatelyBroken") {
+		t.Fatalf("failed cases = %v", failed)
+	}
+	if total < 5 {
+		t.Fatalf("only %d test cases in the JUnit report", total)
+	}
+	c := report.Counts()
+	if c.Failed != 1 || c.Passed < 4 {
+		t.Fatalf("counts = %+v", c)
+	}
+	fails := report.Failures()
+	if len(fails) != 1 || !strings.Contains(FailureSummary(fails), "TestDeliberatelyBroken") {
+		t.Fatalf("failures = %+v", fails)
+	}
+	ann := Annotations("examples/hello-service", "example.com/hello-service", nil, fails)
+	if !strings.HasPrefix(ann, "::error file=examples/hello-service/internal/server/broken_test.go,line=6,") {
+		t.Fatalf("annotation = %q", ann)
+	}
+}
+
+func TestLintParsingAndAnnotations(t *testing.T) {
+	data := []byte(`{"Issues":[{"FromLinter":"errcheck","Text":"Error return value of ` + "`w.Write`" + ` is not checked","Pos":{"Filename":"internal/server/server.go","Line":27,"Column":10}}],"Report":{}}`)
+	issues, err := ParseLintJSON(data)
+	if err != nil || len(issues) != 1 {
+		t.Fatalf("issues = %v, %v", issues, err)
+	}
+	ann := Annotations("", "example.com/x", issues, nil)
+	if ann != "::error file=internal/server/server.go,line=27,col=10,title=errcheck::Error return value of `w.Write` is not checked\n" {
+		t.Fatalf("annotation = %q", ann)
+	}
+	if !strings.Contains(LintSummary(issues), "server.go:27:10") {
+		t.Fatal("summary lacks the position")
+	}
+}
+
+func TestSummaryMarkdown(t *testing.T) {
+	md := Summary{
+		App:       "hello",
+		Steps:     []Step{{Name: "scan"}, {Name: "lint", Err: errString("2 issues | x")}},
+		Tests:     &Counts{Passed: 5, Failed: 1},
+		Published: "r/x@sha256:1",
+		Deploy:    "release 2026 healthy",
+		Reproduce: "dagger call ci",
+	}.Markdown()
+	for _, want := range []string{"| lint | ❌ 2 issues \\| x |", "| scan | ✅ passed |", "5 passed, 1 failed", "`r/x@sha256:1`", "release 2026 healthy", "```sh\ndagger call ci"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Index(md, "| lint") > strings.Index(md, "| scan") {
+		t.Error("steps are not in chain order")
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
