@@ -25,6 +25,28 @@ func (g *Goship) Ci(
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
+	reports, err := g.Reports(ctx, repoPath, module)
+	if err != nil {
+		return nil, err
+	}
+	failed, err := reports.File("FAILED").Contents(ctx)
+	if err == nil && failed != "" {
+		return reports, fmt.Errorf("%s", failed)
+	}
+	return reports, nil
+}
+
+// Reports runs what ci runs and returns its reports without failing, so
+// CI can upload them before ci itself fails the job (a failed function
+// returns no directory). A FAILED file lists what failed; the reruns ci
+// does are cache hits.
+func (g *Goship) Reports(
+	ctx context.Context,
+	// +optional
+	repoPath string,
+	// +optional
+	module string,
+) (*dagger.Directory, error) {
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
@@ -80,7 +102,11 @@ func (g *Goship) Ci(
 	wg.Wait()
 
 	gomod, _ := g.Source.File("go.mod").Contents(ctx)
-	sum.Reproduce = ci.Reproduce(g.ciContext(), module, orDefault(repoPath, "."), "ci", nil)
+	var args string
+	if repoPath != "" {
+		args = "--repo-path=" + repoPath
+	}
+	sum.Reproduce = ci.Reproduce(g.ciContext(), module, orDefault(repoPath, "."), "reports", args)
 	reports = reports.
 		WithNewFile("summary.md", sum.Markdown()).
 		WithNewFile("annotations.txt", ci.Annotations(repoPath, project.ModulePath([]byte(gomod)), sum.Lint, sum.TestFailures))
@@ -91,7 +117,8 @@ func (g *Goship) Ci(
 		}
 	}
 	if len(errs) > 0 {
-		return reports, fmt.Errorf("ci failed in %d step(s):\n%w\n\nreproduce locally:\n%s", len(errs), errors.Join(errs...), sum.Reproduce)
+		msg := fmt.Sprintf("ci failed in %d step(s):\n%v\n\nreproduce locally:\n%s", len(errs), errors.Join(errs...), sum.Reproduce)
+		reports = reports.WithNewFile("FAILED", msg)
 	}
 	return reports, nil
 }
@@ -101,9 +128,9 @@ func (g *Goship) Ci(
 func (g *Goship) Reproduce(
 	// The function that ran, e.g. ci or publish.
 	verb string,
-	// Its arguments as given (secrets stay env:// or file:// URIs).
+	// Its arguments, exactly as given on the command line (secrets stay env:// or file:// URIs).
 	// +optional
-	args []string,
+	args string,
 	// Module reference, e.g. github.com/goship-dev/goship@v1.0.0.
 	// +optional
 	module string,

@@ -8,9 +8,11 @@ import (
 
 // Reproduce is the command that re-runs a CI step on a laptop: check out
 // the same commit, then call the same module function with the same
-// arguments. Secrets are never part of it: secret flags keep their env://
-// or file:// URIs, which name where the value comes from, not the value.
-func Reproduce(rc RunContext, module, source string, verb string, args []string) string {
+// arguments. args is the argument string exactly as the workflow gave it
+// (already shell words); everything goship adds is quoted. Secrets are
+// never part of it: secret flags keep their env:// or file:// URIs, which
+// name where a value comes from, not the value.
+func Reproduce(rc RunContext, module, source, verb, args string) string {
 	if source == "" {
 		source = "."
 	}
@@ -23,10 +25,12 @@ func Reproduce(rc RunContext, module, source string, verb string, args []string)
 	parts = append(parts, "--source="+source)
 	parts = append(parts, rc.ModuleArgs()...)
 	parts = append(parts, verb)
-	parts = append(parts, args...)
 	for i, p := range parts {
 		parts[i] = shellescape.Quote(p)
 	}
 	b.WriteString(strings.Join(parts, " "))
+	if args = strings.Join(strings.Fields(args), " "); args != "" {
+		b.WriteString(" " + args)
+	}
 	return b.String()
 }

@@ -70,13 +70,13 @@ func TestReproduce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := Reproduce(rc, "github.com/goship-dev/goship@v0.3.0", ".", "publish", []string{"--registry-host=registry.cn-hangzhou.aliyuncs.com", "--password=env://ACR_PASSWORD"})
+	cmd := Reproduce(rc, "github.com/goship-dev/goship@v0.3.0", ".", "publish", "--registry-host=registry.cn-hangzhou.aliyuncs.com\n  --password=env://ACR_PASSWORD")
 	want := "git fetch origin 9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b && git checkout 9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b && \\\n" +
 		"  dagger call -m github.com/goship-dev/goship@v0.3.0 --source=. --sha=9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b --ref=refs/tags/v1.4.2 --default-branch=main --created=2026-11-21T14:00:00Z --source-url=https://github.com/acme/hello-service publish --registry-host=registry.cn-hangzhou.aliyuncs.com --password=env://ACR_PASSWORD"
 	if cmd != want {
 		t.Fatalf("Reproduce =\n%s\nwant\n%s", cmd, want)
 	}
-	if q := Reproduce(RunContext{SHA: "abc1234", Ref: "refs/heads/x"}, "", "", "ci", []string{"--note=it's"}); !strings.Contains(q, `'--note=it'"'"'s'`) {
-		t.Fatalf("arguments are not shell-quoted: %s", q)
+	if q := Reproduce(RunContext{SHA: "abc1234", Ref: "refs/heads/it's"}, "", "", "ci", ""); !strings.Contains(q, `'--ref=refs/heads/it'"'"'s'`) {
+		t.Fatalf("goship's own arguments are not shell-quoted: %s", q)
 	}
 }

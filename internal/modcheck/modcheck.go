@@ -99,7 +99,7 @@ func NewOverlay(ctx context.Context, dir string) (*Overlay, error) {
 
 func (o *Overlay) add(target string, content []byte) error {
 	f := filepath.Join(o.tmp, fmt.Sprintf("%d.go", len(o.Files)))
-	if err := os.WriteFile(f, content, 0o644); err != nil {
+	if err := os.WriteFile(f, content, 0o644); err != nil { //nolint:gosec // f is inside our own temp dir
 		return err
 	}
 	o.Replace[target] = f

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -147,8 +146,6 @@ func RepoRoot(t testing.TB) string {
 		dir = parent
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // runIn runs argv in dir with extra env.
 func runIn(dir string, env []string, argv ...string) (string, error) {

@@ -179,8 +179,8 @@ func (s *server) recoverFrom(ctx context.Context, rec Record, prev string, h Hea
 			outcome = "rolled back to " + prev + ", which is serving"
 		}
 	}
-	err := fmt.Errorf("deploy of %s failed health gate: %s; %s\nlast 50 log lines of the new container:\n%s", rec.Name, gateErr, outcome, strings.TrimRight(logs, "\n"))
-	logEvent("rolled-back", fmt.Errorf("health gate: %s; %s", gateErr, outcome))
+	err := fmt.Errorf("deploy of %s failed health gate: %w; %s\nlast 50 log lines of the new container:\n%s", rec.Name, gateErr, outcome, strings.TrimRight(logs, "\n"))
+	logEvent("rolled-back", fmt.Errorf("health gate: %w; %s", gateErr, outcome))
 	return err
 }
 
@@ -335,13 +335,13 @@ var ErrNoRollbackTarget = errors.New("no release to roll back to")
 func FormatReleases(recs []Record) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tRELEASE\tOUTCOME\tVERSION\tIMAGE\tBY")
+	_, _ = fmt.Fprintln(tw, "\tRELEASE\tOUTCOME\tVERSION\tIMAGE\tBY")
 	for _, r := range recs {
 		mark := ""
 		if r.Current {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, r.Version, r.Image, r.Who)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, r.Version, r.Image, r.Who)
 	}
 	_ = tw.Flush()
 	return b.String()

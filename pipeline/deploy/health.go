@@ -24,7 +24,7 @@ func (g *gateError) Error() string { return g.check }
 func (s *server) waitHealthy(ctx context.Context, release, imageID string, h Health) error {
 	client := s.tunnelHTTP(h)
 	deadline := time.Now().Add(h.Timeout)
-	last := "no check ran"
+	var last string
 	for {
 		ok, reason, fatal := s.probe(ctx, client, release, imageID, h)
 		if ok {

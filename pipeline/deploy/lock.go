@@ -67,7 +67,7 @@ func (s *server) lock(ctx context.Context, who string) (*lock, error) {
 			if errors.As(err, &exit) && exit.ExitStatus() == exitLockHeld {
 				return nil, s.lockHeld(ctx)
 			}
-			return nil, fmt.Errorf("lock %s/.lock: %v", s.appDir, err)
+			return nil, fmt.Errorf("lock %s/.lock: %w", s.appDir, err)
 		}
 		var pid int
 		_, _ = fmt.Sscan(line, &pid)

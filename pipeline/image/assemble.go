@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strconv"
@@ -35,7 +36,9 @@ func Assemble(spec RuntimeSpec, files ...File) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromReader(bytes.NewReader(layerTar), tarball.WithMediaType(types.DockerLayer))
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	}, tarball.WithMediaType(types.DockerLayer))
 	if err != nil {
 		return nil, fmt.Errorf("assemble layer: %w", err)
 	}

@@ -83,7 +83,7 @@ func CheckCredentials(ctx context.Context, repo Repository, opts ...Option) erro
 	}
 	// Basic-auth registries accept any credentials at the ping; only a real
 	// request tells. /v2/ is the cheapest authenticated one.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref.Registry.Scheme()+"://"+ref.RegistryStr()+"/v2/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref.Scheme()+"://"+ref.RegistryStr()+"/v2/", nil)
 	if err != nil {
 		return err
 	}

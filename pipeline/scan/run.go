@@ -19,7 +19,7 @@ func Reports() map[string]string {
 // into outDir, and returns the verdict. It is the engine-free twin of the
 // module's Scan (same argv, same gate).
 func Run(ctx context.Context, trivyBin string, p Policy, kind TargetKind, target, outDir string, allow Allowlist) (*Report, Verdict, error) {
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	if err := os.MkdirAll(outDir, 0o750); err != nil {
 		return nil, Verdict{}, err
 	}
 	files := Reports()

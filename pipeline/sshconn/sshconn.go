@@ -89,7 +89,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, closeAgent, err := authMethod(cfg)
+	auth, closeAgent, err := authMethod(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (c *Client) keepAlive() {
 // Target names the connection for messages: user@host:port.
 func (c *Client) Target() string { return c.cfg.User + "@" + c.cfg.Addr() }
 
-func authMethod(cfg Config) (ssh.AuthMethod, func(), error) {
+func authMethod(ctx context.Context, cfg Config) (ssh.AuthMethod, func(), error) {
 	noop := func() {}
 	if len(cfg.PrivateKey) > 0 {
 		var signer ssh.Signer
@@ -167,7 +167,7 @@ func authMethod(cfg Config) (ssh.AuthMethod, func(), error) {
 		}
 		return ssh.PublicKeys(signer), noop, nil
 	}
-	conn, err := net.Dial("unix", cfg.AgentSocket)
+	conn, err := (&net.Dialer{}).DialContext(ctx, "unix", cfg.AgentSocket)
 	if err != nil {
 		return nil, noop, fmt.Errorf("ssh-agent at %s: %w", cfg.AgentSocket, err)
 	}

@@ -1,0 +1,79 @@
+// Package repocheck tests the repository's own CI-facing files with the
+// real tools: the Taskfile with task, the workflows with actionlint, and
+// the pins goship promises (actions by commit SHA, Dagger v0.21.0).
+package repocheck
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+func TestTaskfileHasEveryVerb(t *testing.T) {
+	root := testworld.RepoRoot(t)
+	cmd := exec.Command(testworld.Tool(t, "task"), "--list")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("task --list: %v\n%s", err, out)
+	}
+	for _, verb := range []string{"lint", "test", "build", "scan", "publish", "deploy", "rollback", "releases", "ci", "release", "dev:test", "dev:modcheck", "dev:world:start", "dev:world:stop"} {
+		if !regexp.MustCompile(`(?m)^\* ` + regexp.QuoteMeta(verb) + `:\s+\S`).Match(out) {
+			t.Errorf("task --list has no described task %q:\n%s", verb, out)
+		}
+	}
+}
+
+func TestWorkflowsPassActionlint(t *testing.T) {
+	root := testworld.RepoRoot(t)
+	files, _ := filepath.Glob(filepath.Join(root, ".github/workflows/*.yml"))
+	if len(files) < 3 {
+		t.Fatalf("want ci, release and rollback workflows, found %v", files)
+	}
+	cmd := exec.Command(testworld.Tool(t, "actionlint"), files...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("actionlint: %v\n%s", err, out)
+	}
+}
+
+// Workflows stay thin: every step is checkout, dagger, an artifact or
+// SARIF upload, or printing a report; actions are pinned by commit SHA;
+// Dagger is pinned to the engine version.
+func TestWorkflowsAreThinAndPinned(t *testing.T) {
+	root := testworld.RepoRoot(t)
+	files, _ := filepath.Glob(filepath.Join(root, ".github/workflows/*.yml"))
+	uses := regexp.MustCompile(`uses:\s*([^\s@]+)@(\S+)`)
+	allowed := map[string]bool{
+		"actions/checkout": true, "dagger/dagger-for-github": true,
+		"actions/upload-artifact": true, "github/codeql-action/upload-sarif": true,
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(data)
+		for _, m := range uses.FindAllStringSubmatch(text, -1) {
+			if !allowed[m[1]] {
+				t.Errorf("%s uses %s: workflows only check out, call dagger and upload reports", filepath.Base(f), m[1])
+			}
+			if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(m[2]) {
+				t.Errorf("%s: %s is pinned to %q, not a commit SHA", filepath.Base(f), m[1], m[2])
+			}
+		}
+		if strings.Count(text, "dagger/dagger-for-github@") != strings.Count(text, `version: "0.21.0"`) {
+			t.Errorf("%s: every dagger step must pin version 0.21.0", filepath.Base(f))
+		}
+		if strings.Contains(text, "secrets.") && strings.Contains(text, "--password=${{") {
+			t.Errorf("%s passes a secret on the command line; use env:// URIs", filepath.Base(f))
+		}
+		if !strings.Contains(text, "if: failure()") || !strings.Contains(text, "reproduce --verb=") {
+			t.Errorf("%s does not print the reproduce command on failure", filepath.Base(f))
+		}
+	}
+}
