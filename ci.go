@@ -153,6 +153,7 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
 // Release runs ci, then publish, then deploy, and returns the deployed
 // reference. Nothing is pushed unless every check passes; nothing is
 // deployed unless the push verified.
