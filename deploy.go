@@ -291,6 +291,38 @@ func (g *Goship) Releases(
 	return deploy.FormatReleases(recs), nil
 }
 
+// Unlock breaks the deploy lock held by a hung deploy (it ends the process
+// holding it) and says whose it was. A dropped connection never needs
+// this: the lock dies with its SSH session.
+// +cache="never"
+func (g *Goship) Unlock(
+	ctx context.Context,
+	host string,
+	// +optional
+	// +default=22
+	port int,
+	// +optional
+	// +default="deploy"
+	user string,
+	key *dagger.Secret,
+	knownHosts *dagger.Secret,
+	// +optional
+	keyPassphrase *dagger.Secret,
+	// +optional
+	appDir string,
+) (string, error) {
+	client, err := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}.dial(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = client.Close() }()
+	owner, err := deploy.BreakLock(ctx, client, g.App, appDir)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("broke the lock of %s held by %s since %s", g.App, owner.Who, owner.Since.Format(time.RFC3339)), nil
+}
+
 func registryHostOf(image string) string {
 	host, _, _ := strings.Cut(image, "/")
 	return host
