@@ -75,20 +75,13 @@ func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) 
 		return nil, err
 	}
 	s := newServer(c, spec.App, spec.AppDir, spec.Service)
-	if err := s.preflight(ctx, spec.MinFreeMB); err != nil {
-		return nil, err
-	}
-	l, err := s.lock(ctx, spec.Who)
+	l, err := s.begin(ctx, spec.MinFreeMB, spec.Who)
 	if err != nil {
 		return nil, err
 	}
 	defer l.release()
 
-	prev, err := s.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	existing, err := s.records(ctx)
+	existing, prev, err := s.history(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -200,15 +193,10 @@ func (s *server) record(ctx context.Context, release string) (Record, error) {
 // prune removes releases beyond keep, never the current one or the
 // healthy one before it, and then the images no kept release uses.
 func (s *server) prune(ctx context.Context, keep int) ([]string, error) {
-	recs, err := s.records(ctx)
+	recs, cur, err := s.history(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sortNewestFirst(recs)
 	protected := map[string]bool{cur: true}
 	if p := previousHealthy(recs, cur); p != "" {
 		protected[p] = true
@@ -302,30 +290,16 @@ func Releases(ctx context.Context, c *sshconn.Client, app, appDir string) ([]Rec
 	if err != nil {
 		return nil, err
 	}
-	recs, err := s.records(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := s.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sortNewestFirst(recs)
-	for i := range recs {
-		recs[i].Current = recs[i].Name == cur
-	}
-	return recs, nil
+	recs, _, err := s.history(ctx)
+	return recs, err
 }
 
 func serverFor(c *sshconn.Client, app, appDir, service string) (*server, error) {
-	if err := ValidateApp(app); err != nil {
-		return nil, err
-	}
-	spec, err := (Spec{App: app, AppDir: appDir, Service: service, Image: "placeholder.invalid/x:y", Transfer: Registry{}}).withDefaults()
+	appDir, service, err := location(app, appDir, service)
 	if err != nil {
 		return nil, err
 	}
-	return newServer(c, spec.App, spec.AppDir, spec.Service), nil
+	return newServer(c, app, appDir, service), nil
 }
 
 // ErrNoRollbackTarget means there is no healthy release to go back to.

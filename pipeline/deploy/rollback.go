@@ -23,25 +23,24 @@ type RollbackSpec struct {
 // brought back.
 func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Result, error) {
 	start := time.Now()
-	full, err := (Spec{App: spec.App, AppDir: spec.AppDir, Service: spec.Service, Image: "placeholder.invalid/x:y", Transfer: Registry{}, Health: spec.Health, Who: spec.Who}).withDefaults()
+	s, err := serverFor(c, spec.App, spec.AppDir, spec.Service)
 	if err != nil {
 		return nil, err
 	}
-	s := newServer(c, full.App, full.AppDir, full.Service)
-	if err := s.preflight(ctx, 0); err != nil {
+	h, err := spec.Health.withDefaults()
+	if err != nil {
 		return nil, err
 	}
-	l, err := s.lock(ctx, full.Who)
+	who := spec.Who
+	if who == "" {
+		who = "goship"
+	}
+	l, err := s.begin(ctx, 0, who)
 	if err != nil {
 		return nil, err
 	}
 	defer l.release()
-	recs, err := s.records(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sortNewestFirst(recs)
-	cur, err := s.current(ctx)
+	recs, cur, err := s.history(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +49,7 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 		target = previousHealthy(recs, cur)
 	}
 	if target == "" {
-		return nil, fmt.Errorf("%w: %s has no healthy release before %q", ErrNoRollbackTarget, full.App, cur)
+		return nil, fmt.Errorf("%w: %s has no healthy release before %q", ErrNoRollbackTarget, s.app, cur)
 	}
 	var rec *Record
 	for i := range recs {
@@ -59,22 +58,24 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 		}
 	}
 	if rec == nil {
-		return nil, fmt.Errorf("%w: no release %q of %s (see releases)", ErrNoRollbackTarget, target, full.App)
+		return nil, fmt.Errorf("%w: no release %q of %s (see releases)", ErrNoRollbackTarget, target, s.app)
 	}
 	if target == cur {
 		return nil, fmt.Errorf("release %s is already current", target)
 	}
 	// Gate the target the way it was gated when it was deployed, unless
 	// the caller says otherwise.
-	h := full.Health
 	if spec.Health.Port == 0 && rec.HealthPort != 0 {
 		h.Port = rec.HealthPort
 	}
 	if spec.Health.Path == "" && rec.HealthPath != "" {
 		h.Path = rec.HealthPath
 	}
+	if h.Port == 0 {
+		h.Port = 8080 // the default container port, published 1:1
+	}
 	entry := func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: target, Image: rec.Image, Who: full.Who, Outcome: outcome}
+		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: target, Image: rec.Image, Who: who, Outcome: outcome}
 		if err != nil {
 			e.Error = err.Error()
 		}

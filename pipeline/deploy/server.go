@@ -259,3 +259,30 @@ func (s *server) saveRecord(ctx context.Context, r Record) error {
 	_, err = s.run(ctx, "update release.json", script, bytes.NewReader(data))
 	return err
 }
+
+// begin runs the preflight and takes the deploy lock: the start of every
+// change to the server.
+func (s *server) begin(ctx context.Context, minFreeMB int, who string) (*lock, error) {
+	if err := s.preflight(ctx, minFreeMB); err != nil {
+		return nil, err
+	}
+	return s.lock(ctx, who)
+}
+
+// history is every release, newest first with the current one marked,
+// and the current release's name.
+func (s *server) history(ctx context.Context) ([]Record, string, error) {
+	recs, err := s.records(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := s.current(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	sortNewestFirst(recs)
+	for i := range recs {
+		recs[i].Current = recs[i].Name == cur
+	}
+	return recs, cur, nil
+}

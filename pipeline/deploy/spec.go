@@ -116,21 +116,9 @@ func ValidateApp(app string) error {
 // withDefaults fills defaults and validates; nothing is sent before this
 // passes.
 func (s Spec) withDefaults() (Spec, error) {
-	if err := ValidateApp(s.App); err != nil {
+	var err error
+	if s.AppDir, s.Service, err = location(s.App, s.AppDir, s.Service); err != nil {
 		return s, err
-	}
-	if s.AppDir == "" {
-		s.AppDir = "/opt/" + s.App
-	}
-	if !dirRE.MatchString(s.AppDir) || strings.Contains(s.AppDir, "..") || s.AppDir == "/" {
-		return s, fmt.Errorf("app dir %q: want an absolute path without spaces or '..'", s.AppDir)
-	}
-	s.AppDir = strings.TrimRight(s.AppDir, "/")
-	if s.Service == "" {
-		s.Service = "app"
-	}
-	if !serviceRE.MatchString(s.Service) {
-		return s, fmt.Errorf("compose service %q is not a valid service name", s.Service)
 	}
 	if s.Transfer == nil {
 		return s, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(TransferNames(), ", "))
@@ -157,17 +145,8 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Health.Port == 0 {
 		_, _ = fmt.Sscan(m[2], &s.Health.Port)
 	}
-	if s.Health.Path == "" {
-		s.Health.Path = "/healthz"
-	}
-	if s.Health.Path != "-" && !strings.HasPrefix(s.Health.Path, "/") {
-		return s, fmt.Errorf("health path %q must start with /", s.Health.Path)
-	}
-	if s.Health.Timeout == 0 {
-		s.Health.Timeout = 60 * time.Second
-	}
-	if s.Health.Interval == 0 {
-		s.Health.Interval = time.Second
+	if s.Health, err = s.Health.withDefaults(); err != nil {
+		return s, err
 	}
 	if s.Keep == 0 {
 		s.Keep = 5
@@ -182,6 +161,44 @@ func (s Spec) withDefaults() (Spec, error) {
 		s.Who = "goship"
 	}
 	return s, nil
+}
+
+// location validates where an app lives on the server and fills the
+// defaults: app dir /opt/<app>, service "app".
+func location(app, appDir, service string) (string, string, error) {
+	if err := ValidateApp(app); err != nil {
+		return "", "", err
+	}
+	if appDir == "" {
+		appDir = "/opt/" + app
+	}
+	if !dirRE.MatchString(appDir) || strings.Contains(appDir, "..") || appDir == "/" {
+		return "", "", fmt.Errorf("app dir %q: want an absolute path without spaces or '..'", appDir)
+	}
+	if service == "" {
+		service = "app"
+	}
+	if !serviceRE.MatchString(service) {
+		return "", "", fmt.Errorf("compose service %q is not a valid service name", service)
+	}
+	return strings.TrimRight(appDir, "/"), service, nil
+}
+
+// withDefaults fills the gate's defaults (the port comes from the spec).
+func (h Health) withDefaults() (Health, error) {
+	if h.Path == "" {
+		h.Path = "/healthz"
+	}
+	if h.Path != "-" && !strings.HasPrefix(h.Path, "/") {
+		return h, fmt.Errorf("health path %q must start with /", h.Path)
+	}
+	if h.Timeout == 0 {
+		h.Timeout = 60 * time.Second
+	}
+	if h.Interval == 0 {
+		h.Interval = time.Second
+	}
+	return h, nil
 }
 
 // ParseTransferName validates a strategy name from user input.
