@@ -115,3 +115,20 @@ func Mirror(ref, mirror string) (string, error) {
 	}
 	return out, nil
 }
+
+// CopyJob is one image to copy into a mirror.
+type CopyJob struct{ From, To string }
+
+// MirrorPlan lists the copies that fill mirror with goship's default tool
+// images, by digest, so that --mirror=<mirror> resolves every default.
+func MirrorPlan(mirror string) ([]CopyJob, error) {
+	var jobs []CopyJob
+	for _, p := range []Pinned{DefaultGo(), DefaultLint(), DefaultTrivy()} {
+		to, err := Mirror(p.Ref(), mirror)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, CopyJob{From: p.Ref(), To: to})
+	}
+	return jobs, nil
+}

@@ -56,3 +56,23 @@ func TestMirror(t *testing.T) {
 		}
 	}
 }
+
+func TestMirrorPlan(t *testing.T) {
+	jobs, err := MirrorPlan("registry.cn-shanghai.aliyuncs.com/tools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 3 {
+		t.Fatalf("jobs = %v", jobs)
+	}
+	for _, j := range jobs {
+		_, _, fromDigest := parts(j.From)
+		_, _, toDigest := parts(j.To)
+		if fromDigest == "" || fromDigest != toDigest || !strings.HasPrefix(j.To, "registry.cn-shanghai.aliyuncs.com/tools/") {
+			t.Errorf("job %+v does not keep the digest under the mirror", j)
+		}
+	}
+	if _, err := MirrorPlan("not a prefix"); err == nil {
+		t.Error("bad mirror accepted")
+	}
+}

@@ -37,8 +37,9 @@ func (c Credentials) authenticator() authn.Authenticator {
 var ErrCredentialsRefused = errors.New("registry refused credentials")
 
 type options struct {
-	creds     Credentials
-	transport http.RoundTripper
+	creds       Credentials
+	sourceCreds Credentials
+	transport   http.RoundTripper
 }
 
 // Option configures a registry call.
@@ -46,6 +47,10 @@ type Option func(*options)
 
 // WithCredentials authenticates the call.
 func WithCredentials(c Credentials) Option { return func(o *options) { o.creds = c } }
+
+// WithSourceCredentials authenticates the source of a Copy (WithCredentials
+// is for the destination).
+func WithSourceCredentials(c Credentials) Option { return func(o *options) { o.sourceCreds = c } }
 
 // WithTransport replaces the HTTP transport (proxies, custom CAs).
 func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.transport = rt } }
@@ -177,11 +182,13 @@ func Tag(ctx context.Context, src, tag string, opts ...Option) error {
 	return nil
 }
 
-// Copy copies src to dst (any registries) keeping the manifest digest, so
-// digest pins stay valid on a mirror.
+// Copy copies src to dst (any registries, every platform) keeping the
+// manifest digest, so digest pins stay valid on a mirror. WithCredentials
+// authenticates the destination, WithSourceCredentials the source (default
+// anonymous). src may use Docker Hub shorthand (golang:1.26@sha256:…).
 func Copy(ctx context.Context, src, dst string, opts ...Option) error {
 	o := collect(opts)
-	s, err := name.ParseReference(src, name.StrictValidation)
+	s, err := name.ParseReference(src)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
@@ -189,9 +196,13 @@ func Copy(ctx context.Context, src, dst string, opts ...Option) error {
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst, err)
 	}
-	desc, err := remote.Get(s, o.remote(ctx)...)
+	srcOpts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(o.sourceCreds.authenticator()), remote.WithTransport(o.transport)}
+	desc, err := remote.Get(s, srcOpts...)
 	if err != nil {
 		return fmt.Errorf("copy %s: %s", src, o.scrub(err.Error()))
+	}
+	if want, ok := s.(name.Digest); ok && desc.Digest.String() != want.DigestStr() {
+		return fmt.Errorf("copy %s: the source served %s", src, desc.Digest)
 	}
 	if err := remote.Push(d, desc, o.remote(ctx)...); err != nil {
 		return fmt.Errorf("copy %s to %s: %s", src, dst, o.scrub(err.Error()))

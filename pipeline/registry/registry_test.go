@@ -73,22 +73,32 @@ func TestVerifyRejectsImageWithoutLabels(t *testing.T) {
 	}
 }
 
-func TestCopyKeepsDigest(t *testing.T) {
+func TestCopyKeepsDigestAcrossRegistries(t *testing.T) {
 	ctx := context.Background()
 	src, dst := testworld.StartRegistry(t), testworld.StartRegistry(t)
 	ref := src.Push(t, testworld.HelloImage(t, "v1", false), "goship/hello:v1")
-	// One credential set cannot serve two registries with different users;
-	// copying between them is what a mirror sync does with a keychain. Here
-	// the mirror is written first with its own credentials.
-	if err := registry.Copy(ctx, ref.String(), dst.Host+"/mirror/hello:v1", registry.WithCredentials(registry.Credentials{Username: src.Username, Password: src.Password})); err == nil {
-		t.Fatal("copy to a registry that refuses the credentials succeeded")
+	srcCreds := registry.WithSourceCredentials(registry.Credentials{Username: src.Username, Password: src.Password})
+	dstCreds := registry.WithCredentials(registry.Credentials{Username: dst.Username, Password: dst.Password})
+	// The tag is kept in the source reference, as pinned defaults are written.
+	from := src.Host + "/goship/hello:v1@" + ref.DigestStr()
+	to := dst.Host + "/mirror/hello:v1"
+	if err := registry.Copy(ctx, from, to, srcCreds); err == nil {
+		t.Fatal("copy without destination credentials succeeded")
 	}
-	if err := registry.Copy(ctx, ref.String(), src.Host+"/mirror/hello:v1", registry.WithCredentials(registry.Credentials{Username: src.Username, Password: src.Password})); err != nil {
+	if err := registry.Copy(ctx, from, to, dstCreds); err == nil {
+		t.Fatal("copy without source credentials succeeded")
+	}
+	if err := registry.Copy(ctx, from, to, srcCreds, dstCreds); err != nil {
 		t.Fatal(err)
 	}
-	d, err := registry.Digest(ctx, src.Host+"/mirror/hello:v1", registry.WithCredentials(registry.Credentials{Username: src.Username, Password: src.Password}))
+	d, err := registry.Digest(ctx, to, dstCreds)
 	if err != nil || d.String() != ref.DigestStr() {
 		t.Fatalf("copied digest = %v (%v), want %s", d, err, ref.DigestStr())
+	}
+	// A source that serves another manifest than the pin is refused.
+	wrong := src.Host + "/goship/hello@sha256:" + strings.Repeat("0", 64)
+	if err := registry.Copy(ctx, wrong, to, srcCreds, dstCreds); err == nil {
+		t.Fatal("copy of a digest the source does not have succeeded")
 	}
 }
 
