@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/gobuild"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/release"
@@ -158,6 +159,20 @@ func New(
 	}
 	if _, err := time.Parse(time.RFC3339, g.Created); err != nil {
 		return nil, fmt.Errorf("created %q: want RFC 3339, e.g. 2026-01-02T15:04:05Z", g.Created)
+	}
+	if len(g.Platforms) == 0 {
+		return nil, fmt.Errorf("platforms is empty: give at least one, e.g. --platforms=linux/amd64")
+	}
+	for _, p := range g.Platforms {
+		if _, err := gobuild.ParsePlatform(p); err != nil {
+			return nil, err
+		}
+	}
+	if g.Port < 1 || g.Port > 65535 {
+		return nil, fmt.Errorf("port %d: must be 1-65535", g.Port)
+	}
+	if _, err := gobuild.LDFlags(gobuild.Stamp{}, g.LinkVars); err != nil {
+		return nil, err
 	}
 	if err := g.resolveImages(goImage, lintImage, trivyImage, mirror); err != nil {
 		return nil, err
