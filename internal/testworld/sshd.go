@@ -176,3 +176,16 @@ func randomToken(t testing.TB, n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// Authorize adds a public key to the deploy user's authorized keys.
+func (s *SSHServer) Authorize(t testing.TB, pub ssh.PublicKey) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(s.dir, "authorized_keys", DeployUser), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.Write(ssh.MarshalAuthorizedKey(pub)); err != nil {
+		t.Fatal(err)
+	}
+}
