@@ -135,7 +135,7 @@ func (g *Goship) Deploy(
 	}
 	spec := deploy.Spec{
 		App: g.App, AppDir: appDir, Image: image, Service: service,
-		Version: g.runContext().Version(), Commit: g.Sha, Who: "goship@" + g.Ref,
+		Version: g.runContext().Version(), Commit: g.Sha, Who: g.who(),
 		ContainerPort: g.Port, Publish: publish, Keep: keep,
 		Health: deploy.Health{Path: healthPath, Port: healthPort, Timeout: timeout},
 	}
@@ -252,7 +252,7 @@ func (g *Goship) Rollback(
 	}
 	defer func() { _ = client.Close() }()
 	res, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{
-		App: g.App, AppDir: appDir, Service: service, To: to, Who: "goship@" + g.Ref,
+		App: g.App, AppDir: appDir, Service: service, To: to, Who: g.who(),
 		Health: deploy.Health{Timeout: timeout},
 	})
 	if err != nil {
@@ -321,6 +321,19 @@ func (g *Goship) Unlock(
 		return "", err
 	}
 	return fmt.Sprintf("broke the lock of %s held by %s since %s", g.App, owner.Who, owner.Since.Format(time.RFC3339)), nil
+}
+
+// who names the deployer in release.json and deploys.log.
+func (g *Goship) who() string {
+	ref := g.Ref
+	if ref == "" {
+		ref = "local"
+	}
+	sha := g.Sha
+	if len(sha) > 8 {
+		sha = sha[:8]
+	}
+	return "goship " + ref + "@" + sha
 }
 
 func registryHostOf(image string) string {

@@ -30,6 +30,7 @@ type Record struct {
 	// HealthPath and HealthPort are the gate this release passed, reused
 	// when it is rolled back to.
 	HealthPath string `json:"health_path"`
+	HealthHost string `json:"health_host,omitempty"`
 	HealthPort int    `json:"health_port"`
 	// Outcome is pending, healthy (passed its gate), or failed.
 	Outcome string `json:"outcome"`
@@ -89,7 +90,7 @@ func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) 
 		Name: uniqueName(releaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
 		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
 		CreatedAt: time.Now().UTC(), Outcome: OutcomePending,
-		HealthPath: spec.Health.Path, HealthPort: spec.Health.Port,
+		HealthPath: spec.Health.Path, HealthHost: spec.Health.Host, HealthPort: spec.Health.Port,
 	}
 	logEvent := func(outcome string, err error) {
 		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome}

@@ -78,7 +78,7 @@ func (s *server) probe(ctx context.Context, client *http.Client, release, imageI
 	// With an HTTP check, a passing GET is enough even while Docker's first
 	// HEALTHCHECK interval has not elapsed ("starting"); "unhealthy" above
 	// still fails the gate.
-	url := "http://127.0.0.1:" + strconv.Itoa(h.Port) + h.Path
+	url := "http://" + net.JoinHostPort(h.Host, strconv.Itoa(h.Port)) + h.Path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return false, err.Error(), true

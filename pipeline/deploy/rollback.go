@@ -71,6 +71,9 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if spec.Health.Path == "" && rec.HealthPath != "" {
 		h.Path = rec.HealthPath
 	}
+	if spec.Health.Host == "" && rec.HealthHost != "" {
+		h.Host = rec.HealthHost
+	}
 	if h.Port == 0 {
 		h.Port = 8080 // the default container port, published 1:1
 	}

@@ -58,9 +58,12 @@ type Health struct {
 	// Path is the HTTP path checked through the SSH tunnel (default
 	// /healthz); "-" disables the HTTP check (container health only).
 	Path string
-	// Port is the port on the server's loopback the service is published
-	// on (default: the host port of Publish).
+	// Port is the server port the service is published on (default: the
+	// host port of Publish).
 	Port int
+	// Host is the server address the check connects to: the IP Publish
+	// binds, or 127.0.0.1 when it binds every address.
+	Host string
 	// Timeout is how long the new release has to become healthy (default 60s).
 	Timeout time.Duration
 	// Interval between probes (default 1s).
@@ -145,6 +148,9 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Health.Port == 0 {
 		_, _ = fmt.Sscan(m[2], &s.Health.Port)
 	}
+	if s.Health.Host == "" && m[1] != "" && m[1] != "0.0.0.0" {
+		s.Health.Host = m[1]
+	}
 	if s.Health, err = s.Health.withDefaults(); err != nil {
 		return s, err
 	}
@@ -197,6 +203,9 @@ func (h Health) withDefaults() (Health, error) {
 	}
 	if h.Interval == 0 {
 		h.Interval = time.Second
+	}
+	if h.Host == "" {
+		h.Host = "127.0.0.1"
 	}
 	return h, nil
 }

@@ -42,8 +42,13 @@ func TestSpecValidation(t *testing.T) {
 		t.Fatalf("ParseTransferName(rsync) = %v", err)
 	}
 	d, _ := good.withDefaults()
-	if d.AppDir != "/opt/hello" || d.Health.Port != 8080 || d.Publish != "8080:8080" || d.Keep != 5 {
+	if d.AppDir != "/opt/hello" || d.Health.Port != 8080 || d.Health.Host != "127.0.0.1" || d.Publish != "8080:8080" || d.Keep != 5 {
 		t.Fatalf("defaults = %+v", d)
+	}
+	bound := good
+	bound.Publish = "10.0.0.5:80:8080"
+	if d, _ := bound.withDefaults(); d.Health.Host != "10.0.0.5" || d.Health.Port != 80 {
+		t.Fatalf("publish on one IP: health %+v", d.Health)
 	}
 }
 
