@@ -291,6 +291,40 @@ func (g *Goship) Releases(
 	return deploy.FormatReleases(recs), nil
 }
 
+// Status says which release is current and whether its container runs
+// that release's image and is healthy.
+// +cache="never"
+func (g *Goship) Status(
+	ctx context.Context,
+	host string,
+	// +optional
+	// +default=22
+	port int,
+	// +optional
+	// +default="deploy"
+	user string,
+	key *dagger.Secret,
+	knownHosts *dagger.Secret,
+	// +optional
+	keyPassphrase *dagger.Secret,
+	// +optional
+	appDir string,
+	// +optional
+	// +default="app"
+	service string,
+) (string, error) {
+	client, err := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}.dial(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = client.Close() }()
+	st, err := deploy.Status(ctx, client, g.App, appDir, service)
+	if err != nil {
+		return "", err
+	}
+	return deploy.FormatStatus(st), nil
+}
+
 // Unlock breaks the deploy lock held by a hung deploy (it ends the process
 // holding it) and says whose it was. A dropped connection never needs
 // this: the lock dies with its SSH session.

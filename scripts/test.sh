@@ -24,6 +24,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go'))
 step "go vet"
 go vet "${pkgs[@]}"
 [ -d e2e ] && go vet -tags e2e ./e2e/...
+go vet -tags world ./internal/testworld
 (cd examples/hello-service && go vet ./...)
 
 step "Dagger module type-check (modcheck)"

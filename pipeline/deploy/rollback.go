@@ -152,3 +152,25 @@ func BreakLock(ctx context.Context, c *sshconn.Client, app, appDir string) (Lock
 	}
 	return s.breakLock(ctx)
 }
+
+// FormatStatus renders a State for people.
+func FormatStatus(st *State) string {
+	verdict := "OK"
+	switch {
+	case st.Container != "running":
+		verdict = "DOWN"
+	case !st.Matches:
+		verdict = "DRIFT: the container does not run the current release's image"
+	case st.Health == "unhealthy":
+		verdict = "UNHEALTHY"
+	}
+	return fmt.Sprintf("%s: release %s (%s, version %s)\ncontainer: %s, health: %s\n",
+		verdict, st.Release.Name, st.Release.Image, orDash(st.Release.Version), st.Container, st.Health)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -154,3 +154,22 @@ func TestFormatReleases(t *testing.T) {
 		t.Fatalf("table:\n%s", out)
 	}
 }
+
+func TestFormatStatus(t *testing.T) {
+	base := State{Release: Record{Name: "r1", Image: "img", Version: "v1"}, Container: "running", Health: "healthy", Matches: true}
+	for _, tt := range []struct {
+		mutate func(*State)
+		want   string
+	}{
+		{func(*State) {}, "OK: release r1"},
+		{func(s *State) { s.Container = "exited" }, "DOWN"},
+		{func(s *State) { s.Matches = false }, "DRIFT"},
+		{func(s *State) { s.Health = "unhealthy" }, "UNHEALTHY"},
+	} {
+		st := base
+		tt.mutate(&st)
+		if got := FormatStatus(&st); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("FormatStatus = %q, want prefix %q", got, tt.want)
+		}
+	}
+}
