@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"sort"
+	"strings"
 
 	"github.com/goship-dev/goship/internal/dagger"
 	"github.com/goship-dev/goship/pipeline/gobuild"
@@ -30,7 +32,9 @@ func (g *Goship) Binary(
 	}
 	out := "/out/" + g.App
 	c := g.goEnv()
-	for k, v := range gobuild.Env(target) {
+	// Sorted, not map order: a different order is a different cache key.
+	for _, kv := range gobuild.SortedEnv(gobuild.Env(target)) {
+		k, v, _ := strings.Cut(kv, "=")
 		c = c.WithEnvVariable(k, v)
 	}
 	return c.WithExec(gobuild.BuildArgs(g.Pkg, out, ldflags)).File(out), nil
@@ -104,8 +108,13 @@ func (g *Goship) runtimeImage(ctx context.Context, platform string) (*dagger.Con
 			})
 		}
 	}
-	for k, v := range labels {
-		c = c.WithLabel(k, v)
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // stable call order, stable cache key
+	for _, k := range keys {
+		c = c.WithLabel(k, labels[k])
 	}
 	return c, nil
 }
