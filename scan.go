@@ -54,6 +54,10 @@ func (g *Goship) Scan(
 	}
 	trivy := dag.Container().From(g.TrivyImage).
 		WithMountedCache("/root/.cache/trivy", dag.CacheVolume("goship-trivy")).
+		// New advisories appear daily: a scan result is reused within a day
+		// (a re-run is a cache hit) and redone the next day. Offline, the DB
+		// cannot change, so the result is reused as long as the image is.
+		WithEnvVariable("GOSHIP_SCAN_DAY", g.scanDay()).
 		WithMountedFile("/scan/image.tar", img.AsTarball()).
 		WithDirectory("/reports", dag.Directory()).
 		WithWorkdir("/reports")
@@ -102,6 +106,14 @@ func (g *Goship) Scan(
 		return reports, fmt.Errorf("scan gate failed:\n%s", summary)
 	}
 	return reports, nil
+}
+
+// scanDay keys the scan's cache: today's date, or "offline".
+func (g *Goship) scanDay() string {
+	if g.Offline {
+		return "offline"
+	}
+	return time.Now().UTC().Format("2006-01-02")
 }
 
 // exists reports whether dir has a file at path.
