@@ -31,8 +31,12 @@ type Goship struct {
 	Pkg string
 	// App name: image repository, compose project, server directory.
 	App string
-	// Images, after mirror rewriting.
-	GoImage, LintImage, TrivyImage string
+	// Go build image, after mirror rewriting.
+	GoImage string
+	// golangci-lint image, after mirror rewriting.
+	LintImage string
+	// Trivy image, after mirror rewriting.
+	TrivyImage string
 	// Runtime base image; empty means an empty (scratch) base.
 	RuntimeBase string
 	// Platforms to build, e.g. linux/amd64.
@@ -49,8 +53,16 @@ type Goship struct {
 	Healthcheck string
 	// Project Dockerfile to build instead of goship's runtime image.
 	Dockerfile string
-	// Run context: commit, ref, default branch, commit time, source URL.
-	Sha, Ref, DefaultBranch, Created, SourceURL string
+	// Commit SHA of the source.
+	Sha string
+	// Git ref of the source.
+	Ref string
+	// Default branch (gets the latest tag).
+	DefaultBranch string
+	// Commit time, RFC 3339.
+	Created string
+	// Source repository URL.
+	SourceURL string
 }
 
 // New prepares goship for a Go project.
