@@ -246,6 +246,7 @@ func moduleRules(p *packages.Package) []string {
 			return true
 		})
 	}
+	problems = append(problems, groupedDeclarations(p)...)
 	scope := p.Types.Scope()
 	for _, n := range scope.Names() {
 		tn, ok := scope.Lookup(n).(*types.TypeName)
@@ -268,6 +269,56 @@ func moduleRules(p *packages.Package) []string {
 		problems = append(problems, signatureProblems(p, fn)...)
 	}
 	return problems
+}
+
+// groupedDeclarations finds "a, b string" in exported struct fields and in
+// the parameters of exported functions: Dagger's codegen reads each
+// field's and argument's doc comment and pragmas from the source, which a
+// shared declaration cannot give each name.
+func groupedDeclarations(p *packages.Package) []string {
+	var problems []string
+	report := func(list *ast.FieldList, what string) {
+		if list == nil {
+			return
+		}
+		for _, f := range list.List {
+			if len(f.Names) > 1 {
+				problems = append(problems, fmt.Sprintf("%s: %s %s share one declaration; declare one per line so each gets its own doc and pragmas", p.Fset.Position(f.Pos()), what, identNames(f.Names)))
+			}
+		}
+	}
+	for _, file := range p.Syntax {
+		if strings.HasSuffix(p.Fset.Position(file.Pos()).Filename, "dagger.gen.go") {
+			continue
+		}
+		for _, decl := range file.Decls {
+			switch d := decl.(type) {
+			case *ast.FuncDecl:
+				if d.Name.IsExported() && (d.Recv != nil || d.Name.Name == "New") {
+					report(d.Type.Params, "arguments")
+				}
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					ts, ok := spec.(*ast.TypeSpec)
+					if !ok || !ts.Name.IsExported() {
+						continue
+					}
+					if st, ok := ts.Type.(*ast.StructType); ok {
+						report(st.Fields, "fields")
+					}
+				}
+			}
+		}
+	}
+	return problems
+}
+
+func identNames(ids []*ast.Ident) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = id.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 func signatureProblems(p *packages.Package, fn *types.Func) []string {

@@ -89,6 +89,11 @@ func TestCheck(t *testing.T) {
 			wantErr: "Host",
 		},
 		{
+			name:    "grouped arguments lose their docs",
+			body:    `func (g *Goship) Pair(host, user string) string { return host + user }`,
+			wantErr: "arguments host, user share one declaration",
+		},
+		{
 			name: "vet finding",
 			body: `func (g *Goship) Msg(ctx context.Context) string {
 	_ = ctx
