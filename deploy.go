@@ -57,6 +57,16 @@ func (t target) dial(ctx context.Context) (*sshconn.Client, error) {
 	return sshconn.Dial(ctx, cfg)
 }
 
+// session connects to t, runs fn, and closes the connection.
+func (t target) session(ctx context.Context, fn func(*sshconn.Client) (string, error)) (string, error) {
+	client, err := t.dial(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = client.Close() }()
+	return fn(client)
+}
+
 // Deploy ships an image to a docker host over SSH: a new release directory,
 // docker compose up, a health gate through an SSH tunnel, and automatic
 // rollback to the previous release when the gate fails.
@@ -176,16 +186,14 @@ func (g *Goship) Deploy(
 		defer cleanup()
 		spec.Transfer = deploy.SSH{Tarball: tarball}
 	}
-	client, err := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}.dial(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = client.Close() }()
-	res, err := deploy.Deploy(ctx, client, spec)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("deployed %s as release %s on %s in %s (previous: %s)", res.Image, res.Release, client.Target(), res.Took.Round(time.Millisecond), orNone(res.Previous)), nil
+	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
+	return t.session(ctx, func(client *sshconn.Client) (string, error) {
+		res, err := deploy.Deploy(ctx, client, spec)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("deployed %s as release %s on %s in %s (previous: %s)", res.Image, res.Release, client.Target(), res.Took.Round(time.Millisecond), orNone(res.Previous)), nil
+	})
 }
 
 // exportTarball writes the runtime image as a docker-loadable tarball into
@@ -246,19 +254,17 @@ func (g *Goship) Rollback(
 	if err != nil {
 		return "", fmt.Errorf("health-timeout %q: %w", healthTimeout, err)
 	}
-	client, err := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}.dial(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = client.Close() }()
-	res, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{
-		App: g.App, AppDir: appDir, Service: service, To: to, Who: g.who(),
-		Health: deploy.Health{Timeout: timeout},
+	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
+	return t.session(ctx, func(client *sshconn.Client) (string, error) {
+		res, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{
+			App: g.App, AppDir: appDir, Service: service, To: to, Who: g.who(),
+			Health: deploy.Health{Timeout: timeout},
+		})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("rolled back %s to %s (%s); was %s", g.App, res.Release, res.Image, orNone(res.Previous)), nil
 	})
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("rolled back %s to %s (%s); was %s", g.App, res.Release, res.Image, orNone(res.Previous)), nil
 }
 
 // Releases lists the app's releases on the server, newest first.
@@ -279,16 +285,14 @@ func (g *Goship) Releases(
 	// +optional
 	appDir string,
 ) (string, error) {
-	client, err := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}.dial(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = client.Close() }()
-	recs, err := deploy.Releases(ctx, client, g.App, appDir)
-	if err != nil {
-		return "", err
-	}
-	return deploy.FormatReleases(recs), nil
+	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
+	return t.session(ctx, func(client *sshconn.Client) (string, error) {
+		recs, err := deploy.Releases(ctx, client, g.App, appDir)
+		if err != nil {
+			return "", err
+		}
+		return deploy.FormatReleases(recs), nil
+	})
 }
 
 // Status says which release is current and whether its container runs
@@ -313,16 +317,14 @@ func (g *Goship) Status(
 	// +default="app"
 	service string,
 ) (string, error) {
-	client, err := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}.dial(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = client.Close() }()
-	st, err := deploy.Status(ctx, client, g.App, appDir, service)
-	if err != nil {
-		return "", err
-	}
-	return deploy.FormatStatus(st), nil
+	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
+	return t.session(ctx, func(client *sshconn.Client) (string, error) {
+		st, err := deploy.Status(ctx, client, g.App, appDir, service)
+		if err != nil {
+			return "", err
+		}
+		return deploy.FormatStatus(st), nil
+	})
 }
 
 // Unlock breaks the deploy lock held by a hung deploy (it ends the process
@@ -345,16 +347,14 @@ func (g *Goship) Unlock(
 	// +optional
 	appDir string,
 ) (string, error) {
-	client, err := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}.dial(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = client.Close() }()
-	owner, err := deploy.BreakLock(ctx, client, g.App, appDir)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("broke the lock of %s held by %s since %s", g.App, owner.Who, owner.Since.Format(time.RFC3339)), nil
+	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
+	return t.session(ctx, func(client *sshconn.Client) (string, error) {
+		owner, err := deploy.BreakLock(ctx, client, g.App, appDir)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("broke the lock of %s held by %s since %s", g.App, owner.Who, owner.Since.Format(time.RFC3339)), nil
+	})
 }
 
 // who names the deployer in release.json and deploys.log.
