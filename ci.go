@@ -8,7 +8,6 @@ import (
 
 	"github.com/goship-dev/goship/ci"
 	"github.com/goship-dev/goship/internal/dagger"
-	"github.com/goship-dev/goship/pipeline/project"
 )
 
 // Ci runs lint, test, build and scan in parallel and returns every report:
@@ -101,7 +100,6 @@ func (g *Goship) Reports(
 	})
 	wg.Wait()
 
-	gomod, _ := g.Source.File("go.mod").Contents(ctx)
 	var args string
 	if repoPath != "" {
 		args = "--repo-path=" + repoPath
@@ -109,7 +107,7 @@ func (g *Goship) Reports(
 	sum.Reproduce = ci.Reproduce(g.ciContext(), module, orDefault(repoPath, "."), "reports", args)
 	reports = reports.
 		WithNewFile("summary.md", sum.Markdown()).
-		WithNewFile("annotations.txt", ci.Annotations(repoPath, project.ModulePath([]byte(gomod)), sum.Lint, sum.TestFailures))
+		WithNewFile("annotations.txt", ci.Annotations(repoPath, g.ModulePath, sum.Lint, sum.TestFailures))
 	var errs []error
 	for _, s := range ci.SortSteps(sum.Steps) {
 		if s.Err != nil {

@@ -31,6 +31,8 @@ type Goship struct {
 	Pkg string
 	// App name: image repository, compose project, server directory.
 	App string
+	// Module path from go.mod.
+	ModulePath string
 	// Go build image, after mirror rewriting.
 	GoImage string
 	// golangci-lint image, after mirror rewriting.
@@ -149,6 +151,7 @@ func New(
 	if err != nil {
 		return nil, fmt.Errorf("source has no go.mod: pass --source=<your Go project>: %w", err)
 	}
+	g.ModulePath = project.ModulePath([]byte(gomod))
 	if g.GoVersion == "" {
 		if g.GoVersion, err = project.GoVersion([]byte(gomod)); err != nil {
 			return nil, err
@@ -164,7 +167,7 @@ func New(
 		}
 	}
 	if g.App == "" {
-		g.App = project.AppName(g.Pkg, project.ModulePath([]byte(gomod)))
+		g.App = project.AppName(g.Pkg, g.ModulePath)
 	}
 	if g.Created == "" {
 		g.Created = time.Now().UTC().Truncate(24 * time.Hour).Format(time.RFC3339)

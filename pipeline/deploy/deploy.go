@@ -127,7 +127,8 @@ func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) 
 	}
 
 	if gateErr := s.startAndGate(ctx, rec, spec.Health); gateErr != nil {
-		return nil, s.recoverFrom(ctx, rec, prev, spec.Health, gateErr, logEvent)
+		prevRec, _ := findRecord(existing, prev)
+		return nil, s.recoverFrom(ctx, rec, prevRec, spec.Health, gateErr, logEvent)
 	}
 	if err := s.switchCurrent(ctx, rec.Name); err != nil {
 		return nil, err
@@ -147,8 +148,9 @@ func (s *server) startAndGate(ctx context.Context, rec Record, h Health) error {
 	return s.waitHealthy(ctx, rec.Name, rec.ImageID, h)
 }
 
-// recoverFrom rolls back after a failed gate and builds the error.
-func (s *server) recoverFrom(ctx context.Context, rec Record, prev string, h Health, gateErr error, logEvent func(string, error)) error {
+// recoverFrom rolls back to prev (zero when there is none) after a failed
+// gate and builds the error.
+func (s *server) recoverFrom(ctx context.Context, rec Record, prev Record, h Health, gateErr error, logEvent func(string, error)) error {
 	// The deploy's own context may be what failed; recovery must still run.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.Timeout+2*time.Minute)
 	defer cancel()
@@ -160,17 +162,16 @@ func (s *server) recoverFrom(ctx context.Context, rec Record, prev string, h Hea
 	_ = s.saveRecord(rctx, rec)
 
 	var outcome string
-	if prev == "" {
+	if prev.Name == "" {
 		_ = s.down(rctx, rec.Name)
 		outcome = "no previous release to roll back to; the failed release was stopped"
 	} else {
-		prevRec, _ := s.record(rctx, prev)
-		if err := s.up(rctx, prev); err != nil {
-			outcome = fmt.Sprintf("ROLLBACK TO %s FAILED: %v", prev, err)
-		} else if err := s.waitHealthy(rctx, prev, prevRec.ImageID, h); err != nil {
-			outcome = fmt.Sprintf("rolled back to %s, but it is not healthy either: %v", prev, err)
+		if err := s.up(rctx, prev.Name); err != nil {
+			outcome = fmt.Sprintf("ROLLBACK TO %s FAILED: %v", prev.Name, err)
+		} else if err := s.waitHealthy(rctx, prev.Name, prev.ImageID, h); err != nil {
+			outcome = fmt.Sprintf("rolled back to %s, but it is not healthy either: %v", prev.Name, err)
 		} else {
-			outcome = "rolled back to " + prev + ", which is serving"
+			outcome = "rolled back to " + prev.Name + ", which is serving"
 		}
 	}
 	err := fmt.Errorf("deploy of %s failed health gate: %w; %s\nlast 50 log lines of the new container:\n%s", rec.Name, gateErr, outcome, strings.TrimRight(logs, "\n"))
@@ -183,12 +184,20 @@ func (s *server) record(ctx context.Context, release string) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	for _, r := range recs {
-		if r.Name == release {
-			return r, nil
-		}
+	if r, ok := findRecord(recs, release); ok {
+		return r, nil
 	}
 	return Record{}, fmt.Errorf("no release %q", release)
+}
+
+// findRecord is the release named name among recs.
+func findRecord(recs []Record, name string) (Record, bool) {
+	for _, r := range recs {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Record{}, false
 }
 
 // prune removes releases beyond keep, never the current one or the

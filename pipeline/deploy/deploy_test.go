@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -113,7 +114,7 @@ func TestFirstDeployFailureLeavesNothingRunning(t *testing.T) {
 func TestHostKeyProblemsAreRefusedBeforeAnyCommand(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	other := newWorldSSHOnly(t)
+	other := testworld.StartSSHD(t)
 	tests := []struct {
 		name       string
 		knownHosts []byte
@@ -144,9 +145,9 @@ func TestHostKeyProblemsAreRefusedBeforeAnyCommand(t *testing.T) {
 
 func TestWrongKeyIsAnAuthError(t *testing.T) {
 	t.Parallel()
-	w := newWorldSSHOnlyWorld(t)
+	w := &world{srv: testworld.StartSSHD(t)}
 	cfg := w.sshConfig()
-	cfg.PrivateKey = newClientKey(t)
+	cfg.PrivateKey = testworld.NewClientKey(t)
 	_, err := sshconn.Dial(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "refused the key for user") {
 		t.Fatalf("err = %v", err)

@@ -83,10 +83,22 @@ func (s *server) lock(ctx context.Context, who string) (*lock, error) {
 	}
 }
 
+// lockOwner reads who last took the lock; ok is false when nothing usable
+// is recorded.
+func (s *server) lockOwner(ctx context.Context) (owner LockOwner, ok bool, err error) {
+	out, err := s.run(ctx, "read lock owner", fmt.Sprintf("cat %s/.lock.owner 2>/dev/null || true", q(s.appDir)), nil)
+	if err != nil {
+		return LockOwner{}, false, err
+	}
+	if json.Unmarshal([]byte(out), &owner) != nil || owner.Who == "" || owner.PID <= 1 {
+		return LockOwner{}, false, nil
+	}
+	return owner, true, nil
+}
+
 func (s *server) lockHeld(ctx context.Context) error {
-	out, _ := s.run(ctx, "read lock owner", fmt.Sprintf("cat %s/.lock.owner 2>/dev/null || true", q(s.appDir)), nil)
-	var owner LockOwner
-	if json.Unmarshal([]byte(out), &owner) != nil || owner.Who == "" {
+	owner, ok, _ := s.lockOwner(ctx)
+	if !ok {
 		return fmt.Errorf("%w for %s (owner unknown)", ErrLocked, s.app)
 	}
 	return fmt.Errorf("%w for %s: %s since %s (%s ago, pid %d on the server); if that deploy is hung, break the lock explicitly",
@@ -106,12 +118,11 @@ func (l *lock) release() {
 
 // breakLock ends the process holding the lock, if any.
 func (s *server) breakLock(ctx context.Context) (LockOwner, error) {
-	out, err := s.run(ctx, "read lock owner", fmt.Sprintf("cat %s/.lock.owner 2>/dev/null || true", q(s.appDir)), nil)
+	owner, ok, err := s.lockOwner(ctx)
 	if err != nil {
 		return LockOwner{}, err
 	}
-	var owner LockOwner
-	if json.Unmarshal([]byte(out), &owner) != nil || owner.PID <= 1 {
+	if !ok {
 		return LockOwner{}, fmt.Errorf("no lock owner recorded for %s", s.app)
 	}
 	script := fmt.Sprintf(`cd %s && if flock -n .lock true; then echo free; else kill %d 2>/dev/null; sleep 0.2; flock -w 5 .lock true && echo broken; fi`, q(s.appDir), owner.PID)

@@ -51,13 +51,8 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if target == "" {
 		return nil, fmt.Errorf("%w: %s has no healthy release before %q", ErrNoRollbackTarget, s.app, cur)
 	}
-	var rec *Record
-	for i := range recs {
-		if recs[i].Name == target {
-			rec = &recs[i]
-		}
-	}
-	if rec == nil {
+	rec, ok := findRecord(recs, target)
+	if !ok {
 		return nil, fmt.Errorf("%w: no release %q of %s (see releases)", ErrNoRollbackTarget, target, s.app)
 	}
 	if target == cur {
@@ -85,10 +80,10 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 		_ = s.appendLog(context.WithoutCancel(ctx), e)
 	}
 	entry("started", nil)
-	if gateErr := s.startAndGate(ctx, *rec, h); gateErr != nil {
+	if gateErr := s.startAndGate(ctx, rec, h); gateErr != nil {
 		err := fmt.Errorf("rollback to %s failed: %w", target, gateErr)
 		if cur != "" {
-			curRec, _ := s.record(ctx, cur)
+			curRec, _ := findRecord(recs, cur)
 			if upErr := s.up(ctx, cur); upErr == nil && s.waitHealthy(ctx, cur, curRec.ImageID, h) == nil {
 				err = fmt.Errorf("%w; %s is serving again", err, cur)
 			}

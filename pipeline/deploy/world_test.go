@@ -77,11 +77,3 @@ func version(t *testing.T, port int) string {
 	b, _ := io.ReadAll(resp.Body)
 	return strings.TrimSpace(string(b))
 }
-
-func newWorldSSHOnly(t *testing.T) *testworld.SSHServer { return testworld.StartSSHD(t) }
-
-func newWorldSSHOnlyWorld(t *testing.T) *world {
-	return &world{srv: testworld.StartSSHD(t)}
-}
-
-func newClientKey(t *testing.T) []byte { return testworld.NewClientKey(t) }

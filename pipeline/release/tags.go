@@ -5,6 +5,7 @@ package release
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,34 +110,38 @@ func Tags(c Context, sets []TagSet) ([]string, error) {
 		return nil, err
 	}
 	var tags []string
+	add := func(t string) { // a tag can come from two sets only once
+		if !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
 	for _, set := range sets {
 		switch set {
 		case Timestamp:
-			tags = append(tags, c.Time.UTC().Format("20060102150405")+"-"+short(c.SHA, 8))
+			add(c.Time.UTC().Format("20060102150405") + "-" + short(c.SHA, 8))
 		case GitSHA:
-			tags = append(tags, "git-"+short(c.SHA, 7))
+			add("git-" + short(c.SHA, 7))
 		case Semver:
 			v, err := releaseVersion(c.GitTag())
 			if err != nil {
 				continue // not a release: no semver tags
 			}
-			tags = append(tags, v.String())
+			add(v.String())
 			if v.Prerelease() != "" {
 				continue // pre-releases get no floating tags
 			}
-			tags = append(tags, strconv.FormatUint(v.Major(), 10)+"."+strconv.FormatUint(v.Minor(), 10))
+			add(strconv.FormatUint(v.Major(), 10) + "." + strconv.FormatUint(v.Minor(), 10))
 			if v.Major() >= 1 {
-				tags = append(tags, strconv.FormatUint(v.Major(), 10))
+				add(strconv.FormatUint(v.Major(), 10))
 			}
 		case Latest:
 			if c.DefaultBranch != "" && c.Branch() == c.DefaultBranch {
-				tags = append(tags, "latest")
+				add("latest")
 			}
 		default:
 			return nil, fmt.Errorf("unknown tag set %q", set)
 		}
 	}
-	tags = dedupe(tags)
 	for _, t := range tags {
 		if err := registry.ValidateTag(t); err != nil {
 			return nil, fmt.Errorf("derived tag: %w", err)
@@ -153,16 +158,4 @@ func short(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

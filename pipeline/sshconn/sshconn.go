@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,7 +199,11 @@ func hostKeyCallback(cfg Config) (ssh.HostKeyCallback, []string, error) {
 	}
 	var algos []string
 	for _, k := range known {
-		algos = append(algos, algorithmsFor(k.Key.Type())...)
+		for _, a := range algorithmsFor(k.Key.Type()) {
+			if !slices.Contains(algos, a) {
+				algos = append(algos, a)
+			}
+		}
 	}
 	check := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		err := db(hostname, remote, key)
@@ -216,7 +221,7 @@ func hostKeyCallback(cfg Config) (ssh.HostKeyCallback, []string, error) {
 		}
 		return nil
 	}
-	return check, dedupe(algos), nil
+	return check, algos, nil
 }
 
 // knownKeys asks the known_hosts callback which keys it holds for addr, by
@@ -239,18 +244,6 @@ func algorithmsFor(keyType string) []string {
 		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
 	}
 	return []string{keyType}
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func explainHandshake(cfg Config, err error) error {
