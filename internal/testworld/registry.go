@@ -2,10 +2,12 @@ package testworld
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 
 // Registry is a running distribution v2 registry with basic auth.
 type Registry struct {
-	Host     string // 127.0.0.1:port
+	Host     string // ListenHost():port
 	Username string
 	Password string
 }
@@ -26,7 +28,7 @@ func StartRegistry(t testing.TB) *Registry {
 	bin := need(t, "docker-registry", "docker-registry")
 	dir := Dir(t, "registry")
 	r := &Registry{
-		Host:     fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		Host:     net.JoinHostPort(ListenHost(), strconv.Itoa(FreePort(t))),
 		Username: "goship",
 		Password: "s3cret-" + randomToken(t, 12),
 	}

@@ -23,7 +23,7 @@ const DeployUser = "goship-deploy"
 
 // SSHServer is a running OpenSSH server on loopback.
 type SSHServer struct {
-	Host string // 127.0.0.1
+	Host string // ListenHost()
 	Port int
 	User string
 	// ClientKeyPEM is an OpenSSH private key authorized for User.
@@ -46,7 +46,7 @@ func StartSSHD(t testing.TB) *SSHServer {
 	bin := need(t, "sshd", "openssh-server")
 	uid := ensureDeployUser(t)
 	dir := Dir(t, "sshd")
-	s := &SSHServer{Host: "127.0.0.1", Port: FreePort(t), User: DeployUser, dir: dir}
+	s := &SSHServer{Host: ListenHost(), Port: FreePort(t), User: DeployUser, dir: dir}
 
 	hostPriv, hostPEM := newKey(t)
 	hostKeyPath := filepath.Join(dir, "ssh_host_ed25519_key")
@@ -79,7 +79,7 @@ func StartSSHD(t testing.TB) *SSHServer {
 	}
 
 	config := fmt.Sprintf(`Port %d
-ListenAddress 127.0.0.1
+ListenAddress %s
 HostKey %s
 PidFile %s
 UsePAM no
@@ -94,7 +94,7 @@ ClientAliveInterval 5
 MaxStartups 50
 MaxSessions 50
 LogLevel VERBOSE
-`, s.Port, hostKeyPath, filepath.Join(dir, "sshd.pid"), authDir, DeployUser)
+`, s.Port, s.Host, hostKeyPath, filepath.Join(dir, "sshd.pid"), authDir, DeployUser)
 	cfgPath := filepath.Join(dir, "sshd_config")
 	writeFile(t, cfgPath, []byte(config), 0o600)
 	// sshd's privilege separation directory.

@@ -1,7 +1,8 @@
 // Package testworld starts the real servers goship's tests run against: a
 // distribution registry with htpasswd auth (standing in for ACR), an OpenSSH
 // server with a deploy user (standing in for an Aliyun ECS host), and the
-// local dockerd behind it. Everything listens on 127.0.0.1 and is torn down
+// local dockerd behind it. Everything listens on ListenHost (127.0.0.1, or
+// the Dagger engine's bridge address for the e2e suite) and is torn down
 // by t.Cleanup. A missing component fails the test with the package to
 // install; it is never skipped.
 package testworld
@@ -28,10 +29,21 @@ func need(t testing.TB, bin, pkg string) string {
 	return p
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// ListenHost is the address the test world's servers listen on:
+// $GOSHIP_WORLD_HOST, else 127.0.0.1. The e2e suite sets it to the Dagger
+// engine's bridge address (10.87.0.1), the only address of this machine
+// that module code and pipeline containers reach.
+func ListenHost() string {
+	if h := os.Getenv("GOSHIP_WORLD_HOST"); h != "" {
+		return h
+	}
+	return "127.0.0.1"
+}
+
+// FreePort returns a TCP port on ListenHost that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(ListenHost(), "0"))
 	if err != nil {
 		t.Fatalf("testworld: free port: %v", err)
 	}
