@@ -18,10 +18,10 @@ import (
 // HelloPort is the port hello-service listens on inside its container.
 const HelloPort = 8080
 
-// HelloVars are the -X targets of the sample service.
+// HelloVars are the -X targets of the sample service: goship's default
+// link vars, which the sample declares in package main.
 func HelloVars() []string {
-	const pkg = "example.com/hello-service/internal/buildinfo"
-	return []string{pkg + ".Version={{version}}", pkg + ".Commit={{commit}}", pkg + ".Date={{date}}"}
+	return []string{"main.version={{version}}", "main.commit={{commit}}", "main.date={{date}}"}
 }
 
 // BuildHelloBinary compiles examples/hello-service statically, stamped

@@ -19,8 +19,16 @@ import (
 	"syscall"
 	"time"
 
-	"example.com/hello-service/internal/buildinfo"
 	"example.com/hello-service/internal/server"
+)
+
+// Stamped at link time with goship's default link vars
+// (-X main.version=… -X main.commit=… -X main.date=…); the defaults mark a
+// developer build.
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = "unknown"
 )
 
 func main() {
@@ -33,7 +41,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := serve(ctx, net.JoinHostPort("", port())); err != nil {
+	info := server.Info{Version: version, Commit: commit, Date: date}
+	if err := serve(ctx, net.JoinHostPort("", port()), info); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -45,18 +54,18 @@ func port() string {
 	return "8080"
 }
 
-func serve(ctx context.Context, addr string) error {
+func serve(ctx context.Context, addr string, info server.Info) error {
 	srv := &http.Server{
 		Addr: addr,
 		Handler: server.New(server.Options{
-			Info:   server.Info{Version: buildinfo.Version, Commit: buildinfo.Commit, Date: buildinfo.Date},
+			Info:   info,
 			Broken: os.Getenv("HELLO_BROKEN") != "",
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Printf("hello %s (%s) listening on %s", buildinfo.Version, buildinfo.Commit, addr)
+	log.Printf("hello %s (%s) listening on %s", info.Version, info.Commit, addr)
 	select {
 	case err := <-errc:
 		return err
