@@ -72,7 +72,7 @@ func (r *Registry) Push(t testing.TB, img v1.Image, repoAndTag string) name.Dige
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(ref, img, remote.WithAuth(r.Auth())); err != nil {
+	if err := remote.Write(ref, img, r.RemoteOptions()...); err != nil {
 		t.Fatalf("testworld: push %s: %v", ref, err)
 	}
 	d, err := img.Digest()
@@ -84,6 +84,9 @@ func (r *Registry) Push(t testing.TB, img v1.Image, repoAndTag string) name.Dige
 
 // Auth is r's basic-auth credential for go-containerregistry.
 func (r *Registry) Auth() authn.Authenticator {
+	if r.Username == "" {
+		return authn.Anonymous
+	}
 	return &authn.Basic{Username: r.Username, Password: r.Password}
 }
 

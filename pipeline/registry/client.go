@@ -40,6 +40,7 @@ type options struct {
 	creds       Credentials
 	sourceCreds Credentials
 	transport   http.RoundTripper
+	plainHTTP   []string
 }
 
 // Option configures a registry call.
@@ -75,7 +76,7 @@ func CheckCredentials(ctx context.Context, repo Repository, opts ...Option) erro
 	if o.creds.Username == "" || o.creds.Password == "" {
 		return fmt.Errorf("registry %s: username and password are both required", repo.Host.Name)
 	}
-	ref, err := repo.Ref()
+	ref, err := o.parseRepo(repo.String())
 	if err != nil {
 		return err
 	}
@@ -88,22 +89,27 @@ func CheckCredentials(ctx context.Context, repo Repository, opts ...Option) erro
 	}
 	// Basic-auth registries accept any credentials at the ping; only a real
 	// request tells. /v2/ is the cheapest authenticated one.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref.Scheme()+"://"+ref.RegistryStr()+"/v2/", nil)
-	if err != nil {
-		return err
+	var lastErr error
+	for _, scheme := range o.schemes(ref.Registry) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+ref.RegistryStr()+"/v2/", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := (&http.Client{Transport: rt}).Do(req)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		_ = resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			return o.refused(repo)
+		case resp.StatusCode >= 300:
+			return fmt.Errorf("registry %s: credential check answered %s", repo.Host.Name, resp.Status)
+		}
+		return nil
 	}
-	resp, err := (&http.Client{Transport: rt}).Do(req)
-	if err != nil {
-		return o.classify(repo, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return o.refused(repo)
-	case resp.StatusCode >= 300:
-		return fmt.Errorf("registry %s: credential check answered %s", repo.Host.Name, resp.Status)
-	}
-	return nil
+	return o.classify(repo, lastErr)
 }
 
 func (o options) refused(repo Repository) error {
@@ -135,7 +141,7 @@ func (o options) scrub(s string) string {
 // downloading the image.
 func Digest(ctx context.Context, ref string, opts ...Option) (v1.Hash, error) {
 	o := collect(opts)
-	r, err := name.ParseReference(ref, name.StrictValidation)
+	r, err := o.parseRef(ref)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("digest %s: %w", ref, err)
 	}
@@ -149,7 +155,7 @@ func Digest(ctx context.Context, ref string, opts ...Option) (v1.Hash, error) {
 // ListTags lists the tags of repo, e.g. to offer rollback targets.
 func ListTags(ctx context.Context, repo string, opts ...Option) ([]string, error) {
 	o := collect(opts)
-	r, err := name.NewRepository(repo, name.StrictValidation)
+	r, err := o.parseRepo(repo)
 	if err != nil {
 		return nil, fmt.Errorf("list tags %s: %w", repo, err)
 	}
@@ -167,7 +173,7 @@ func Tag(ctx context.Context, src, tag string, opts ...Option) error {
 		return err
 	}
 	o := collect(opts)
-	r, err := name.ParseReference(src, name.StrictValidation)
+	r, err := o.parseRef(src)
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", src, err)
 	}
@@ -192,7 +198,7 @@ func Copy(ctx context.Context, src, dst string, opts ...Option) error {
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
-	d, err := name.ParseReference(dst, name.StrictValidation)
+	d, err := o.parseRef(dst)
 	if err != nil {
 		return fmt.Errorf("copy to %s: %w", dst, err)
 	}

@@ -5,20 +5,20 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // RequiredLabels are the OCI labels every published image must carry, so
-// that a running container can be traced back to its commit.
+// that a running container can be traced back to its commit. The source
+// label is not among them: a project without a known remote has none, and
+// a made-up one would mislead.
 func RequiredLabels() []string {
 	return []string{
 		"org.opencontainers.image.revision",
 		"org.opencontainers.image.version",
 		"org.opencontainers.image.created",
-		"org.opencontainers.image.source",
 	}
 }
 
@@ -27,7 +27,7 @@ func RequiredLabels() []string {
 // immutable reference repo@digest that deploys should use.
 func Verify(ctx context.Context, repo string, digest string, tags []string, opts ...Option) (string, error) {
 	o := collect(opts)
-	r, err := name.NewRepository(repo, name.StrictValidation)
+	r, err := o.parseRepo(repo)
 	if err != nil {
 		return "", fmt.Errorf("verify %s: %w", repo, err)
 	}
