@@ -4,7 +4,9 @@
 //	hello              serve on $PORT (default 8080)
 //	hello health       exit 0 if GET /healthz on the local server answers 200
 //
-// HELLO_BROKEN=1 makes /healthz fail, to play a broken release.
+// HELLO_BROKEN=1 makes /healthz fail, to play a broken release;
+// HELLO_FAIL_AFTER=2s makes it fail from 2s after start, to play a release
+// that degrades after its first good probe.
 package main
 
 import (
@@ -55,11 +57,20 @@ func port() string {
 }
 
 func serve(ctx context.Context, addr string, info server.Info) error {
+	var failAfter time.Duration
+	if v := os.Getenv("HELLO_FAIL_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("HELLO_FAIL_AFTER: %w", err)
+		}
+		failAfter = d
+	}
 	srv := &http.Server{
 		Addr: addr,
 		Handler: server.New(server.Options{
-			Info:   info,
-			Broken: os.Getenv("HELLO_BROKEN") != "",
+			Info:      info,
+			Broken:    os.Getenv("HELLO_BROKEN") != "",
+			FailAfter: failAfter,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}

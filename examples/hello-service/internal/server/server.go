@@ -5,6 +5,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // Info is what /version reports.
@@ -19,14 +20,23 @@ type Options struct {
 	Info Info
 	// Broken makes /healthz answer 503, to play a bad release in deploy tests.
 	Broken bool
+	// FailAfter, when set, makes /healthz answer 500 once that long has
+	// passed since New: a release that degrades after its first good
+	// probe, for deploy gate tests.
+	FailAfter time.Duration
 }
 
 // New returns the service's handler.
 func New(opts Options) http.Handler {
 	mux := http.NewServeMux()
+	started := time.Now()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if opts.Broken {
 			http.Error(w, "unhealthy: HELLO_BROKEN is set", http.StatusServiceUnavailable)
+			return
+		}
+		if opts.FailAfter > 0 && time.Since(started) >= opts.FailAfter {
+			http.Error(w, "unhealthy: HELLO_FAIL_AFTER has passed", http.StatusInternalServerError)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -54,5 +55,16 @@ func TestVersion(t *testing.T) {
 func TestUnknownPath(t *testing.T) {
 	if code, _ := get(t, New(Options{}), "/nope"); code != http.StatusNotFound {
 		t.Fatalf("GET /nope = %d, want 404", code)
+	}
+}
+
+func TestHealthzFailsAfterFailAfter(t *testing.T) {
+	h := New(Options{FailAfter: 50 * time.Millisecond})
+	if code, _ := get(t, h, "/healthz"); code != http.StatusOK {
+		t.Fatalf("GET /healthz before FailAfter = %d, want 200", code)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if code, _ := get(t, h, "/healthz"); code != http.StatusInternalServerError {
+		t.Fatalf("GET /healthz after FailAfter = %d, want 500", code)
 	}
 }
