@@ -24,14 +24,29 @@ func ParseTestJSON(data []byte) (*TestReport, error) {
 	return &TestReport{report: r}, nil
 }
 
-// JUnit renders the report as JUnit XML (one testsuite per package).
+// JUnit renders the report as JUnit XML: one testsuite per package that
+// has tests or failed to build or run, named after the package.
 func (t *TestReport) JUnit() ([]byte, error) {
-	suites := junit.CreateFromReport(t.report, "")
+	suites := junit.CreateFromReport(withTestsOrErrors(t.report), "")
 	var buf bytes.Buffer
 	if err := suites.WriteXML(&buf); err != nil {
 		return nil, fmt.Errorf("junit: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// withTestsOrErrors leaves out packages without tests. With -cover, go test
+// reports a package without test files by a bare coverage line that the
+// parser files under a nameless package; without -cover it is a named
+// package with no tests. Neither is a test suite.
+func withTestsOrErrors(r gtr.Report) gtr.Report {
+	var kept []gtr.Package
+	for _, p := range r.Packages {
+		if len(p.Tests) > 0 || failedToBuild(p) || failedToRun(p) {
+			kept = append(kept, p)
+		}
+	}
+	return gtr.Report{Packages: kept}
 }
 
 // Counts are the test totals.
@@ -74,10 +89,10 @@ func (f TestFailure) String() string {
 func (t *TestReport) Failures() []TestFailure {
 	var out []TestFailure
 	for _, p := range t.report.Packages {
-		if p.BuildError.Name != "" || len(p.BuildError.Output) > 0 {
+		if failedToBuild(p) {
 			out = append(out, TestFailure{Package: p.Name, Output: "build failed:\n" + strings.Join(p.BuildError.Output, "\n")})
 		}
-		if p.RunError.Name != "" || len(p.RunError.Output) > 0 {
+		if failedToRun(p) {
 			out = append(out, TestFailure{Package: p.Name, Output: strings.Join(p.RunError.Output, "\n")})
 		}
 		for _, test := range p.Tests {
@@ -87,6 +102,14 @@ func (t *TestReport) Failures() []TestFailure {
 		}
 	}
 	return out
+}
+
+func failedToBuild(p gtr.Package) bool {
+	return p.BuildError.Name != "" || len(p.BuildError.Output) > 0
+}
+
+func failedToRun(p gtr.Package) bool {
+	return p.RunError.Name != "" || len(p.RunError.Output) > 0
 }
 
 // FailureSummary is an error message naming every failed test.
