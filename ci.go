@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/goship-dev/goship/ci"
@@ -96,15 +97,18 @@ func (g *Goship) Reports(
 		return nil, err
 	})
 	step("scan", func(ctx context.Context) (*dagger.Directory, error) {
-		return g.Scan(ctx, "HIGH,CRITICAL", "vuln,secret", false, nil, nil)
+		return g.Scan(ctx, "", "", false, nil, nil)
 	})
 	wg.Wait()
 
-	var args string
+	var args []string
 	if repoPath != "" {
-		args = "--repo-path=" + repoPath
+		args = append(args, "--repo-path="+repoPath)
 	}
-	sum.Reproduce = ci.Reproduce(g.ciContext(), module, orDefault(repoPath, "."), "reports", args)
+	if module != "" {
+		args = append(args, "--module="+module)
+	}
+	sum.Reproduce = ci.Reproduce(g.replay(module, repoPath, "ci", args))
 	reports = reports.
 		WithNewFile("summary.md", sum.Markdown()).
 		WithNewFile("annotations.txt", ci.Annotations(repoPath, g.ModulePath, sum.Lint, sum.TestFailures))
@@ -121,15 +125,16 @@ func (g *Goship) Reports(
 	return reports, nil
 }
 
-// Reproduce prints the command that re-runs this call on a laptop: the
-// same commit, module, source and arguments. CI prints it on failure.
+// Reproduce prints the command that re-runs a call on a laptop: the same
+// commit (when there is a real one), module, source, constructor
+// arguments and function arguments. CI prints it on failure.
 func (g *Goship) Reproduce(
 	// The function that ran, e.g. ci or publish.
 	verb string,
-	// Its arguments, exactly as given on the command line (secrets stay env:// or file:// URIs).
+	// Its arguments, as given on the command line (secrets stay env:// or file:// URIs).
 	// +optional
 	args string,
-	// Module reference, e.g. github.com/goship-dev/goship@v1.0.0.
+	// Module reference as given to -m, e.g. github.com/acme/goship@v1.0.0.
 	// +optional
 	module string,
 	// Source path in the repository.
@@ -137,19 +142,12 @@ func (g *Goship) Reproduce(
 	// +default="."
 	source string,
 ) string {
-	return ci.Reproduce(g.ciContext(), module, source, verb, args)
+	return ci.Reproduce(g.replay(module, source, verb, strings.Fields(args)))
 }
 
-// ciContext is the run context as the ci package sees it.
-func (g *Goship) ciContext() ci.RunContext {
-	return ci.RunContext{SHA: g.Sha, Ref: g.Ref, DefaultBranch: g.DefaultBranch, Time: g.runContext().Time, URL: g.SourceURL}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+// replay is what a reproduce command repeats of this call.
+func (g *Goship) replay(module, source, verb string, args []string) ci.Replay {
+	return ci.Replay{SHA: g.Sha, Module: module, Source: source, ConstructorArgs: g.CallArgs, Verb: verb, VerbArgs: args}
 }
 
 // Release runs ci, then publish, then deploy, and returns the deployed

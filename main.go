@@ -14,11 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goship-dev/goship/ci"
 	"github.com/goship-dev/goship/internal/dagger"
 	"github.com/goship-dev/goship/pipeline/gobuild"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/project"
+	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/release"
+	"github.com/goship-dev/goship/pipeline/scan"
 )
 
 // Goship is the prepared state every function starts from.
@@ -27,7 +30,7 @@ type Goship struct {
 	Source *dagger.Directory
 	// Go version to build with.
 	GoVersion string
-	// Main package to ship, e.g. ./cmd/hello.
+	// Main package to ship, e.g. ./cmd/hello; empty: found when a function needs it.
 	Pkg string
 	// App name: image repository, compose project, server directory.
 	App string
@@ -45,7 +48,7 @@ type Goship struct {
 	Platforms []string
 	// Offline: no module downloads, no Trivy DB updates, digest-pinned images only.
 	Offline bool
-	// GOPROXY for module downloads.
+	// GOPROXY for module downloads; empty: Go's default.
 	Goproxy string
 	// -X assignments (importpath.Name=template).
 	LinkVars []string
@@ -55,6 +58,18 @@ type Goship struct {
 	Healthcheck string
 	// Project Dockerfile to build instead of goship's runtime image.
 	Dockerfile string
+	// Severities that fail the scan gate.
+	ScanSeverity string
+	// Trivy scanners.
+	Scanners string
+	// Trivy DB repositories, in priority order.
+	TrivyDbRepository []string
+	// Trivy Java DB repositories, in priority order.
+	TrivyJavaDbRepository []string
+	// Extra CA certificates (PEM) trusted for registries.
+	RegistryCa *dagger.File
+	// Registries reached over plain HTTP, by explicit opt-in.
+	PlainHttpRegistry []string
 	// Commit SHA of the source.
 	Sha string
 	// Git ref of the source.
@@ -65,6 +80,9 @@ type Goship struct {
 	Created string
 	// Source repository URL.
 	SourceURL string
+	// The constructor flags that differ from their defaults, for reproduce commands.
+	// +private
+	CallArgs []string
 }
 
 // New prepares goship for a Go project.
@@ -77,7 +95,7 @@ func New(
 	// Go version; default: go.mod's toolchain line, else its go line.
 	// +optional
 	goVersion string,
-	// Main package; default: the one ./cmd/<app>, else the root package.
+	// Main package; default: the one ./cmd/<x>, else the root package when it is main.
 	// +optional
 	pkg string,
 	// App name; default: the main package's directory name.
@@ -105,9 +123,8 @@ func New(
 	// Run without network: GOPROXY=off over the module cache, no Trivy DB update, digest-pinned images only.
 	// +optional
 	offline bool,
-	// GOPROXY, e.g. https://goproxy.cn,direct in mainland China.
+	// GOPROXY, e.g. https://goproxy.cn,direct in mainland China; default: Go's own.
 	// +optional
-	// +default="https://proxy.golang.org,direct"
 	goproxy string,
 	// Linker -X assignments; {{version}}, {{commit}} and {{date}} are filled in.
 	// +optional
@@ -123,6 +140,26 @@ func New(
 	// Build this Dockerfile of the project instead of goship's runtime image.
 	// +optional
 	dockerfile string,
+	// Severities that fail the scan gate (scan, ci, dagger check).
+	// +optional
+	// +default="HIGH,CRITICAL"
+	scanSeverity string,
+	// What Trivy scans for: vuln, secret, misconfig, license.
+	// +optional
+	// +default="vuln,secret"
+	scanners string,
+	// Trivy DB repositories instead of Trivy's defaults (ghcr.io, mirror.gcr.io), in priority order, e.g. an ACR copy.
+	// +optional
+	trivyDbRepository []string,
+	// Trivy Java DB repositories, in priority order.
+	// +optional
+	trivyJavaDbRepository []string,
+	// Extra CA certificates (PEM) to trust for registries: publish, verification, credential checks and Trivy DB downloads.
+	// +optional
+	registryCa *dagger.File,
+	// Registries (host[:port]) to reach over plain HTTP; refused for ACR.
+	// +optional
+	plainHttpRegistry []string,
 	// Commit SHA of the source (CI passes $GITHUB_SHA).
 	// +optional
 	// +default="0000000"
@@ -141,11 +178,43 @@ func New(
 	// +optional
 	sourceURL string,
 ) (*Goship, error) {
+	var flags ci.Flags
+	flags.String("go-version", goVersion, "")
+	flags.String("pkg", pkg, "")
+	flags.String("app", app, "")
+	flags.String("go-image", goImage, "")
+	flags.String("lint-image", lintImage, "")
+	flags.String("trivy-image", trivyImage, "")
+	flags.String("runtime-base", runtimeBase, "")
+	flags.String("mirror", mirror, "")
+	flags.Strings("platforms", platforms, []string{"linux/amd64"})
+	flags.Bool("offline", offline, false)
+	flags.String("goproxy", goproxy, "")
+	flags.Strings("link-vars", linkVars, gobuild.DefaultVars())
+	flags.Int("port", port, 8080)
+	flags.String("healthcheck", healthcheck, "")
+	flags.String("dockerfile", dockerfile, "")
+	flags.String("scan-severity", scanSeverity, "HIGH,CRITICAL")
+	flags.String("scanners", scanners, "vuln,secret")
+	flags.Strings("trivy-db-repository", trivyDbRepository, nil)
+	flags.Strings("trivy-java-db-repository", trivyJavaDbRepository, nil)
+	flags.File("registry-ca", registryCa != nil)
+	flags.Strings("plain-http-registry", plainHttpRegistry, nil)
+	flags.String("sha", sha, "0000000")
+	flags.String("ref", ref, "")
+	flags.String("default-branch", defaultBranch, "main")
+	flags.String("created", created, "")
+	flags.String("source-url", sourceURL, "")
+
 	g := &Goship{
 		Source: source, GoVersion: goVersion, Pkg: pkg, App: app,
 		RuntimeBase: runtimeBase, Platforms: platforms, Offline: offline, Goproxy: goproxy,
 		LinkVars: linkVars, Port: port, Healthcheck: healthcheck, Dockerfile: dockerfile,
+		ScanSeverity: scanSeverity, Scanners: scanners,
+		TrivyDbRepository: trivyDbRepository, TrivyJavaDbRepository: trivyJavaDbRepository,
+		RegistryCa: registryCa, PlainHttpRegistry: plainHttpRegistry,
 		Sha: sha, Ref: ref, DefaultBranch: defaultBranch, Created: created, SourceURL: sourceURL,
+		CallArgs: flags.Args(),
 	}
 	gomod, err := source.File("go.mod").Contents(ctx)
 	if err != nil {
@@ -187,6 +256,12 @@ func New(
 		return nil, fmt.Errorf("port %d: must be 1-65535", g.Port)
 	}
 	if _, err := gobuild.LDFlags(gobuild.Stamp{}, g.LinkVars); err != nil {
+		return nil, err
+	}
+	if err := g.scanPolicy("", "", false, nil, nil).Validate(); err != nil {
+		return nil, err
+	}
+	if err := (registry.Trust{PlainHTTP: plainHttpRegistry}).Validate(); err != nil {
 		return nil, err
 	}
 	if err := g.resolveImages(goImage, lintImage, trivyImage, mirror); err != nil {
@@ -233,38 +308,75 @@ func (g *Goship) runContext() release.Context {
 	return release.Context{SHA: g.Sha, Ref: g.Ref, DefaultBranch: g.DefaultBranch, Time: created}
 }
 
-func (g *Goship) goproxy() string {
-	if g.Offline {
-		return "off"
+// scanPolicy is the constructor's scan settings, overridden by a
+// function's own non-empty ones.
+func (g *Goship) scanPolicy(severity, scanners string, includeUnfixed bool, db, javaDB []string) scan.Policy {
+	p := scan.Policy{
+		Severities:         scan.ParseList(strings.ToUpper(firstNonEmpty(severity, g.ScanSeverity))),
+		Scanners:           scan.ParseList(strings.ToLower(firstNonEmpty(scanners, g.Scanners))),
+		IgnoreUnfixed:      !includeUnfixed,
+		DBRepositories:     g.TrivyDbRepository,
+		JavaDBRepositories: g.TrivyJavaDbRepository,
+		Offline:            g.Offline,
+		CacheDir:           "/root/.cache/trivy",
+		Timeout:            "15m",
 	}
-	return g.Goproxy
+	if len(db) > 0 {
+		p.DBRepositories = db
+	}
+	if len(javaDB) > 0 {
+		p.JavaDBRepositories = javaDB
+	}
+	return p
+}
+
+// trust is how registry connections are secured: the CA file's contents
+// and the plain-HTTP opt-ins.
+func (g *Goship) trust(ctx context.Context) (registry.Trust, error) {
+	t := registry.Trust{PlainHTTP: g.PlainHttpRegistry}
+	if g.RegistryCa != nil {
+		pem, err := g.RegistryCa.Contents(ctx)
+		if err != nil {
+			return t, fmt.Errorf("registry-ca: %w", err)
+		}
+		t.CAPEM = []byte(pem)
+	}
+	return t, t.Validate()
 }
 
 // goEnv is the Go toolchain with the project's modules downloaded and its
-// source at /src. go.mod and go.sum are mounted and downloaded before the
-// rest of the source, so a source edit keeps the download step cached.
+// source mounted at /src. The download step sees only go.mod and go.sum,
+// so a source edit keeps it cached; the source is mounted, not copied, so
+// no layer is written for it.
 func (g *Goship) goEnv() *dagger.Container {
 	download := "go mod download"
 	if g.Offline {
 		download += ` || { echo "offline: the module cache (cache volume goship-gomod) lacks this project's modules; run once online" >&2; exit 1; }`
 	}
+	modFiles := dag.Directory().WithDirectory("/", g.Source, dagger.DirectoryWithDirectoryOpts{Include: []string{"go.mod", "go.sum"}})
 	return g.goTool(dag.Container().From(g.GoImage)).
-		WithDirectory("/src", g.Source, dagger.ContainerWithDirectoryOpts{Include: []string{"go.mod", "go.sum"}}).
+		WithMountedDirectory("/src", modFiles).
 		WithExec([]string{"sh", "-c", download}).
-		WithDirectory("/src", g.Source)
+		WithMountedDirectory("/src", g.Source)
 }
 
 // goTool mounts the shared Go caches and settings into any image with Go.
 func (g *Goship) goTool(c *dagger.Container) *dagger.Container {
-	return c.
+	c = c.
 		WithMountedCache("/go/pkg/mod", dag.CacheVolume("goship-gomod")).
 		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("goship-gobuild")).
 		WithEnvVariable("GOMODCACHE", "/go/pkg/mod").
 		WithEnvVariable("GOCACHE", "/root/.cache/go-build").
-		WithEnvVariable("GOPROXY", g.goproxy()).
 		WithEnvVariable("GOFLAGS", "-mod=readonly").
 		WithEnvVariable("GOTOOLCHAIN", "local").
 		WithWorkdir("/src")
+	switch {
+	case g.Offline:
+		c = c.WithEnvVariable("GOPROXY", "off")
+	case g.Goproxy != "":
+		c = c.WithEnvVariable("GOPROXY", g.Goproxy)
+	}
+	return c
 }
 
 // trimmedSecret returns secret without the trailing newline that file://
@@ -277,4 +389,11 @@ func trimmedSecret(ctx context.Context, name string, secret *dagger.Secret) (*da
 	}
 	plain = strings.TrimRight(plain, "\r\n")
 	return dag.SetSecret(name, plain), plain, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

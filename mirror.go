@@ -40,10 +40,14 @@ func (g *Goship) MirrorImages(
 	if err != nil {
 		return "", err
 	}
-	creds := registry.WithCredentials(registry.Credentials{Username: username, Password: plain})
+	trust, err := g.trust(ctx)
+	if err != nil {
+		return "", err
+	}
+	creds := []registry.Option{registry.WithCredentials(registry.Credentials{Username: username, Password: plain}), registry.WithTrust(trust)}
 	var done []string
 	for _, j := range jobs {
-		if err := registry.Copy(ctx, j.From, j.To, creds); err != nil {
+		if err := registry.Copy(ctx, j.From, j.To, creds...); err != nil {
 			return "", err
 		}
 		done = append(done, fmt.Sprintf("%s -> %s", j.From, j.To))

@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
+	"path/filepath"
 
 	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/release"
 )
@@ -64,12 +65,16 @@ func (g *Goship) Publish(
 	if err != nil {
 		return "", err
 	}
-	secret, plain, err := trimmedSecret(ctx, "goship-registry-password", password)
+	_, plain, err := trimmedSecret(ctx, "goship-registry-password", password)
 	if err != nil {
 		return "", err
 	}
-	creds := registry.WithCredentials(registry.Credentials{Username: username, Password: plain})
-	if err := registry.CheckCredentials(ctx, repo, creds); err != nil {
+	trust, err := g.trust(ctx)
+	if err != nil {
+		return "", err
+	}
+	opts := []registry.Option{registry.WithCredentials(registry.Credentials{Username: username, Password: plain}), registry.WithTrust(trust)}
+	if err := registry.CheckCredentials(ctx, repo, opts...); err != nil {
 		return "", err
 	}
 
@@ -77,23 +82,46 @@ func (g *Goship) Publish(
 	if err != nil {
 		return "", err
 	}
-	pushed, err := variants[0].
-		WithRegistryAuth(host.Name, username, secret).
-		Publish(ctx, repo.String()+":"+tagList[0], dagger.ContainerPublishOpts{PlatformVariants: variants[1:], MediaTypes: types})
-	if err != nil {
-		return "", fmt.Errorf("push %s: %w", repo, err)
-	}
-	digest, err := digestOf(pushed)
+	layout, cleanup, err := exportLayout(ctx, variants[0].AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants[1:], MediaTypes: types}))
 	if err != nil {
 		return "", err
 	}
-	// The other tags point at the same manifest: no second upload.
-	for _, tag := range tagList[1:] {
-		if err := registry.Tag(ctx, repo.String()+"@"+digest, tag, creds); err != nil {
-			return "", err
-		}
+	defer cleanup()
+	// The push runs here, in goship's own process, rather than through the
+	// engine's Publish: only here do the registry CA and the plain-HTTP
+	// opt-ins apply.
+	digest, err := registry.PushLayout(ctx, layout, repo.String(), tagList, opts...)
+	if err != nil {
+		return "", err
 	}
-	return registry.Verify(ctx, repo.String(), digest, tagList, creds)
+	return registry.Verify(ctx, repo.String(), digest, tagList, opts...)
+}
+
+// exportLayout writes an image tarball into goship's own filesystem and
+// unpacks it as an OCI layout directory.
+func exportLayout(ctx context.Context, tarball *dagger.File) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "goship-push-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	path := filepath.Join(dir, "image.tar")
+	if _, err := tarball.Export(ctx, path); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("export the image: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	defer func() { _ = f.Close() }()
+	layout := filepath.Join(dir, "layout")
+	if err := image.Untar(f, layout); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return layout, cleanup, nil
 }
 
 func (g *Goship) mediaTypes(host registry.Host, choice string) (dagger.ImageMediaTypes, error) {
@@ -111,11 +139,3 @@ func (g *Goship) mediaTypes(host registry.Host, choice string) (dagger.ImageMedi
 	return "", fmt.Errorf("media types %q: want docker or oci", choice)
 }
 
-// digestOf takes the digest from a ref@sha256:… string.
-func digestOf(ref string) (string, error) {
-	i := strings.LastIndex(ref, "@")
-	if i < 0 {
-		return "", fmt.Errorf("publish returned %q, which has no digest", ref)
-	}
-	return ref[i+1:], nil
-}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,41 +13,32 @@ import (
 	"github.com/goship-dev/goship/pipeline/scan"
 )
 
-// Scan runs Trivy on the runtime image (as a tarball, no push needed) and
-// returns the reports: trivy.json, trivy.sarif, sbom.cdx.json, trivy.txt
-// and summary.md. It fails when a finding at a gated severity is neither
-// in .trivyignore nor in an unexpired entry of .goship-allowlist.yaml.
+// Scan runs Trivy on the runtime image and returns the reports:
+// trivy.json, trivy.sarif, sbom.cdx.json, trivy.txt and summary.md. It
+// fails when a finding at a gated severity is neither in .trivyignore nor
+// in an unexpired entry of .goship-allowlist.yaml. Settings left empty
+// here come from the constructor (--scan-severity, --scanners,
+// --trivy-db-repository), which is what ci and dagger check use.
 // +check
 func (g *Goship) Scan(
 	ctx context.Context,
-	// Severities that fail the gate.
+	// Severities that fail the gate; default: the constructor's --scan-severity.
 	// +optional
-	// +default="HIGH,CRITICAL"
 	severity string,
-	// What to scan for: vuln, secret, misconfig, license.
+	// What to scan for: vuln, secret, misconfig, license; default: the constructor's --scanners.
 	// +optional
-	// +default="vuln,secret"
 	scanners string,
 	// Report vulnerabilities that have no fix yet as well.
 	// +optional
 	includeUnfixed bool,
-	// Trivy DB repositories to use instead of ghcr.io/mirror.gcr.io, in priority order (e.g. an ACR copy).
+	// Trivy DB repositories, in priority order; default: the constructor's --trivy-db-repository.
 	// +optional
 	dbRepository []string,
-	// Trivy Java DB repositories, in priority order.
+	// Trivy Java DB repositories, in priority order; default: the constructor's.
 	// +optional
 	javaDbRepository []string,
 ) (*dagger.Directory, error) {
-	policy := scan.Policy{
-		Severities:         scan.ParseList(strings.ToUpper(severity)),
-		Scanners:           scan.ParseList(strings.ToLower(scanners)),
-		IgnoreUnfixed:      !includeUnfixed,
-		DBRepositories:     dbRepository,
-		JavaDBRepositories: javaDbRepository,
-		Offline:            g.Offline,
-		CacheDir:           "/root/.cache/trivy",
-		Timeout:            "15m",
-	}
+	policy := g.scanPolicy(severity, scanners, includeUnfixed, dbRepository, javaDbRepository)
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
@@ -52,18 +46,22 @@ func (g *Goship) Scan(
 	if err != nil {
 		return nil, err
 	}
-	trivy := dag.Container().From(g.TrivyImage).
-		WithMountedCache("/root/.cache/trivy", dag.CacheVolume("goship-trivy")).
-		// New advisories appear daily: a scan result is reused within a day
-		// (a re-run is a cache hit) and redone the next day. Offline, the DB
-		// cannot change, so the result is reused as long as the image is.
-		WithEnvVariable("GOSHIP_SCAN_DAY", g.scanDay()).
-		WithMountedFile("/scan/image.tar", img.AsTarball()).
-		WithDirectory("/reports", dag.Directory()).
-		WithWorkdir("/reports")
+	trivy := g.trivy(policy)
+	// goship's own image is the binary plus certificates and zoneinfo, with
+	// a config goship writes: its root filesystem holds everything Trivy
+	// can find, and scanning it needs no image tarball. A project
+	// Dockerfile may put anything in the image config (ENV, history), so
+	// that image is scanned whole.
+	kind, target := scan.Rootfs, "/scan/rootfs"
+	if g.Dockerfile != "" {
+		kind, target = scan.ImageTarball, "/scan/image.tar"
+		trivy = trivy.WithMountedFile(target, img.AsTarball())
+	} else {
+		trivy = trivy.WithMountedDirectory(target, img.Rootfs())
+	}
 	var allow scan.Allowlist
 	if ok, _ := exists(ctx, g.Source, ".trivyignore"); ok {
-		trivy = trivy.WithFile("/scan/.trivyignore", g.Source.File(".trivyignore"))
+		trivy = trivy.WithMountedFile("/scan/.trivyignore", g.Source.File(".trivyignore"))
 		policy.IgnoreFile = "/scan/.trivyignore"
 	}
 	if ok, _ := exists(ctx, g.Source, ".goship-allowlist.yaml"); ok {
@@ -76,7 +74,7 @@ func (g *Goship) Scan(
 		}
 	}
 	files := scan.Reports()
-	args, err := policy.Args(scan.ImageTarball, "/scan/image.tar", files["json"])
+	args, err := policy.Args(kind, target, files["json"])
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +82,7 @@ func (g *Goship) Scan(
 	if code, err := run.ExitCode(ctx); err != nil || code != 0 {
 		stderr, _ := run.Stderr(ctx)
 		if g.Offline && strings.Contains(stderr, "skip-db-update") {
-			return nil, fmt.Errorf("offline: the Trivy DB cache (cache volume goship-trivy) is empty; run scan once online or with --db-repository=<reachable mirror>")
+			return nil, fmt.Errorf("offline: the Trivy DB cache (cache volume %s) is empty; run scan once online or with --trivy-db-repository=<reachable mirror>", trivyCache(policy))
 		}
 		return nil, fmt.Errorf("trivy failed (exit %d, %v): %s", code, err, strings.TrimSpace(stderr))
 	}
@@ -106,6 +104,42 @@ func (g *Goship) Scan(
 		return reports, fmt.Errorf("scan gate failed:\n%s", summary)
 	}
 	return reports, nil
+}
+
+// trivy is the Trivy container: its DB cache, the registry CA for DB
+// downloads, and --insecure for a DB registry reached over plain HTTP.
+func (g *Goship) trivy(policy scan.Policy) *dagger.Container {
+	c := dag.Container().From(g.TrivyImage).
+		WithMountedCache("/root/.cache/trivy", dag.CacheVolume(trivyCache(policy))).
+		// New advisories appear daily: a scan result is reused within a day
+		// (a re-run is a cache hit) and redone the next day. Offline, the DB
+		// cannot change, so the result is reused as long as the image is.
+		WithEnvVariable("GOSHIP_SCAN_DAY", g.scanDay()).
+		WithDirectory("/reports", dag.Directory()).
+		WithWorkdir("/reports")
+	if g.RegistryCa != nil {
+		// Go reads SSL_CERT_DIR in addition to the system bundle file, so
+		// the system's CAs stay trusted.
+		c = c.WithMountedFile("/goship/ca/registry-ca.pem", g.RegistryCa).
+			WithEnvVariable("SSL_CERT_DIR", "/goship/ca")
+	}
+	for _, repo := range append(slices.Clone(policy.DBRepositories), policy.JavaDBRepositories...) {
+		host, _, _ := strings.Cut(repo, "/")
+		if slices.Contains(g.PlainHttpRegistry, host) {
+			c = c.WithEnvVariable("TRIVY_INSECURE", "true")
+		}
+	}
+	return c
+}
+
+// trivyCache names the Trivy DB cache volume after the DB repositories:
+// a DB from one mirror is never taken for another's.
+func trivyCache(p scan.Policy) string {
+	if len(p.DBRepositories) == 0 && len(p.JavaDBRepositories) == 0 {
+		return "goship-trivy"
+	}
+	sum := sha256.Sum256([]byte(strings.Join(p.DBRepositories, ",") + "|" + strings.Join(p.JavaDBRepositories, ",")))
+	return "goship-trivy-" + hex.EncodeToString(sum[:4])
 }
 
 // scanDay keys the scan's cache: today's date, or "offline".

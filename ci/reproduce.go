@@ -1,36 +1,63 @@
 package ci
 
 import (
+	"regexp"
 	"strings"
 
 	"al.essio.dev/pkg/shellescape"
 )
 
-// Reproduce is the command that re-runs a CI step on a laptop: check out
-// the same commit, then call the same module function with the same
-// arguments. args is the argument string exactly as the workflow gave it
-// (already shell words); everything goship adds is quoted. Secrets are
-// never part of it: secret flags keep their env:// or file:// URIs, which
-// name where a value comes from, not the value.
-func Reproduce(rc RunContext, module, source, verb, args string) string {
+// Replay is everything a reproduce command repeats.
+type Replay struct {
+	// SHA is the commit that ran; without a real one there is nothing to
+	// check out.
+	SHA string
+	// Module is the -m reference as the user gave it ("" when goship was
+	// called from its own checkout).
+	Module string
+	// Source is the source path relative to the repository root.
+	Source string
+	// ConstructorArgs are the constructor flags that differ from their
+	// defaults (see Flags).
+	ConstructorArgs []string
+	// Verb is the function, VerbArgs its arguments as shell words.
+	Verb     string
+	VerbArgs []string
+}
+
+var realSHA = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+
+// hasCommit reports whether sha names a real commit (not the all-zero
+// placeholder a local run without --sha gets).
+func hasCommit(sha string) bool {
+	return realSHA.MatchString(sha) && strings.Trim(sha, "0") != ""
+}
+
+// Reproduce is the command that re-runs a call on a laptop: check out the
+// same commit when there is one, then call the same module function with
+// the same constructor and function arguments. Secrets are never part of
+// it: secret flags keep their env:// or file:// URIs, which name where a
+// value comes from, not the value.
+func Reproduce(r Replay) string {
+	var b strings.Builder
+	if hasCommit(r.SHA) {
+		b.WriteString("git fetch origin " + shellescape.Quote(r.SHA) + " && git checkout " + shellescape.Quote(r.SHA) + " && \\\n  ")
+	}
+	parts := []string{"dagger", "call"}
+	if r.Module != "" {
+		parts = append(parts, "-m", r.Module)
+	}
+	source := r.Source
 	if source == "" {
 		source = "."
 	}
-	var b strings.Builder
-	b.WriteString("git fetch origin " + shellescape.Quote(rc.SHA) + " && git checkout " + shellescape.Quote(rc.SHA) + " && \\\n  ")
-	parts := []string{"dagger", "call"}
-	if module != "" {
-		parts = append(parts, "-m", module)
-	}
 	parts = append(parts, "--source="+source)
-	parts = append(parts, rc.ModuleArgs()...)
-	parts = append(parts, verb)
+	parts = append(parts, r.ConstructorArgs...)
+	parts = append(parts, r.Verb)
+	parts = append(parts, r.VerbArgs...)
 	for i, p := range parts {
 		parts[i] = shellescape.Quote(p)
 	}
 	b.WriteString(strings.Join(parts, " "))
-	if args = strings.Join(strings.Fields(args), " "); args != "" {
-		b.WriteString(" " + args)
-	}
 	return b.String()
 }

@@ -70,13 +70,32 @@ func TestReproduce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := Reproduce(rc, "github.com/goship-dev/goship@v0.3.0", ".", "publish", "--registry-host=registry.cn-hangzhou.aliyuncs.com\n  --password=env://ACR_PASSWORD")
+	var flags Flags
+	flags.String("go-image", "golang:1.26-bookworm", "")
+	flags.String("goproxy", "", "")
+	flags.Strings("platforms", []string{"linux/amd64"}, []string{"linux/amd64"})
+	flags.Bool("offline", false, false)
+	flags.Int("port", 9090, 8080)
+	flags.String("sha", rc.SHA, "0000000")
+	flags.String("ref", rc.Ref, "")
+	cmd := Reproduce(Replay{
+		SHA: rc.SHA, Module: "github.com/acme/goship@v0.3.0", Source: "services/api", ConstructorArgs: flags.Args(),
+		Verb: "publish", VerbArgs: []string{"--registry-host=registry.cn-hangzhou.aliyuncs.com", "--password=env://ACR_PASSWORD"},
+	})
 	want := "git fetch origin 9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b && git checkout 9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b && \\\n" +
-		"  dagger call -m github.com/goship-dev/goship@v0.3.0 --source=. --sha=9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b --ref=refs/tags/v1.4.2 --default-branch=main --created=2026-11-21T14:00:00Z --source-url=https://github.com/acme/hello-service publish --registry-host=registry.cn-hangzhou.aliyuncs.com --password=env://ACR_PASSWORD"
+		"  dagger call -m github.com/acme/goship@v0.3.0 --source=services/api --go-image=golang:1.26-bookworm --port=9090 --sha=9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b --ref=refs/tags/v1.4.2 publish --registry-host=registry.cn-hangzhou.aliyuncs.com --password=env://ACR_PASSWORD"
 	if cmd != want {
 		t.Fatalf("Reproduce =\n%s\nwant\n%s", cmd, want)
 	}
-	if q := Reproduce(RunContext{SHA: "abc1234", Ref: "refs/heads/it's"}, "", "", "ci", ""); !strings.Contains(q, `'--ref=refs/heads/it'"'"'s'`) {
-		t.Fatalf("goship's own arguments are not shell-quoted: %s", q)
+	// A local run has no real commit: no git step, and nothing to fetch.
+	for _, sha := range []string{"0000000", "", "not-a-sha"} {
+		if q := Reproduce(Replay{SHA: sha, Verb: "ci"}); q != "dagger call --source=. ci" {
+			t.Fatalf("Reproduce with sha %q = %q", sha, q)
+		}
+	}
+	var odd Flags
+	odd.String("ref", "refs/heads/it's", "")
+	if q := Reproduce(Replay{SHA: "abc1234", ConstructorArgs: odd.Args(), Verb: "ci"}); !strings.Contains(q, `'--ref=refs/heads/it'"'"'s'`) {
+		t.Fatalf("arguments are not shell-quoted: %s", q)
 	}
 }
