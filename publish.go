@@ -138,4 +138,3 @@ func (g *Goship) mediaTypes(host registry.Host, choice string) (dagger.ImageMedi
 	}
 	return "", fmt.Errorf("media types %q: want docker or oci", choice)
 }
-

@@ -32,7 +32,7 @@ func TestModuleSourceHoldsEveryImportedPackage(t *testing.T) {
 	checked := 0
 	for dec.More() {
 		var p struct {
-			ImportPath, Dir                     string
+			ImportPath, Dir                    string
 			Imports, TestImports, XTestImports []string
 		}
 		if err := dec.Decode(&p); err != nil {
