@@ -182,8 +182,9 @@ const (
 	maxMessage = 4000
 )
 
-// renderText is the message body every chat format shares: what ran, where,
-// by whom, how long, and why it failed. "goship" is always in it, so a
+// renderText is the message body every chat format shares: what ran (the
+// title holds app, version and outcome), where, by whom, how long, and why
+// it failed. The image stays in the JSON payload: too long for a chat line. "goship" is always in it, so a
 // DingTalk robot's keyword check can use it.
 func renderText(ev Event, k Kind) string {
 	st := styleFor(k)
@@ -194,7 +195,6 @@ func renderText(ev Event, k Kind) string {
 			lines = append(lines, st.field(label, st.escape(value)))
 		}
 	}
-	add("Version", clean(ev.Version, maxValue))
 	switch rel, prev := clean(ev.Release, maxValue), clean(ev.Previous, maxValue); {
 	case rel != "" && prev != "":
 		add("Release", rel+" (was "+prev+")")
@@ -208,7 +208,6 @@ func renderText(ev Event, k Kind) string {
 	if ev.Duration > 0 {
 		add("Took", roundDuration(ev.Duration))
 	}
-	add("Image", clean(ev.Image, maxValue))
 	add("Reason", clean(ev.Reason, maxReason))
 	lines = append(lines, "sent by goship")
 	return truncate(strings.Join(lines, st.sep), maxMessage)

@@ -116,7 +116,7 @@ func ParseTarget(raw string) (Target, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return Target{}, fmt.Errorf("notify target is not a valid URL (%v): want %s", err, targetForms)
+		return Target{}, fmt.Errorf("notify target is not a valid URL (%w): want %s", err, targetForms)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Host = strings.ToLower(u.Host)
