@@ -1,15 +1,16 @@
 // Package project reads what goship needs to know about a Go project from
-// its files: the Go version to build with, the main package to ship, and
-// the app's name.
+// its files: where the module sits (and its workspace), the Go version to
+// build with, the main package to ship, the app's name and the repository's
+// web URL.
 package project
 
 import (
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 )
 
@@ -35,40 +36,17 @@ func GoVersion(gomod []byte) (string, error) {
 // ModulePath is the module line of go.mod.
 func ModulePath(gomod []byte) string { return modfile.ModulePath(gomod) }
 
-// MainPackage picks the package to ship from the paths of the project's
-// main.go files (relative, as a Glob of "**/main.go" returns them): the one
-// under cmd/ when there is exactly one, else the root when it has one.
-// Anything else is ambiguous and needs the pkg argument.
-func MainPackage(mainFiles []string) (string, error) {
-	var cmds []string
-	root := false
-	for _, f := range mainFiles {
-		dir := path.Dir(path.Clean(f))
-		switch {
-		case dir == ".":
-			root = true
-		case strings.HasPrefix(dir, "cmd/") && strings.Count(dir, "/") == 1:
-			cmds = append(cmds, "./"+dir)
-		}
-	}
-	sort.Strings(cmds)
-	switch {
-	case len(cmds) == 1:
-		return cmds[0], nil
-	case len(cmds) > 1:
-		return "", fmt.Errorf("several main packages: %s; choose one with --pkg", strings.Join(cmds, ", "))
-	case root:
-		return ".", nil
-	}
-	return "", fmt.Errorf("no main package found (looked for ./cmd/<app>/main.go and ./main.go); choose one with --pkg")
-}
-
-// AppName is the default app name: the main package's directory name, or
-// the last element of the module path for a root main package.
+// AppName is the default app name: the main package's directory name, or,
+// for a root main package or a library (pkg ""), the last element of the
+// module path without its major version suffix (example.com/svc/v2 -> svc).
 func AppName(pkg, modulePath string) string {
 	name := path.Base(path.Clean(pkg))
-	if name == "." || name == "/" {
-		name = path.Base(modulePath)
+	if pkg == "" || name == "." || name == "/" {
+		prefix, _, ok := module.SplitPathVersion(modulePath)
+		if !ok {
+			prefix = modulePath
+		}
+		name = path.Base(prefix)
 	}
 	return sanitize(name)
 }

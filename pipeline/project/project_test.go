@@ -31,38 +31,15 @@ func TestGoVersion(t *testing.T) {
 	}
 }
 
-func TestMainPackage(t *testing.T) {
-	tests := []struct {
-		files []string
-		want  string
-		err   string
-	}{
-		{[]string{"cmd/hello/main.go"}, "./cmd/hello", ""},
-		{[]string{"main.go"}, ".", ""},
-		{[]string{"main.go", "cmd/tool/main.go"}, "./cmd/tool", ""},
-		{[]string{"cmd/a/main.go", "cmd/b/main.go"}, "", "./cmd/a, ./cmd/b"},
-		{[]string{"internal/x/main.go", "examples/demo/main.go"}, "", "no main package"},
-		{nil, "", "no main package"},
-	}
-	for _, tt := range tests {
-		got, err := MainPackage(tt.files)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("MainPackage(%v) err = %v, want %q", tt.files, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("MainPackage(%v) = %q, %v; want %q", tt.files, got, err, tt.want)
-		}
-	}
-}
-
 func TestAppName(t *testing.T) {
 	for _, tt := range []struct{ pkg, mod, want string }{
 		{"./cmd/hello", "example.com/svc", "hello"},
 		{".", "github.com/acme/Order_Service", "order_service"},
 		{".", "example.com/my.app", "my-app"},
+		{"", "example.com/lib", "lib"},
+		{".", "github.com/acme/svc/v2", "svc"},
+		{"", "gopkg.in/yaml.v3", "yaml"},
+		{"./cmd/api", "github.com/acme/svc/v2", "api"},
 	} {
 		if got := AppName(tt.pkg, tt.mod); got != tt.want {
 			t.Errorf("AppName(%q, %q) = %q, want %q", tt.pkg, tt.mod, got, tt.want)
