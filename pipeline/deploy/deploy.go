@@ -142,10 +142,27 @@ func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) 
 
 // startAndGate brings the release up and waits for it to be healthy.
 func (s *server) startAndGate(ctx context.Context, rec Record, h Health) error {
+	before := s.snapshot(ctx, rec.Name)
 	if err := s.up(ctx, rec.Name); err != nil {
 		return &gateError{check: "compose up: " + err.Error()}
 	}
-	return s.waitHealthy(ctx, rec.Name, rec.ImageID, h)
+	return s.gate(ctx, rec.Name, rec.ImageID, h, before)
+}
+
+// gateOf is the gate a release passed when it was deployed (its record),
+// with h's timing; h's path, host and port only stand in for records
+// from before goship recorded them.
+func gateOf(rec Record, h Health) Health {
+	if rec.HealthPort != 0 {
+		h.Port = rec.HealthPort
+	}
+	if rec.HealthPath != "" {
+		h.Path = rec.HealthPath
+	}
+	if rec.HealthHost != "" {
+		h.Host = rec.HealthHost
+	}
+	return h
 }
 
 // recoverFrom rolls back to prev (zero when there is none) after a failed
@@ -166,9 +183,14 @@ func (s *server) recoverFrom(ctx context.Context, rec Record, prev Record, h Hea
 		_ = s.down(rctx, rec.Name)
 		outcome = "no previous release to roll back to; the failed release was stopped"
 	} else {
-		if err := s.up(rctx, prev.Name); err != nil {
-			outcome = fmt.Sprintf("ROLLBACK TO %s FAILED: %v", prev.Name, err)
-		} else if err := s.waitHealthy(rctx, prev.Name, prev.ImageID, h); err != nil {
+		// The previous release is judged by its own gate: the new one may
+		// have changed the port or path, and whatever listens there now
+		// says nothing about the previous release.
+		err := s.startAndGate(rctx, prev, gateOf(prev, h))
+		var gerr *gateError
+		if errors.As(err, &gerr) && strings.HasPrefix(gerr.check, "compose up: ") {
+			outcome = fmt.Sprintf("ROLLBACK TO %s FAILED: %v", prev.Name, strings.TrimPrefix(gerr.check, "compose up: "))
+		} else if err != nil {
 			outcome = fmt.Sprintf("rolled back to %s, but it is not healthy either: %v", prev.Name, err)
 		} else {
 			outcome = "rolled back to " + prev.Name + ", which is serving"

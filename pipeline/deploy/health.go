@@ -2,11 +2,13 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,47 +19,110 @@ type gateError struct {
 
 func (g *gateError) Error() string { return g.check }
 
-// waitHealthy polls until the release's container runs the expected image,
-// is not reported unhealthy by its own HEALTHCHECK, and an HTTP GET through
-// the SSH tunnel answers 2xx/3xx (or, with no HTTP check, until the
-// HEALTHCHECK says healthy); or fails with the last failing check.
+// containerSnap is the service's container as it was before compose up:
+// a container compose keeps keeps its restart count, so restarts are
+// counted from there; a new one starts from zero.
+type containerSnap struct {
+	id       string
+	restarts int
+}
+
+// waitHealthy gates a release whose container was already started.
 func (s *server) waitHealthy(ctx context.Context, release, imageID string, h Health) error {
+	return s.gate(ctx, release, imageID, h, nil)
+}
+
+// gate polls until the release passes its checks (see probe), then keeps
+// probing for h.Settle: a release that answers once and then degrades, or
+// whose container restarts or turns unhealthy, fails the gate rather than
+// going live. It fails at once when waiting cannot help (the container
+// exited, restarted or runs another image), else after h.Timeout without
+// a first pass. before is the container as it was before compose up (nil:
+// restarts are counted from the first look).
+func (s *server) gate(ctx context.Context, release, imageID string, h Health, before *containerSnap) error {
 	client := s.tunnelHTTP(h)
 	deadline := time.Now().Add(h.Timeout)
-	var last string
+	w := &watch{imageID: imageID, before: before}
+	var firstPass time.Time
+	passes := 0
 	for {
-		ok, reason, fatal := s.probe(ctx, client, release, imageID, h)
-		if ok {
-			return nil
-		}
-		last = reason
-		if fatal || time.Now().After(deadline) {
-			if !fatal {
-				last = fmt.Sprintf("%s (still failing after %s)", last, h.Timeout)
+		ok, reason, fatal := s.probe(ctx, client, release, w, h)
+		now := time.Now()
+		switch {
+		case ok && firstPass.IsZero():
+			firstPass, passes = now, 1
+			if h.Settle <= 0 {
+				return nil
 			}
-			return &gateError{check: last}
+		case ok:
+			passes++
+			if now.Sub(firstPass) >= h.Settle {
+				return nil
+			}
+		case !firstPass.IsZero():
+			return &gateError{check: fmt.Sprintf("%s %s after the first passing probe (%d passed; the release must stay healthy for %s)",
+				reason, now.Sub(firstPass).Round(100*time.Millisecond), passes, h.Settle)}
+		case fatal:
+			return &gateError{check: reason}
+		case now.After(deadline):
+			return &gateError{check: fmt.Sprintf("%s (still failing after %s)", reason, h.Timeout)}
+		}
+		wait := h.Interval
+		if !firstPass.IsZero() {
+			// Do not overshoot the window by most of an interval.
+			if left := h.Settle - now.Sub(firstPass); left > 0 && left < wait {
+				wait = left
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(h.Interval):
+		case <-time.After(wait):
 		}
 	}
 }
 
+// watch is what one gate remembers between probes.
+type watch struct {
+	imageID  string
+	before   *containerSnap
+	baseline map[string]int // restart count to compare against, by container ID
+}
+
+// restartsSince is how often container id restarted since the gate began.
+func (w *watch) restartsSince(id string, restarts int) int {
+	if w.baseline == nil {
+		w.baseline = map[string]int{}
+	}
+	base, ok := w.baseline[id]
+	if !ok {
+		switch {
+		case w.before == nil:
+			base = restarts // nothing known from before: count from now
+		case w.before.id == id:
+			base = w.before.restarts // compose kept the container
+		default:
+			base = 0 // a container created by this compose up
+		}
+		w.baseline[id] = base
+	}
+	return restarts - base
+}
+
 // probe runs one round of checks; fatal means waiting longer cannot help.
-func (s *server) probe(ctx context.Context, client *http.Client, release, imageID string, h Health) (ok bool, reason string, fatal bool) {
-	id, err := s.containerID(ctx, release)
+func (s *server) probe(ctx context.Context, client *http.Client, release string, w *watch, h Health) (ok bool, reason string, fatal bool) {
+	id, st, err := s.serviceState(ctx, release)
 	if err != nil {
 		return false, "container: " + err.Error(), false
 	}
-	st, err := s.inspect(ctx, id)
-	if err != nil {
-		return false, "container: " + err.Error(), false
-	}
+	restarted := w.restartsSince(id, st.Restarts)
 	switch {
-	case imageID != "" && st.Image != imageID:
-		return false, fmt.Sprintf("container runs image %s, not the release's %s", short(st.Image), short(imageID)), true
+	case w.imageID != "" && st.Image != w.imageID:
+		return false, fmt.Sprintf("container runs image %s, not the release's %s", short(st.Image), short(w.imageID)), true
+	case st.Status == "restarting" || restarted > 0:
+		// Docker restarts a container only after it exited: it crashed,
+		// and will likely again. Waiting for the timeout cannot help.
+		return false, fmt.Sprintf("container exited and was restarted by docker (status %s, %d restarts since compose up)", st.Status, max(restarted, 1)), true
 	case st.Status == "exited" || st.Status == "dead":
 		return false, "container " + st.Status, true
 	case st.Status != "running":
@@ -93,6 +158,39 @@ func (s *server) probe(ctx context.Context, client *http.Client, release, imageI
 		return false, fmt.Sprintf("GET %s answered %s", h.Path, resp.Status), false
 	}
 	return true, "", false
+}
+
+// serviceState finds the service's container and inspects it in one
+// round trip (the gate asks often).
+func (s *server) serviceState(ctx context.Context, release string) (string, containerState, error) {
+	script := fmt.Sprintf(`id=$(docker ps -aq --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s | head -n 1)
+[ -n "$id" ] || exit 0
+echo "$id"; docker inspect --format %s "$id"`, q(s.app), q(s.service), q(inspectFormat))
+	out, err := s.run(ctx, "docker inspect", script, nil)
+	if err != nil {
+		return "", containerState{}, err
+	}
+	id, rest, _ := strings.Cut(strings.TrimSpace(out), "\n")
+	if id == "" {
+		return "", containerState{}, fmt.Errorf("service %q of release %s: %w", s.service, release, errNoContainer)
+	}
+	st, err := parseInspect(id, rest)
+	return id, st, err
+}
+
+var errNoContainer = errors.New("no container")
+
+// snapshot is the service's container before compose up: empty when there
+// is none, nil when docker could not tell.
+func (s *server) snapshot(ctx context.Context, release string) *containerSnap {
+	id, st, err := s.serviceState(ctx, release)
+	switch {
+	case errors.Is(err, errNoContainer):
+		return &containerSnap{}
+	case err != nil:
+		return nil
+	}
+	return &containerSnap{id: id, restarts: st.Restarts}
 }
 
 // tunnelHTTP is an HTTP client whose connections are SSH direct-tcpip

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -13,8 +14,11 @@ type RollbackSpec struct {
 	App, AppDir, Service string
 	// To is a release name; empty means the newest healthy release before
 	// the current one.
-	To     string
-	Who    string
+	To  string
+	Who string
+	// Health sets the gate's timing (Timeout, Interval, Settle). Each
+	// release is gated on the path, host and port in its own record;
+	// Health's only stand in for releases recorded without them.
 	Health Health
 }
 
@@ -58,20 +62,13 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if target == cur {
 		return nil, fmt.Errorf("release %s is already current", target)
 	}
-	// Gate the target the way it was gated when it was deployed, unless
-	// the caller says otherwise.
-	if spec.Health.Port == 0 && rec.HealthPort != 0 {
-		h.Port = rec.HealthPort
-	}
-	if spec.Health.Path == "" && rec.HealthPath != "" {
-		h.Path = rec.HealthPath
-	}
-	if spec.Health.Host == "" && rec.HealthHost != "" {
-		h.Host = rec.HealthHost
-	}
+	// Gate the target the way it was gated when it was deployed.
 	if h.Port == 0 {
 		h.Port = 8080 // the default container port, published 1:1
 	}
+	curRec, _ := findRecord(recs, cur)
+	curGate := gateOf(curRec, h)
+	h = gateOf(rec, h)
 	entry := func(outcome string, err error) {
 		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: target, Image: rec.Image, Who: who, Outcome: outcome}
 		if err != nil {
@@ -81,15 +78,20 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	}
 	entry("started", nil)
 	if gateErr := s.startAndGate(ctx, rec, h); gateErr != nil {
+		logs := "(no container)"
+		if id, err := s.containerID(ctx, target); err == nil {
+			logs = s.logs(ctx, id, 50)
+		}
 		err := fmt.Errorf("rollback to %s failed: %w", target, gateErr)
 		if cur != "" {
-			curRec, _ := findRecord(recs, cur)
-			if upErr := s.up(ctx, cur); upErr == nil && s.waitHealthy(ctx, cur, curRec.ImageID, h) == nil {
+			if s.startAndGate(ctx, curRec, curGate) == nil {
 				err = fmt.Errorf("%w; %s is serving again", err, cur)
+			} else {
+				err = fmt.Errorf("%w; %s, which was current, is not healthy either", err, cur)
 			}
 		}
 		entry("failed", err)
-		return nil, err
+		return nil, fmt.Errorf("%w\nlast 50 log lines of %s:\n%s", err, target, strings.TrimRight(logs, "\n"))
 	}
 	if err := s.switchCurrent(ctx, target); err != nil {
 		return nil, err

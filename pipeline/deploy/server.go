@@ -167,16 +167,26 @@ type containerState struct {
 	Restarts int
 }
 
+const inspectFormat = `{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}} {{.RestartCount}}`
+
 func (s *server) inspect(ctx context.Context, id string) (containerState, error) {
-	out, err := s.run(ctx, "docker inspect", "docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}} {{.RestartCount}}' "+q(id), nil)
+	out, err := s.run(ctx, "docker inspect", "docker inspect --format "+q(inspectFormat)+" "+q(id), nil)
 	if err != nil {
 		return containerState{}, err
 	}
+	return parseInspect(id, out)
+}
+
+// parseInspect reads one line of inspectFormat.
+func parseInspect(id, out string) (containerState, error) {
 	f := strings.Fields(out)
 	if len(f) != 4 {
 		return containerState{}, fmt.Errorf("docker inspect %s: unexpected %q", id, out)
 	}
-	n, _ := strconv.Atoi(f[3])
+	n, err := strconv.Atoi(f[3])
+	if err != nil {
+		return containerState{}, fmt.Errorf("docker inspect %s: restart count %q", id, f[3])
+	}
 	return containerState{Status: f[0], Health: f[1], Image: f[2], Restarts: n}, nil
 }
 

@@ -68,7 +68,16 @@ type Health struct {
 	Timeout time.Duration
 	// Interval between probes (default 1s).
 	Interval time.Duration
+	// Settle is how long the release must stay healthy after its first
+	// passing probe (default 5s; negative: no settle window). Every probe
+	// in the window must pass, and the container must neither restart nor
+	// turn unhealthy, so a release that answers once and then degrades
+	// never goes live. It adds to Timeout.
+	Settle time.Duration
 }
+
+// DefaultSettle is the settle window when Health.Settle is zero.
+const DefaultSettle = 5 * time.Second
 
 // Transfer gets the image onto the server.
 type Transfer interface {
@@ -203,6 +212,9 @@ func (h Health) withDefaults() (Health, error) {
 	}
 	if h.Interval == 0 {
 		h.Interval = time.Second
+	}
+	if h.Settle == 0 {
+		h.Settle = DefaultSettle
 	}
 	if h.Host == "" {
 		h.Host = "127.0.0.1"
