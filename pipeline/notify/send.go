@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -62,7 +63,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // target, in order. It returns after at most the timeout (default 5s)
 // whatever the servers do: each target gets one retry, within its
 // timeout, after a 5xx, a network error or a first attempt that used up
-// half the timeout. Rate limits and refusals are not retried. Send never
+// half the timeout. Rate limits, refusals and untrusted certificates are
+// not retried. Send never
 // fails as a whole; callers print Summary and carry on. Give it a context
 // that is still live when the run ends (context.WithoutCancel after a
 // cancelled deploy), or nothing is sent.
@@ -168,7 +170,9 @@ func attempt(ctx context.Context, client *http.Client, s settings, t Target, bod
 	req.Header.Set("User-Agent", "goship-notify")
 	resp, err := client.Do(req)
 	if err != nil {
-		return true, transportError(actx, err, budget)
+		// A certificate that fails verification fails again.
+		var certErr *tls.CertificateVerificationError
+		return !errors.As(err, &certErr), transportError(actx, err, budget)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))

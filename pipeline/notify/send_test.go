@@ -461,3 +461,29 @@ func TestCancelledContextSendsNothing(t *testing.T) {
 		t.Errorf("%v after %d attempts, want not sent after 1", r.Err, r.Attempts)
 	}
 }
+
+func TestSendOverTLSWithTransport(t *testing.T) {
+	bodies := make(chan []byte, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- b
+		vendorReply(w, 0, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	tg, err := ParseTarget("wecom+" + srv.URL + "/cgi-bin/webhook/send?key=" + wkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the test CA the certificate is refused, and that is reported.
+	// Without the test CA the certificate is refused, reported, not retried.
+	if r := Send(context.Background(), []Target{tg}, sampleEvent())[0]; r.OK() || !strings.Contains(r.Err.Error(), "certificate") || r.Attempts != 1 {
+		t.Errorf("untrusted certificate: %v after %d attempts, want a certificate error after 1", r.Err, r.Attempts)
+	}
+	r := Send(context.Background(), []Target{tg}, sampleEvent(), WithTransport(srv.Client().Transport))[0]
+	if !r.OK() {
+		t.Fatalf("send over TLS: %v", r.Err)
+	}
+	if got := <-bodies; !bytes.Contains(got, []byte(`"msgtype":"markdown"`)) {
+		t.Errorf("WeCom got %s", got)
+	}
+}

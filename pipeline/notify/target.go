@@ -129,6 +129,11 @@ func ParseTarget(raw string) (Target, error) {
 		return Target{}, fmt.Errorf("notify target %s: plain http would send the webhook's token in the clear; use https (http is allowed only for loopback and private IP addresses)", redact(u))
 	}
 	if kind == "" {
+		if host == "open.feishu.cn" || host == "open.larksuite.com" {
+			// Feishu answers a foreign payload with HTTP 200 and an error
+			// code: as generic JSON it would look delivered when it was not.
+			return Target{}, fmt.Errorf("notify target %s: Feishu/Lark bots are not supported yet; use a DingTalk, WeCom or Slack-compatible webhook", redact(u))
+		}
 		kind = kindOfHost(host)
 	}
 	t := Target{Kind: kind, url: u}

@@ -79,6 +79,7 @@ func TestParseTarget(t *testing.T) {
 		{name: "dingtalk empty secret", raw: "https://oapi.dingtalk.com/robot/send?access_token=" + tok + "&secret=", wantErr: "secret= is empty"},
 		{name: "dingtalk pre-signed URL expires", raw: "https://oapi.dingtalk.com/robot/send?access_token=" + tok + "&timestamp=1700000000000&sign=abc", wantErr: "fixed timestamp and sign"},
 		{name: "wecom without key", raw: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?k=" + wkey, wantErr: "no key"},
+		{name: "feishu is not mistaken for generic json", raw: "https://open.feishu.cn/open-apis/bot/v2/hook/" + wkey, wantErr: "Feishu/Lark bots are not supported"},
 		{name: "slack not a services URL", raw: "https://hooks.slack.com/workflows/" + slackT, wantErr: "hooks.slack.com/services"},
 	}
 	for _, tc := range tests {
