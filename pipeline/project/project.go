@@ -21,16 +21,22 @@ func GoVersion(gomod []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("go.mod: %w", err)
 	}
-	if f.Toolchain != nil {
-		v := strings.TrimPrefix(f.Toolchain.Name, "go")
+	return goVersion(f.Toolchain, f.Go, "go.mod")
+}
+
+// goVersion picks the version from the toolchain and go lines of file, a
+// go.mod or go.work.
+func goVersion(toolchain *modfile.Toolchain, goLine *modfile.Go, file string) (string, error) {
+	if toolchain != nil {
+		v := strings.TrimPrefix(toolchain.Name, "go")
 		if semver.IsValid("v"+v) || semver.IsValid("v"+v+".0") {
 			return v, nil
 		}
 	}
-	if f.Go == nil {
-		return "", fmt.Errorf("go.mod has no go line: add one, e.g. `go 1.26`")
+	if goLine == nil {
+		return "", fmt.Errorf("%s has no go line: add one, e.g. `go 1.26`", file)
 	}
-	return f.Go.Version, nil
+	return goLine.Version, nil
 }
 
 // ModulePath is the module line of go.mod.
