@@ -160,3 +160,23 @@ func TestNoMainPackageIsDistinguishable(t *testing.T) {
 		t.Fatalf("ambiguous: err = %v wraps ErrNoMainPackage", err)
 	}
 }
+
+// The sample service: cmd/hello is what goship ships, named hello.
+func TestHelloServiceMainPackage(t *testing.T) {
+	fsys := os.DirFS("../../examples/hello-service")
+	mains, err := MainPackages(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := MainPackage(mains)
+	if err != nil || pkg != "./cmd/hello" {
+		t.Fatalf("MainPackage(%q) = %q, %v; want ./cmd/hello", mains, pkg, err)
+	}
+	l, err := ReadLayout(fsys, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name := AppName(pkg, l.ModulePath); name != "hello" {
+		t.Fatalf("AppName = %q, want hello", name)
+	}
+}
