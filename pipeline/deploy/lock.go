@@ -2,16 +2,18 @@ package deploy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 )
 
 // ErrLocked is wrapped when another deploy of the same app holds the lock.
@@ -19,7 +21,8 @@ var ErrLocked = errors.New("another deploy holds the lock")
 
 // LockOwner is who holds the deploy lock.
 type LockOwner struct {
-	Who   string    `json:"who"`
+	Who string `json:"who"`
+	// PID is the flock process on the server that holds the lock.
 	PID   int       `json:"pid"`
 	Since time.Time `json:"since"`
 }
@@ -35,6 +38,21 @@ type lock struct {
 
 const exitLockHeld = 75
 
+// lockScript takes the lock and, under it, in the same session, records
+// the owner it reads from stdin (so no other deploy can ever see a
+// half-written or stale owner next to a held lock), then holds the lock
+// until stdin closes and clears the owner before letting go. flock -o
+// keeps the lock in the flock process alone, so ending that one process
+// releases it; the child only removes an owner file that is still its own.
+const lockScript = `cd %s && exec flock -n -o -E %d .lock sh -c '
+echo "$PPID"
+IFS= read -r owner || exit 1
+printf "%%s\n" "$owner" > .lock.owner.tmp && mv -f .lock.owner.tmp .lock.owner || exit 1
+echo locked
+cat >/dev/null
+[ "$(cat .lock.owner 2>/dev/null)" = "$owner" ] && rm -f .lock.owner
+true'`
+
 func (s *server) lock(ctx context.Context, who string) (*lock, error) {
 	sess, err := s.c.NewSession()
 	if err != nil {
@@ -42,67 +60,66 @@ func (s *server) lock(ctx context.Context, who string) (*lock, error) {
 	}
 	stdin, err := sess.StdinPipe()
 	if err != nil {
+		_ = sess.Close()
 		return nil, err
 	}
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
+		_ = sess.Close()
 		return nil, err
 	}
-	// The child prints its pid, then holds the lock until stdin closes.
-	script := fmt.Sprintf(`cd %s && exec flock -n -E %d .lock sh -c 'echo "$$"; exec cat >/dev/null'`, q(s.appDir), exitLockHeld)
-	if err := sess.Start(script); err != nil {
+	if err := sess.Start(fmt.Sprintf(lockScript, q(s.appDir), exitLockHeld)); err != nil {
+		_ = sess.Close()
 		return nil, fmt.Errorf("lock: %w", err)
 	}
-	pidLine := make(chan string, 1)
+	lines := make(chan string, 2)
 	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		pidLine <- strings.TrimSpace(line)
-		_, _ = io.Copy(io.Discard, stdout)
+		r := bufio.NewReader(stdout)
+		for i := 0; i < 2; i++ {
+			line, _ := r.ReadString('\n')
+			lines <- strings.TrimSpace(line)
+		}
+		_, _ = io.Copy(io.Discard, r)
 	}()
-	select {
-	case line := <-pidLine:
-		if line == "" { // flock exited: held, or failed
-			err := sess.Wait()
-			var exit *ssh.ExitError
-			if errors.As(err, &exit) && exit.ExitStatus() == exitLockHeld {
-				return nil, s.lockHeld(ctx)
-			}
-			return nil, fmt.Errorf("lock %s/.lock: %w", s.appDir, err)
+	next := func() (string, error) {
+		select {
+		case line := <-lines:
+			return line, nil
+		case <-ctx.Done():
+			_ = sess.Close()
+			return "", ctx.Err()
 		}
-		var pid int
-		_, _ = fmt.Sscan(line, &pid)
-		owner, _ := json.Marshal(LockOwner{Who: who, PID: pid, Since: time.Now().UTC()})
-		if _, err := s.run(ctx, "write lock owner", fmt.Sprintf("cat > %s/.lock.owner", q(s.appDir)), bytes.NewReader(owner)); err != nil {
-			_ = stdin.Close()
-			return nil, err
-		}
-		return &lock{sess: sess, stdin: stdin}, nil
-	case <-ctx.Done():
-		_ = sess.Close()
-		return nil, ctx.Err()
 	}
-}
-
-// lockOwner reads who last took the lock; ok is false when nothing usable
-// is recorded.
-func (s *server) lockOwner(ctx context.Context) (owner LockOwner, ok bool, err error) {
-	out, err := s.run(ctx, "read lock owner", fmt.Sprintf("cat %s/.lock.owner 2>/dev/null || true", q(s.appDir)), nil)
+	line, err := next()
 	if err != nil {
-		return LockOwner{}, false, err
+		return nil, err
 	}
-	if json.Unmarshal([]byte(out), &owner) != nil || owner.Who == "" || owner.PID <= 1 {
-		return LockOwner{}, false, nil
+	if line == "" { // flock exited: held, or failed
+		err := sess.Wait()
+		var exit *ssh.ExitError
+		if errors.As(err, &exit) && exit.ExitStatus() == exitLockHeld {
+			return nil, s.lockHeld(ctx)
+		}
+		return nil, fmt.Errorf("lock %s/.lock: %w", s.appDir, err)
 	}
-	return owner, true, nil
-}
-
-func (s *server) lockHeld(ctx context.Context) error {
-	owner, ok, _ := s.lockOwner(ctx)
-	if !ok {
-		return fmt.Errorf("%w for %s (owner unknown)", ErrLocked, s.app)
+	pid, err := strconv.Atoi(line)
+	if err != nil {
+		_ = sess.Close()
+		return nil, fmt.Errorf("lock %s/.lock: unexpected %q", s.appDir, line)
 	}
-	return fmt.Errorf("%w for %s: %s since %s (%s ago, pid %d on the server); if that deploy is hung, break the lock explicitly",
-		ErrLocked, s.app, owner.Who, owner.Since.Format(time.RFC3339), time.Since(owner.Since).Round(time.Second), owner.PID)
+	owner, _ := json.Marshal(LockOwner{Who: who, PID: pid, Since: time.Now().UTC()})
+	if _, err := stdin.Write(append(owner, '\n')); err != nil {
+		_ = sess.Close()
+		return nil, fmt.Errorf("lock: record owner: %w", err)
+	}
+	if line, err = next(); err != nil {
+		return nil, err
+	}
+	if line != "locked" {
+		_ = sess.Close()
+		return nil, fmt.Errorf("lock: could not record the owner in %s/.lock.owner", s.appDir)
+	}
+	return &lock{sess: sess, stdin: stdin}, nil
 }
 
 func (l *lock) release() {
@@ -116,22 +133,119 @@ func (l *lock) release() {
 	_ = l.sess.Close()
 }
 
-// breakLock ends the process holding the lock, if any.
+// lockState is what the server says about the lock: the pids holding a
+// flock on .lock (from /proc/locks) and the recorded owner.
+type lockState struct {
+	file     string // maj:min:inode of .lock as /proc/locks writes it
+	holders  []int
+	owner    LockOwner
+	hasOwner bool
+}
+
+// heldByOwner reports whether the recorded owner is the one holding it.
+func (st lockState) heldByOwner() bool {
+	return st.hasOwner && slices.Contains(st.holders, st.owner.PID)
+}
+
+func (s *server) lockState(ctx context.Context) (lockState, error) {
+	script := fmt.Sprintf(`cd %s || exit 1
+stat -c '%%d %%i' .lock 2>/dev/null || echo none
+echo ---
+cat /proc/locks
+echo ---
+cat .lock.owner 2>/dev/null; true`, q(s.appDir))
+	out, err := s.run(ctx, "read lock state", script, nil)
+	if err != nil {
+		return lockState{}, err
+	}
+	parts := strings.SplitN(out, "---\n", 3)
+	if len(parts) != 3 {
+		return lockState{}, fmt.Errorf("read lock state: unexpected output")
+	}
+	var st lockState
+	var dev uint64
+	var ino uint64
+	if _, err := fmt.Sscan(parts[0], &dev, &ino); err == nil {
+		st.file = fmt.Sprintf("%02x:%02x:%d", unix.Major(dev), unix.Minor(dev), ino)
+		st.holders = flockHolders(parts[1], st.file)
+	}
+	var owner LockOwner
+	if json.Unmarshal([]byte(strings.TrimSpace(parts[2])), &owner) == nil && owner.Who != "" && owner.PID > 1 {
+		st.owner, st.hasOwner = owner, true
+	}
+	return st, nil
+}
+
+// flockHolders reads /proc/locks for the pids holding a FLOCK on file
+// (maj:min:inode); waiting requests ("->") hold nothing.
+func flockHolders(procLocks, file string) []int {
+	var pids []int
+	for _, line := range strings.Split(procLocks, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" || f[5] != file {
+			continue
+		}
+		if pid, err := strconv.Atoi(f[4]); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// lockHeld names the deploy holding the lock. The holder records itself
+// right after it takes the lock, so a moment's wait tells the real owner
+// rather than the last one.
+func (s *server) lockHeld(ctx context.Context) error {
+	var st lockState
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		var err error
+		if st, err = s.lockState(ctx); err == nil && st.heldByOwner() {
+			return fmt.Errorf("%w for %s: %s since %s (%s ago, pid %d on the server); if that deploy is hung, break the lock explicitly",
+				ErrLocked, s.app, st.owner.Who, st.owner.Since.Format(time.RFC3339), time.Since(st.owner.Since).Round(time.Second), st.owner.PID)
+		}
+		if err == nil && len(st.holders) == 0 {
+			return fmt.Errorf("%w for %s (it was released just now: try again)", ErrLocked, s.app)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%w for %s (owner unknown; held by pid %v on the server)", ErrLocked, s.app, st.holders)
+}
+
+// breakLock ends the process holding the lock, after checking that the
+// recorded owner is the process that holds it: a pid in a stale owner
+// file may by now be anything.
 func (s *server) breakLock(ctx context.Context) (LockOwner, error) {
-	owner, ok, err := s.lockOwner(ctx)
+	st, err := s.lockState(ctx)
 	if err != nil {
 		return LockOwner{}, err
 	}
-	if !ok {
-		return LockOwner{}, fmt.Errorf("no lock owner recorded for %s", s.app)
+	switch {
+	case len(st.holders) == 0:
+		return st.owner, fmt.Errorf("the lock of %s is not held", s.app)
+	case !st.hasOwner:
+		return LockOwner{}, fmt.Errorf("the lock of %s is held by pid %v on the server, but no owner is recorded: nothing was ended; check that process and end it yourself if it is a hung deploy", s.app, st.holders)
+	case !st.heldByOwner():
+		return st.owner, fmt.Errorf("the lock of %s is held by pid %v on the server, but .lock.owner names pid %d (%s): nothing was ended; check that process and end it yourself if it is a hung deploy", s.app, st.holders, st.owner.PID, st.owner.Who)
 	}
-	script := fmt.Sprintf(`cd %s && if flock -n .lock true; then echo free; else kill %d 2>/dev/null; sleep 0.2; flock -w 5 .lock true && echo broken; fi`, q(s.appDir), owner.PID)
+	// Check again right before the kill, in the same script; end the
+	// holder's child first so it cannot clear a newer owner file later.
+	pid := strconv.Itoa(st.owner.PID)
+	script := fmt.Sprintf(`cd %s || exit 1
+grep -Eq '^[0-9]+: FLOCK +[A-Z]+ +[A-Z]+ +%s +%s ' /proc/locks || { echo moved; exit 0; }
+pkill -TERM -P %s; kill -TERM %s 2>/dev/null
+if flock -w 5 .lock rm -f .lock.owner; then echo broken; else echo taken; fi`, q(s.appDir), pid, st.file, pid, pid)
 	res, err := s.run(ctx, "break lock", script, nil)
 	if err != nil {
-		return owner, fmt.Errorf("break lock: %w", err)
+		return st.owner, fmt.Errorf("break lock: %w", err)
 	}
-	if strings.TrimSpace(res) == "free" {
-		return owner, fmt.Errorf("the lock of %s is not held", s.app)
+	switch strings.TrimSpace(res) {
+	case "moved":
+		return st.owner, fmt.Errorf("the lock of %s changed hands while it was being broken: nothing was ended; try again", s.app)
+	case "taken":
+		return st.owner, fmt.Errorf("ended pid %d (%s), but another deploy took the lock of %s at once", st.owner.PID, st.owner.Who, s.app)
 	}
-	return owner, nil
+	return st.owner, nil
 }

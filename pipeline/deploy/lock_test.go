@@ -1,0 +1,112 @@
+package deploy
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Two deploys race for the lock, 20 times: the loser is always told the
+// deploy that actually holds it, and the owner record goes with the lock.
+func TestLockRacesNameTheRealHolder(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	app, _ := w.app(t, "race")
+	appDir := w.srv.AppRoot + "/" + app
+	servers := [2]*server{newServer(w.dial(t), app, appDir, "app"), newServer(w.dial(t), app, appDir, "app")}
+	if err := servers[0].preflight(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	ownerFile := filepath.Join(appDir, ".lock.owner")
+	for i := range 20 {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		locks := [2]*lock{}
+		errs := [2]error{}
+		for side := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				locks[side], errs[side] = servers[side].lock(context.Background(), fmt.Sprintf("racer-%d-%d", i, side))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		winner := 0
+		if locks[0] == nil {
+			winner = 1
+		}
+		loser := 1 - winner
+		if locks[winner] == nil || locks[loser] != nil {
+			t.Fatalf("race %d: both or neither got the lock: %v", i, errs)
+		}
+		want := fmt.Sprintf("racer-%d-%d", i, winner)
+		if !errors.Is(errs[loser], ErrLocked) || !strings.Contains(errs[loser].Error(), want) {
+			t.Errorf("race %d: the loser was told %v, want the holder %s", i, errs[loser], want)
+		}
+		locks[winner].release()
+		if _, err := os.Stat(ownerFile); !os.IsNotExist(err) {
+			t.Fatalf("race %d: .lock.owner is still there after release (%v)", i, err)
+		}
+	}
+}
+
+// BreakLock ends only a process that holds the lock: a recorded pid that
+// does not (here a stray process of the deploy user) is left alone.
+func TestBreakLockChecksTheRecordedPIDHoldsTheLock(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	app, _ := w.app(t, "brk")
+	appDir := w.srv.AppRoot + "/" + app
+	c := w.dial(t)
+	s := newServer(c, app, appDir, "app")
+	if err := s.preflight(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	held, err := s.lock(context.Background(), "alice@laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.release()
+
+	// A process of the deploy user that has nothing to do with the lock.
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sess.Close() }()
+	out, _ := sess.StdoutPipe()
+	if err := sess.Start(`echo "$$"; exec sleep 300`); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	stray, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("stray pid %q", line)
+	}
+	forged, _ := json.Marshal(LockOwner{Who: "mallory", PID: stray, Since: time.Now().UTC()})
+	if err := os.WriteFile(filepath.Join(appDir, ".lock.owner"), forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = BreakLock(context.Background(), w.dial(t), app, appDir)
+	if err == nil || !strings.Contains(err.Error(), "nothing was ended") {
+		t.Fatalf("BreakLock with a forged owner: %v", err)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", stray)); err != nil {
+		t.Fatalf("BreakLock ended pid %d, which does not hold the lock", stray)
+	}
+	if _, err := newServer(w.dial(t), app, appDir, "app").lock(context.Background(), "bob"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("the lock is no longer held: %v", err)
+	}
+}
