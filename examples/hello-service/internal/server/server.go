@@ -49,6 +49,21 @@ func New(opts Options) http.Handler {
 		}
 		_, _ = w.Write([]byte(opts.Info.Version + "\n"))
 	})
+	// /slow?d=2s answers after d (at most 30s) with the version: deploy
+	// tests keep it in flight across a switch to see it complete.
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.URL.Query().Get("d"))
+		if err != nil || d < 0 || d > 30*time.Second {
+			http.Error(w, "d: want a duration up to 30s, e.g. 2s", http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = w.Write([]byte(opts.Info.Version + "\n"))
+	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("hello from " + opts.Info.Version + "\n"))
 	})

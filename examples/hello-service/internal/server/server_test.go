@@ -68,3 +68,19 @@ func TestHealthzFailsAfterFailAfter(t *testing.T) {
 		t.Fatalf("GET /healthz after FailAfter = %d, want 500", code)
 	}
 }
+
+func TestSlow(t *testing.T) {
+	h := New(Options{Info: Info{Version: "v9"}})
+	start := time.Now()
+	if code, body := get(t, h, "/slow?d=50ms"); code != http.StatusOK || strings.TrimSpace(body) != "v9" {
+		t.Fatalf("GET /slow?d=50ms = %d %q, want 200 v9", code, body)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Fatalf("GET /slow?d=50ms answered after %s", took)
+	}
+	for _, d := range []string{"", "soon", "-1s", "31s"} {
+		if code, _ := get(t, h, "/slow?d="+d); code != http.StatusBadRequest {
+			t.Errorf("GET /slow?d=%s = %d, want 400", d, code)
+		}
+	}
+}
