@@ -30,14 +30,22 @@ func (g *Goship) Binary(
 	if err != nil {
 		return nil, err
 	}
-	out := "/out/" + g.App
+	pkg, err := g.mainPkg(ctx)
+	if err != nil {
+		return nil, err
+	}
+	app, err := g.appName(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := "/out/" + app
 	c := g.goEnv()
 	// Sorted, not map order: a different order is a different cache key.
 	for _, kv := range gobuild.SortedEnv(gobuild.Env(target)) {
 		k, v, _ := strings.Cut(kv, "=")
 		c = c.WithEnvVariable(k, v)
 	}
-	return c.WithExec(gobuild.BuildArgs(g.Pkg, out, ldflags)).File(out), nil
+	return c.WithExec(gobuild.BuildArgs(pkg, out, ldflags)).File(out), nil
 }
 
 // Build is the runtime image: the binary on an empty (or the given) base,
@@ -68,13 +76,11 @@ func (g *Goship) platformImages(ctx context.Context) ([]*dagger.Container, error
 
 func (g *Goship) runtimeImage(ctx context.Context, platform string) (*dagger.Container, error) {
 	rc := g.runContext()
+	// No source label without a known remote: a made-up one would mislead.
 	labels := image.OCILabels(g.Sha, rc.Version(), g.SourceURL, rc.Time)
-	if g.SourceURL == "" {
-		labels[image.LabelSource] = "unknown"
-	}
 	var c *dagger.Container
 	if g.Dockerfile != "" {
-		c = g.Source.DockerBuild(dagger.DirectoryDockerBuildOpts{Dockerfile: g.Dockerfile, Platform: dagger.Platform(platform)})
+		c = g.moduleDir().DockerBuild(dagger.DirectoryDockerBuildOpts{Dockerfile: g.Dockerfile, Platform: dagger.Platform(platform)})
 	} else {
 		bin, err := g.Binary(ctx, platform)
 		if err != nil {

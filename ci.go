@@ -47,11 +47,15 @@ func (g *Goship) Reports(
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
+	app, err := g.appName(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 		reports = dag.Directory()
-		sum     = ci.Summary{App: g.App}
+		sum     = ci.Summary{App: app}
 	)
 	step := func(name string, fn func(context.Context) (*dagger.Directory, error)) {
 		wg.Add(1)

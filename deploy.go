@@ -143,8 +143,12 @@ func (g *Goship) Deploy(
 	if err != nil {
 		return "", fmt.Errorf("health-timeout %q: %w", healthTimeout, err)
 	}
+	app, err := g.appName(ctx)
+	if err != nil {
+		return "", err
+	}
 	spec := deploy.Spec{
-		App: g.App, AppDir: appDir, Image: image, Service: service,
+		App: app, AppDir: appDir, Image: image, Service: service,
 		Version: g.runContext().Version(), Commit: g.Sha, Who: g.who(),
 		ContainerPort: g.Port, Publish: publish, Keep: keep,
 		Health: deploy.Health{Path: healthPath, Port: healthPort, Timeout: timeout},
@@ -177,7 +181,7 @@ func (g *Goship) Deploy(
 		spec.Transfer = r
 	case "ssh":
 		if spec.Image == "" {
-			spec.Image = "goship.local/" + g.App + ":" + g.runContext().Version()
+			spec.Image = "goship.local/" + app + ":" + g.runContext().Version()
 		}
 		tarball, cleanup, err := g.exportTarball(ctx)
 		if err != nil {
@@ -254,16 +258,20 @@ func (g *Goship) Rollback(
 	if err != nil {
 		return "", fmt.Errorf("health-timeout %q: %w", healthTimeout, err)
 	}
+	app, err := g.appName(ctx)
+	if err != nil {
+		return "", err
+	}
 	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
 	return t.session(ctx, func(client *sshconn.Client) (string, error) {
 		res, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{
-			App: g.App, AppDir: appDir, Service: service, To: to, Who: g.who(),
+			App: app, AppDir: appDir, Service: service, To: to, Who: g.who(),
 			Health: deploy.Health{Timeout: timeout},
 		})
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("rolled back %s to %s (%s); was %s", g.App, res.Release, res.Image, orNone(res.Previous)), nil
+		return fmt.Sprintf("rolled back %s to %s (%s); was %s", app, res.Release, res.Image, orNone(res.Previous)), nil
 	})
 }
 
@@ -285,9 +293,13 @@ func (g *Goship) Releases(
 	// +optional
 	appDir string,
 ) (string, error) {
+	app, err := g.appName(ctx)
+	if err != nil {
+		return "", err
+	}
 	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
 	return t.session(ctx, func(client *sshconn.Client) (string, error) {
-		recs, err := deploy.Releases(ctx, client, g.App, appDir)
+		recs, err := deploy.Releases(ctx, client, app, appDir)
 		if err != nil {
 			return "", err
 		}
@@ -317,9 +329,13 @@ func (g *Goship) Status(
 	// +default="app"
 	service string,
 ) (string, error) {
+	app, err := g.appName(ctx)
+	if err != nil {
+		return "", err
+	}
 	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
 	return t.session(ctx, func(client *sshconn.Client) (string, error) {
-		st, err := deploy.Status(ctx, client, g.App, appDir, service)
+		st, err := deploy.Status(ctx, client, app, appDir, service)
 		if err != nil {
 			return "", err
 		}
@@ -347,13 +363,17 @@ func (g *Goship) Unlock(
 	// +optional
 	appDir string,
 ) (string, error) {
+	app, err := g.appName(ctx)
+	if err != nil {
+		return "", err
+	}
 	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
 	return t.session(ctx, func(client *sshconn.Client) (string, error) {
-		owner, err := deploy.BreakLock(ctx, client, g.App, appDir)
+		owner, err := deploy.BreakLock(ctx, client, app, appDir)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("broke the lock of %s held by %s since %s", g.App, owner.Who, owner.Since.Format(time.RFC3339)), nil
+		return fmt.Sprintf("broke the lock of %s held by %s since %s", app, owner.Who, owner.Since.Format(time.RFC3339)), nil
 	})
 }
 

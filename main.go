@@ -10,7 +10,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,6 +32,11 @@ import (
 type Goship struct {
 	// The Go project to ship.
 	Source *dagger.Directory
+	// The Go module's directory inside the source ("." for the root).
+	Dir string
+	// go.mod, go.sum and go.work files the module download reads.
+	// +private
+	DownloadFiles []string
 	// Go version to build with.
 	GoVersion string
 	// Main package to ship, e.g. ./cmd/hello; empty: found when a function needs it.
@@ -88,10 +97,13 @@ type Goship struct {
 // New prepares goship for a Go project.
 func New(
 	ctx context.Context,
-	// The Go project to ship (a directory with go.mod).
+	// The Go project to ship (a directory with go.mod, or a repository with the module in --dir). Of .git only the config is read, for the image's source label.
 	// +defaultPath="/"
-	// +ignore=[".git", "bin", "dist", "reports", "node_modules", ".dagger", "**/*.test"]
+	// +ignore=[".git/*", "!.git/config", "bin", "dist", "reports", "node_modules", ".dagger", "**/*.test"]
 	source *dagger.Directory,
+	// The Go module's directory inside the source, e.g. services/api in a monorepo; a go.work above it is honoured.
+	// +optional
+	dir string,
 	// Go version; default: go.mod's toolchain line, else its go line.
 	// +optional
 	goVersion string,
@@ -179,6 +191,7 @@ func New(
 	sourceURL string,
 ) (*Goship, error) {
 	var flags ci.Flags
+	flags.String("dir", dir, "")
 	flags.String("go-version", goVersion, "")
 	flags.String("pkg", pkg, "")
 	flags.String("app", app, "")
@@ -207,7 +220,7 @@ func New(
 	flags.String("source-url", sourceURL, "")
 
 	g := &Goship{
-		Source: source, GoVersion: goVersion, Pkg: pkg, App: app,
+		Source: source, Dir: dir, GoVersion: goVersion, Pkg: pkg, App: app,
 		RuntimeBase: runtimeBase, Platforms: platforms, Offline: offline, Goproxy: goproxy,
 		LinkVars: linkVars, Port: port, Healthcheck: healthcheck, Dockerfile: dockerfile,
 		ScanSeverity: scanSeverity, Scanners: scanners,
@@ -216,27 +229,16 @@ func New(
 		Sha: sha, Ref: ref, DefaultBranch: defaultBranch, Created: created, SourceURL: sourceURL,
 		CallArgs: flags.Args(),
 	}
-	gomod, err := source.File("go.mod").Contents(ctx)
+	layout, err := readLayout(ctx, source, dir)
 	if err != nil {
-		return nil, fmt.Errorf("source has no go.mod: pass --source=<your Go project>: %w", err)
+		return nil, err
 	}
-	g.ModulePath = project.ModulePath([]byte(gomod))
+	g.Dir, g.ModulePath, g.DownloadFiles = layout.Dir, layout.ModulePath, layout.DownloadFiles
 	if g.GoVersion == "" {
-		if g.GoVersion, err = project.GoVersion([]byte(gomod)); err != nil {
-			return nil, err
-		}
+		g.GoVersion = layout.GoVersion
 	}
-	if g.Pkg == "" {
-		mains, err := source.Glob(ctx, "**/main.go")
-		if err != nil {
-			return nil, err
-		}
-		if g.Pkg, err = project.MainPackage(mains); err != nil {
-			return nil, err
-		}
-	}
-	if g.App == "" {
-		g.App = project.AppName(g.Pkg, g.ModulePath)
+	if g.SourceURL == "" {
+		g.SourceURL = gitRemoteURL(ctx, source)
 	}
 	if g.Created == "" {
 		g.Created = time.Now().UTC().Truncate(24 * time.Hour).Format(time.RFC3339)
@@ -345,19 +347,30 @@ func (g *Goship) trust(ctx context.Context) (registry.Trust, error) {
 }
 
 // goEnv is the Go toolchain with the project's modules downloaded and its
-// source mounted at /src. The download step sees only go.mod and go.sum,
-// so a source edit keeps it cached; the source is mounted, not copied, so
-// no layer is written for it.
+// source mounted at /src, working in the module's directory. The download
+// step sees only the go.mod, go.sum and go.work files, so a source edit
+// keeps it cached; the source is mounted, not copied, so no layer is
+// written for it, and without .git, which the Go tools must not read.
 func (g *Goship) goEnv() *dagger.Container {
 	download := "go mod download"
 	if g.Offline {
 		download += ` || { echo "offline: the module cache (cache volume goship-gomod) lacks this project's modules; run once online" >&2; exit 1; }`
 	}
-	modFiles := dag.Directory().WithDirectory("/", g.Source, dagger.DirectoryWithDirectoryOpts{Include: []string{"go.mod", "go.sum"}})
+	modFiles := dag.Directory().WithDirectory("/", g.Source, dagger.DirectoryWithDirectoryOpts{Include: g.DownloadFiles})
 	return g.goTool(dag.Container().From(g.GoImage)).
 		WithMountedDirectory("/src", modFiles).
 		WithExec([]string{"sh", "-c", download}).
-		WithMountedDirectory("/src", g.Source)
+		WithMountedDirectory("/src", g.code())
+}
+
+// code is the source without .git.
+func (g *Goship) code() *dagger.Directory {
+	return g.Source.WithoutDirectory(".git")
+}
+
+// moduleDir is the Go module's directory of the source.
+func (g *Goship) moduleDir() *dagger.Directory {
+	return g.Source.Directory(g.Dir)
 }
 
 // goTool mounts the shared Go caches and settings into any image with Go.
@@ -369,7 +382,7 @@ func (g *Goship) goTool(c *dagger.Container) *dagger.Container {
 		WithEnvVariable("GOCACHE", "/root/.cache/go-build").
 		WithEnvVariable("GOFLAGS", "-mod=readonly").
 		WithEnvVariable("GOTOOLCHAIN", "local").
-		WithWorkdir("/src")
+		WithWorkdir(path.Join("/src", g.Dir))
 	switch {
 	case g.Offline:
 		c = c.WithEnvVariable("GOPROXY", "off")
@@ -396,4 +409,84 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// readLayout finds the Go module in dir of source, and the go.work that
+// applies, from the tree's go.mod, go.sum and go.work files alone.
+func readLayout(ctx context.Context, source *dagger.Directory, dir string) (project.Layout, error) {
+	tree, cleanup, err := exportFiles(ctx, source, "**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum")
+	if err != nil {
+		return project.Layout{}, err
+	}
+	defer cleanup()
+	return project.ReadLayout(os.DirFS(tree), dir)
+}
+
+// exportFiles copies the files of source matching patterns into a
+// temporary directory of goship's own filesystem, where Go code can read
+// them without a round trip per file.
+func exportFiles(ctx context.Context, source *dagger.Directory, patterns ...string) (string, func(), error) {
+	tmp, err := os.MkdirTemp("", "goship-src-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(tmp) }
+	tree := filepath.Join(tmp, "src")
+	filtered := dag.Directory().WithDirectory("/", source, dagger.DirectoryWithDirectoryOpts{Include: patterns, Exclude: []string{".git"}})
+	if _, err := filtered.Export(ctx, tree); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("read the source: %w", err)
+	}
+	return tree, cleanup, nil
+}
+
+// gitRemoteURL is the web address of the source's git remote, from its
+// .git/config; "" when there is none.
+func gitRemoteURL(ctx context.Context, source *dagger.Directory) string {
+	if ok, _ := exists(ctx, source, ".git/config"); !ok {
+		return ""
+	}
+	config, err := source.File(".git/config").Contents(ctx)
+	if err != nil {
+		return ""
+	}
+	return project.SourceURL([]byte(config))
+}
+
+// mainPkg is the main package to ship: --pkg, or the one the module's
+// package clauses point at. Only the functions that build need it.
+func (g *Goship) mainPkg(ctx context.Context) (string, error) {
+	if g.Pkg != "" {
+		return g.Pkg, nil
+	}
+	tree, cleanup, err := exportFiles(ctx, g.moduleDir(), "**/*.go", "**/go.mod")
+	if err != nil {
+		return "", err
+	}
+	defer cleanup()
+	mains, err := project.MainPackages(os.DirFS(tree))
+	if err != nil {
+		return "", err
+	}
+	if g.Pkg, err = project.MainPackage(mains); err != nil {
+		return "", err
+	}
+	return g.Pkg, nil
+}
+
+// appName is --app, or the main package's directory name, or for a
+// library the module path's last element.
+func (g *Goship) appName(ctx context.Context) (string, error) {
+	if g.App != "" {
+		return g.App, nil
+	}
+	pkg, err := g.mainPkg(ctx)
+	switch {
+	case errors.Is(err, project.ErrNoMainPackage):
+		pkg = ""
+	case err != nil:
+		return "", fmt.Errorf("%w (or name the app with --app)", err)
+	}
+	g.App = project.AppName(pkg, g.ModulePath)
+	return g.App, nil
 }

@@ -47,7 +47,9 @@ func (g *Goship) Publish(
 		fmt.Fprintln(os.Stderr, "warning:", w)
 	}
 	if repository == "" {
-		repository = g.App
+		if repository, err = g.appName(ctx); err != nil {
+			return "", err
+		}
 	}
 	repo, err := registry.NewRepository(host, namespace, repository)
 	if err != nil {

@@ -60,12 +60,12 @@ func (g *Goship) Scan(
 		trivy = trivy.WithMountedDirectory(target, img.Rootfs())
 	}
 	var allow scan.Allowlist
-	if ok, _ := exists(ctx, g.Source, ".trivyignore"); ok {
-		trivy = trivy.WithMountedFile("/scan/.trivyignore", g.Source.File(".trivyignore"))
+	if ok, _ := exists(ctx, g.moduleDir(), ".trivyignore"); ok {
+		trivy = trivy.WithMountedFile("/scan/.trivyignore", g.moduleDir().File(".trivyignore"))
 		policy.IgnoreFile = "/scan/.trivyignore"
 	}
-	if ok, _ := exists(ctx, g.Source, ".goship-allowlist.yaml"); ok {
-		data, err := g.Source.File(".goship-allowlist.yaml").Contents(ctx)
+	if ok, _ := exists(ctx, g.moduleDir(), ".goship-allowlist.yaml"); ok {
+		data, err := g.moduleDir().File(".goship-allowlist.yaml").Contents(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +98,11 @@ func (g *Goship) Scan(
 		return nil, err
 	}
 	verdict := scan.Gate(report, policy, allow, time.Now())
-	summary := verdict.Summary(g.App+":"+g.runContext().Version(), 10)
+	app, err := g.appName(ctx)
+	if err != nil {
+		return nil, err
+	}
+	summary := verdict.Summary(app+":"+g.runContext().Version(), 10)
 	reports := run.Directory("/reports").WithNewFile("summary.md", summary)
 	if !verdict.Pass() {
 		return reports, fmt.Errorf("scan gate failed:\n%s", summary)
