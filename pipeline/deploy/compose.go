@@ -8,12 +8,19 @@ import (
 )
 
 // Compose renders the release's compose.yaml: the user's file with the
-// service's image pinned, or a generated one.
+// service's image pinned and its relative host paths resolved against the
+// app's shared dir (see SharedDir), or a generated one.
 func Compose(s Spec, image string, withEnv bool) ([]byte, error) {
 	if len(s.Compose) == 0 {
 		return generatedCompose(s, image, withEnv)
 	}
-	return pinImage(s.Compose, s.Service, image)
+	appDir := s.AppDir
+	if appDir == "" {
+		appDir = "/opt/" + s.App
+	}
+	return pinImage(s.Compose, s.Service, image, func(top *yaml.Node) error {
+		return resolvePaths(top, appDir, s.AllowOutsidePaths)
+	})
 }
 
 type composeFile struct {
@@ -60,8 +67,8 @@ func generatedCompose(s Spec, image string, withEnv bool) ([]byte, error) {
 }
 
 // pinImage sets services.<service>.image in the user's compose file,
-// keeping everything else (comments included).
-func pinImage(compose []byte, service, image string) ([]byte, error) {
+// keeping everything else (comments included) but what edit changes.
+func pinImage(compose []byte, service, image string, edit func(top *yaml.Node) error) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(compose, &doc); err != nil {
 		return nil, fmt.Errorf("compose file: %w", err)
@@ -76,6 +83,9 @@ func pinImage(compose []byte, service, image string) ([]byte, error) {
 	svc := mapValue(services, service)
 	if svc == nil || svc.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("compose file has no service %q (set the service argument to the one to deploy)", service)
+	}
+	if err := edit(doc.Content[0]); err != nil {
+		return nil, err
 	}
 	if img := mapValue(svc, "image"); img != nil {
 		img.Kind, img.Tag, img.Value, img.Style = yaml.ScalarNode, "!!str", image, 0

@@ -52,9 +52,9 @@ if docker compose version >/dev/null 2>&1; then echo "docker compose"
 elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose
 else exit %d; fi
 command -v flock >/dev/null 2>&1 || exit %d
-mkdir -p %s/releases 2>/dev/null && test -w %s || exit %d
+mkdir -p %s/releases %s 2>/dev/null && test -w %s || exit %d
 df -Pk %s | awk 'NR==2 {print $4}'`,
-		exitNoDocker, exitNoCompose, exitNoFlock, q(s.appDir), q(s.appDir), exitNotWritten, q(s.appDir))
+		exitNoDocker, exitNoCompose, exitNoFlock, q(s.appDir), q(SharedDir(s.appDir)), q(s.appDir), exitNotWritten, q(s.appDir))
 	out, err := s.run(ctx, "preflight", script, nil)
 	var exit *sshconn.ExitError
 	if errors.As(err, &exit) {

@@ -38,6 +38,11 @@ type Spec struct {
 	Compose []byte
 	// Service is the compose service to deploy and check (default "app").
 	Service string
+	// AllowOutsidePaths lets the compose file mount host paths outside
+	// <AppDir>/shared (absolute, ~ and ../ paths, and paths with
+	// variables). By default they are refused: relative paths resolve
+	// against the shared dir, which outlives releases.
+	AllowOutsidePaths bool
 	// Env is the app's .env content. Secret: it only travels on stdin.
 	Env []byte
 	// ContainerPort is the port the app listens on in the container
@@ -174,6 +179,11 @@ func (s Spec) withDefaults() (Spec, error) {
 	}
 	if s.Who == "" {
 		s.Who = "goship"
+	}
+	if len(s.Compose) > 0 { // its paths are checked before anything is sent
+		if _, err := Compose(s, s.Image, len(s.Env) > 0); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
