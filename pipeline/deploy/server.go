@@ -100,12 +100,13 @@ func (s *server) composeCmd(release, args string) string {
 func (s *server) writeRelease(ctx context.Context, name string, files map[string]fileContent) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
+	now := time.Now()
 	for _, fname := range []string{"compose.yaml", ".env", "release.json"} {
 		f, ok := files[fname]
 		if !ok {
 			continue
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: fname, Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: fname, Mode: f.mode, Size: int64(len(f.data)), ModTime: now}); err != nil {
 			return err
 		}
 		if _, err := tw.Write(f.data); err != nil {

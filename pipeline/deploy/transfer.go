@@ -25,12 +25,34 @@ docker pull -q %[4]s >/dev/null`, q(cfg), q(r.Host), q(r.Username), q(image))
 	}
 	if _, err := s.run(ctx, "pull "+image, script, strings.NewReader(r.Password)); err != nil {
 		var exit *sshconn.ExitError
-		if errors.As(err, &exit) && (strings.Contains(exit.Stderr, "unauthorized") || strings.Contains(exit.Stderr, "denied")) {
-			return "", fmt.Errorf("the registry %s refused the server's login or pull for %s: %w", r.Host, r.Username, err)
+		if errors.As(err, &exit) {
+			exit.Stderr = withoutCredentialWarning(exit.Stderr)
+			msg := strings.ToLower(exit.Stderr)
+			// Docker says "401 Unauthorized" on a failed login and
+			// "unauthorized"/"denied" on a refused pull.
+			if strings.Contains(msg, "unauthorized") || strings.Contains(msg, "denied") {
+				return "", fmt.Errorf("the registry %s refused the server's login or pull for %s: %w", r.Host, r.Username, err)
+			}
 		}
 		return "", fmt.Errorf("pull on the server: %w", err)
 	}
 	return image, nil
+}
+
+// withoutCredentialWarning drops what `docker login` prints after a
+// successful login about storing the credentials unencrypted: goship
+// logs out again right after the pull, and next to a pull error the
+// warning reads as if it were the cause.
+func withoutCredentialWarning(stderr string) string {
+	var kept []string
+	for _, line := range strings.Split(stderr, "\n") {
+		l := strings.ToLower(line)
+		if strings.Contains(l, "stored unencrypted") || strings.Contains(l, "credential helper") || strings.Contains(l, "#credentials-store") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	return strings.TrimSpace(strings.Join(kept, "\n"))
 }
 
 // deliver streams the tarball into docker load.
