@@ -104,6 +104,15 @@ func releaseVersion(tag string) (*semver.Version, error) {
 	return semver.StrictNewVersion(tag[1:])
 }
 
+// TagSafe is version as an image tag. Semver build metadata is joined with
+// '+', which no image tag may contain: it becomes '_' (1.2.3+build.5 ->
+// 1.2.3_build.5), as Helm does for OCI charts. '_' is not valid in semver,
+// so the tag reads back unambiguously, and unlike '-' it cannot be taken
+// for a pre-release. The full version stays in labels and release.json.
+func TagSafe(version string) string {
+	return strings.ReplaceAll(version, "+", "_")
+}
+
 // Tags produces the tags of sets for c, in a stable order, each valid.
 func Tags(c Context, sets []TagSet) ([]string, error) {
 	if err := c.Validate(); err != nil {
@@ -126,7 +135,7 @@ func Tags(c Context, sets []TagSet) ([]string, error) {
 			if err != nil {
 				continue // not a release: no semver tags
 			}
-			add(v.String())
+			add(TagSafe(v.String()))
 			if v.Prerelease() != "" {
 				continue // pre-releases get no floating tags
 			}

@@ -21,6 +21,8 @@ func TestTags(t *testing.T) {
 		{"release tag", "refs/tags/v1.4.2", DefaultSets(), []string{"20260303210607-01234567", "git-0123456", "1.4.2", "1.4", "1"}},
 		{"major zero has no X tag", "refs/tags/v0.9.1", []TagSet{Semver}, []string{"0.9.1", "0.9"}},
 		{"pre-release has no floating tags", "refs/tags/v2.0.0-rc.1", []TagSet{Semver}, []string{"2.0.0-rc.1"}},
+		{"build metadata: '+' becomes '_'", "refs/tags/v1.2.3+build.5", []TagSet{Semver}, []string{"1.2.3_build.5", "1.2", "1"}},
+		{"pre-release with build metadata", "refs/tags/v1.0.0-alpha+exp.sha.5114f85", []TagSet{Semver}, []string{"1.0.0-alpha_exp.sha.5114f85"}},
 		{"pull request", "refs/pull/7/merge", DefaultSets(), []string{"20260303210607-01234567", "git-0123456"}},
 		{"non-semver tag", "refs/tags/release-5", []TagSet{Semver, GitSHA}, []string{"git-0123456"}},
 		{"only timestamp", "refs/heads/main", []TagSet{Timestamp}, []string{"20260303210607-01234567"}},
