@@ -191,6 +191,12 @@ func validateNamespace(host Host, ns string) error {
 	if !namespaceRE.MatchString(ns) {
 		return fmt.Errorf("namespace %q: only lower-case letters, digits, '_', '.' and '-', not at either end", ns)
 	}
+	// The namespace is a path component of the image reference, where
+	// docker accepts one '.', one or two '_' or any '-' between letters
+	// and digits, and nothing else.
+	if !componentRE.MatchString(ns) {
+		return fmt.Errorf("namespace %q: separators must sit between letters or digits: one '.', one or two '_', or dashes (no \"..\", \"._\" or \"___\"); docker rejects the rest", ns)
+	}
 	return nil
 }
 
