@@ -35,6 +35,12 @@ type Record struct {
 	// Outcome is pending, healthy (passed its gate), or failed.
 	Outcome string `json:"outcome"`
 	Error   string `json:"error,omitempty"`
+	// Strategy is how the release went live (empty in records from before
+	// strategies: recreate). Color is the blue-green color it last ran as,
+	// and Proxy the proxy serving it.
+	Strategy Strategy     `json:"strategy,omitempty"`
+	Color    string       `json:"color,omitempty"`
+	Proxy    *ProxyRecord `json:"proxy,omitempty"`
 	// Current is set by Releases, not stored.
 	Current bool `json:"-"`
 }
@@ -55,6 +61,9 @@ type LogEntry struct {
 	Who     string    `json:"who"`
 	Outcome string    `json:"outcome"` // started, succeeded, failed, rolled-back
 	Error   string    `json:"error,omitempty"`
+	// Strategy and Color: as in Record.
+	Strategy Strategy `json:"strategy,omitempty"`
+	Color    string   `json:"color,omitempty"`
 }
 
 // Result says what a deploy did.
@@ -86,14 +95,18 @@ func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	if prevRec, _ := findRecord(existing, prev); spec.Strategy == StrategyBlueGreen || prevRec.Strategy == StrategyBlueGreen {
+		return s.deployBlueGreen(ctx, spec, existing, prev, start)
+	}
 	rec := Record{
 		Name: uniqueName(releaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
 		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
 		CreatedAt: time.Now().UTC(), Outcome: OutcomePending,
 		HealthPath: spec.Health.Path, HealthHost: spec.Health.Host, HealthPort: spec.Health.Port,
+		Strategy: StrategyRecreate,
 	}
 	logEvent := func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome}
+		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome, Strategy: StrategyRecreate}
 		if err != nil {
 			e.Error = err.Error()
 		}
@@ -341,13 +354,17 @@ var ErrNoRollbackTarget = errors.New("no release to roll back to")
 func FormatReleases(recs []Record) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "\tRELEASE\tOUTCOME\tVERSION\tIMAGE\tBY")
+	_, _ = fmt.Fprintln(tw, "\tRELEASE\tOUTCOME\tSTRATEGY\tVERSION\tIMAGE\tBY")
 	for _, r := range recs {
 		mark := ""
 		if r.Current {
 			mark = "*"
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, r.Version, r.Image, r.Who)
+		strategy := string(strategyOf(r))
+		if r.Color != "" {
+			strategy += "/" + r.Color
+		}
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, strategy, r.Version, r.Image, r.Who)
 	}
 	_ = tw.Flush()
 	return b.String()

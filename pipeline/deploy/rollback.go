@@ -69,6 +69,9 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	curRec, _ := findRecord(recs, cur)
 	curGate := gateOf(curRec, h)
 	h = gateOf(rec, h)
+	if rec.Strategy == StrategyBlueGreen || curRec.Strategy == StrategyBlueGreen {
+		return s.rollbackBlueGreen(ctx, rec, curRec, h, who, start)
+	}
 	entry := func(outcome string, err error) {
 		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: target, Image: rec.Image, Who: who, Outcome: outcome}
 		if err != nil {
@@ -107,6 +110,10 @@ type State struct {
 	Health    string // healthy, unhealthy, starting, none
 	Image     string // image ID the container runs
 	Matches   bool   // the container runs the current release's image
+	// Strategy is how the current release went live; Color is the
+	// blue-green color serving (empty for recreate).
+	Strategy Strategy
+	Color    string
 }
 
 // Status reports the current release and its container.
@@ -129,7 +136,10 @@ func Status(ctx context.Context, c *sshconn.Client, app, appDir, service string)
 	if err != nil {
 		return nil, err
 	}
-	st := &State{Release: rec, Container: "absent", Health: "none"}
+	st := &State{Release: rec, Container: "absent", Health: "none", Strategy: strategyOf(rec), Color: rec.Color}
+	if rec.Strategy == StrategyBlueGreen {
+		s = s.inColor(rec.Color)
+	}
 	if id, err := s.containerID(ctx, cur); err == nil {
 		cs, err := s.inspect(ctx, id)
 		if err != nil {
@@ -161,8 +171,8 @@ func FormatStatus(st *State) string {
 	case st.Health == "unhealthy":
 		verdict = "UNHEALTHY"
 	}
-	return fmt.Sprintf("%s: release %s (%s, version %s)\ncontainer: %s, health: %s\n",
-		verdict, st.Release.Name, st.Release.Image, orDash(st.Release.Version), st.Container, st.Health)
+	return fmt.Sprintf("%s: release %s (%s, version %s)\ncontainer: %s, health: %s\nstrategy: %s, serving color: %s\n",
+		verdict, st.Release.Name, st.Release.Image, orDash(st.Release.Version), st.Container, st.Health, st.Strategy, orDash(st.Color))
 }
 
 func orDash(s string) string {

@@ -56,6 +56,10 @@ type Spec struct {
 	Keep int
 	// MinFreeMB is the free disk the app dir needs (default 512).
 	MinFreeMB int
+	// Strategy is how the release replaces the running one (default
+	// recreate); Proxy configures blue-green's shared reverse proxy.
+	Strategy Strategy
+	Proxy    Proxy
 }
 
 // Health configures the gate.
@@ -185,7 +189,7 @@ func (s Spec) withDefaults() (Spec, error) {
 			return s, err
 		}
 	}
-	return s, nil
+	return s.withStrategy()
 }
 
 // location validates where an app lives on the server and fills the

@@ -1,0 +1,476 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+// proxyWorld is a world with its own proxy: its own compose project,
+// network and directory, so parallel tests never share one.
+type proxyWorld struct {
+	*world
+	proxy Proxy
+}
+
+func newProxyWorld(t *testing.T) *proxyWorld {
+	t.Helper()
+	w := newWorld(t)
+	name := fmt.Sprintf("gsproxy%d", testworld.FreePort(t))
+	// Cleanups run last-in first-out: the network goes after the
+	// containers on it.
+	t.Cleanup(func() { _, _ = w.docker.Try(nil, "network", "rm", name) })
+	t.Cleanup(func() { w.docker.RemoveComposeProject(name) })
+	return &proxyWorld{world: w, proxy: Proxy{
+		Name: name, Root: w.srv.AppRoot + "/" + name, Image: testworld.ProxyImage(t, w.docker), Drain: 10 * time.Second,
+	}}
+}
+
+// bgApp is a fresh app whose color projects are removed when the test ends.
+func (w *proxyWorld) bgApp(t *testing.T, prefix string) (string, int) {
+	t.Helper()
+	app, port := w.app(t, prefix)
+	for _, c := range []string{ColorBlue, ColorGreen} {
+		t.Cleanup(func() { w.docker.RemoveComposeProject(app + "-" + c) })
+	}
+	return app, port
+}
+
+func (w *proxyWorld) bgSpec(app string, port int, version string) Spec {
+	s := w.spec(app, port, version)
+	s.Strategy, s.Proxy = StrategyBlueGreen, w.proxy
+	s.Health.Settle = time.Second
+	return s
+}
+
+// prober GETs a URL every 20 ms, with a fresh connection each time,
+// like independent clients, and counts what did not answer 200.
+type prober struct {
+	url, host string
+	stop      chan struct{}
+	done      sync.WaitGroup
+	mu        sync.Mutex
+	total     int
+	failures  []string
+}
+
+func probe(url, host string) *prober {
+	p := &prober{url: url, host: host, stop: make(chan struct{})}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+			msg := ""
+			req, _ := http.NewRequest(http.MethodGet, p.url, nil)
+			req.Host = p.host
+			if resp, err := client.Do(req); err != nil {
+				msg = err.Error()
+			} else {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					msg = resp.Status
+				}
+			}
+			p.mu.Lock()
+			p.total++
+			if msg != "" {
+				p.failures = append(p.failures, time.Now().Format("15:04:05.000")+" "+msg)
+			}
+			p.mu.Unlock()
+		}
+	}()
+	return p
+}
+
+// finish keeps probing until at least min probes ran, stops, and fails t
+// on any failed request.
+func (p *prober) finish(t *testing.T, what string, atLeast int) {
+	t.Helper()
+	p.halt(atLeast)
+	if len(p.failures) > 0 {
+		t.Errorf("%s: %d of %d requests failed, first: %v", what, len(p.failures), p.total, p.failures[:min(len(p.failures), 5)])
+	} else {
+		t.Logf("%s: 0 of %d requests failed", what, p.total)
+	}
+}
+
+// halt keeps probing until at least min probes ran, then stops.
+func (p *prober) halt(atLeast int) {
+	for {
+		p.mu.Lock()
+		n := p.total
+		p.mu.Unlock()
+		if n >= atLeast {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(p.stop)
+	p.done.Wait()
+}
+
+// slowRequests keeps a 2 s request in flight from start until stop, each
+// started 250 ms after the previous one, and returns what they answered.
+type slowRequests struct {
+	url   string
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	calls []slowCall
+}
+
+type slowCall struct {
+	start, end time.Time
+	status     string
+	body       string
+}
+
+func startSlow(port int) *slowRequests {
+	s := &slowRequests{url: fmt.Sprintf("http://127.0.0.1:%d/slow?d=2s", port), stop: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				c := slowCall{start: time.Now()}
+				if resp, err := client.Get(s.url); err != nil {
+					c.status = err.Error()
+				} else {
+					b, _ := io.ReadAll(resp.Body)
+					_ = resp.Body.Close()
+					c.status, c.body = resp.Status, strings.TrimSpace(string(b))
+				}
+				c.end = time.Now()
+				s.mu.Lock()
+				s.calls = append(s.calls, c)
+				s.mu.Unlock()
+			}()
+			time.Sleep(250 * time.Millisecond)
+		}
+	}()
+	return s
+}
+
+// finish waits for every request and checks each answered 200, and that
+// at least one was answered by from after to was serving (so it was in
+// flight across the switch).
+func (s *slowRequests) finish(t *testing.T, port int, from, to string) {
+	t.Helper()
+	close(s.stop)
+	s.wg.Wait()
+	var across int
+	for _, c := range s.calls {
+		if c.status != "200 OK" {
+			t.Errorf("slow request started %s: %s", c.start.Format("15:04:05.000"), c.status)
+		}
+		if c.body == from && c.end.After(s.switched(t, port, to)) {
+			across++
+		}
+	}
+	if across == 0 {
+		t.Errorf("no 2 s request to %s was in flight across the switch to %s (%d requests)", from, to, len(s.calls))
+	}
+}
+
+// switched is when the last request served by to started: to served
+// from then at the latest.
+func (s *slowRequests) switched(t *testing.T, port int, to string) time.Time {
+	t.Helper()
+	first := time.Time{}
+	for _, c := range s.calls {
+		if c.body == to && (first.IsZero() || c.start.Before(first)) {
+			first = c.start
+		}
+	}
+	if first.IsZero() {
+		t.Fatalf("no slow request was answered by %s", to)
+	}
+	return first
+}
+
+func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
+	t.Parallel()
+	w := newProxyWorld(t)
+	c := w.dial(t)
+	app, port := w.bgApp(t, "bg")
+	ctx := context.Background()
+	dir := w.srv.AppRoot + "/" + app
+	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", port)
+
+	r1, err := Deploy(ctx, c, w.bgSpec(app, port, "v1"))
+	if err != nil {
+		t.Fatalf("deploy v1: %v", err)
+	}
+	if got := version(t, port); got != "v1" {
+		t.Fatalf("after v1: /version = %q", got)
+	}
+
+	p, slow := probe(url, ""), startSlow(port)
+	r2, err := Deploy(ctx, c, w.bgSpec(app, port, "v2"))
+	if err != nil {
+		t.Fatalf("deploy v2: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	slow.finish(t, port, "v1", "v2")
+	p.finish(t, "v1 -> v2", 200)
+	if got := version(t, port); got != "v2" {
+		t.Fatalf("after v2: /version = %q", got)
+	}
+
+	p = probe(url, "")
+	_, err = Deploy(ctx, c, w.bgSpec(app, port, "v3"))
+	p.finish(t, "broken v3", 200)
+	if err == nil || !strings.Contains(err.Error(), "failed health gate") || !strings.Contains(err.Error(), r2.Release+" kept serving") {
+		t.Fatalf("deploy of broken v3: %v", err)
+	}
+	if got := version(t, port); got != "v2" {
+		t.Fatalf("after failed v3: /version = %q, want v2", got)
+	}
+	// v1 ran blue, v2 green: v3 started as blue (replacing v1's stopped
+	// container) and was removed.
+	if out := w.docker.Run(t, nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+app+"-blue"); out != "" {
+		t.Errorf("the failed v3 left its container behind: %s", out)
+	}
+
+	p, slow = probe(url, ""), startSlow(port)
+	rb, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: dir, Who: "test", Health: Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	slow.finish(t, port, "v2", "v1")
+	p.finish(t, "rollback v2 -> v1", 200)
+	if got := version(t, port); got != "v1" || rb.Release != r1.Release {
+		t.Fatalf("after rollback: /version = %q, release %s (want v1, %s)", got, rb.Release, r1.Release)
+	}
+
+	// releases, status and deploys.log say how each release went live.
+	recs, err := Releases(ctx, c, app, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := FormatReleases(recs)
+	for _, want := range []string{"blue-green/blue", "blue-green/green"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("releases lack %q:\n%s", want, table)
+		}
+	}
+	st, err := Status(ctx, c, app, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// v1 was blue, v2 green; the rollback ran v1 in the color not serving.
+	if st.Release.Name != r1.Release || st.Strategy != StrategyBlueGreen || st.Color != ColorBlue || st.Container != "running" || !st.Matches {
+		t.Fatalf("status = %+v", st)
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "deploys.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), `"strategy":"blue-green"`); n < 6 || !strings.Contains(string(log), `"color":"green"`) {
+		t.Errorf("deploys.log does not record strategy and color:\n%s", log)
+	}
+	// The color that stopped serving is stopped, not removed.
+	if out := w.docker.Run(t, nil, "ps", "-a", "--format", "{{.State}}", "--filter", "label=com.docker.compose.project="+app+"-green"); out != "exited" {
+		t.Errorf("green after the rollback: %q, want one exited container", out)
+	}
+}
+
+func TestBlueGreenSurvivesProxyRestartedByHand(t *testing.T) {
+	t.Parallel()
+	w := newProxyWorld(t)
+	c := w.dial(t)
+	app, port := w.bgApp(t, "bgr")
+	ctx := context.Background()
+	if _, err := Deploy(ctx, c, w.bgSpec(app, port, "v1")); err != nil {
+		t.Fatalf("deploy v1: %v", err)
+	}
+	id := w.docker.Run(t, nil, "ps", "-q", "--filter", "label=com.docker.compose.project="+w.proxy.Name)
+	w.docker.Run(t, nil, "restart", id)
+	testworld.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+	if got := version(t, port); got != "v1" {
+		t.Fatalf("after the restart: /version = %q, want v1", got)
+	}
+	if _, err := Deploy(ctx, c, w.bgSpec(app, port, "v2")); err != nil {
+		t.Fatalf("deploy v2 after the proxy restart: %v", err)
+	}
+	if got := version(t, port); got != "v2" {
+		t.Fatalf("after v2: /version = %q", got)
+	}
+	// Stopped by hand, the proxy is started again by the next deploy.
+	w.docker.Run(t, nil, "stop", id)
+	if _, err := Deploy(ctx, c, w.bgSpec(app, port, "v1")); err != nil {
+		t.Fatalf("deploy v1 with the proxy stopped: %v", err)
+	}
+	if got := version(t, port); got != "v1" {
+		t.Fatalf("after v1: /version = %q", got)
+	}
+}
+
+func TestBlueGreenProxyPortTakenIsNamed(t *testing.T) {
+	t.Parallel()
+	w := newProxyWorld(t)
+	c := w.dial(t)
+	app, port := w.bgApp(t, "bgt")
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	_, err = Deploy(context.Background(), c, w.bgSpec(app, port, "v1"))
+	want := fmt.Sprintf("proxy port %d on %s is taken by another process", port, c.Target())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("deploy with the port taken: %v\nwant it to say %q", err, want)
+	}
+	// Nothing started: no app container, no proxy container.
+	for _, project := range []string{app + "-blue", w.proxy.Name} {
+		if out := w.docker.Run(t, nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); out != "" {
+			t.Errorf("%s has containers after the refused deploy: %s", project, out)
+		}
+	}
+}
+
+func TestBlueGreenAppsShareTheProxyUndisturbed(t *testing.T) {
+	t.Parallel()
+	w := newProxyWorld(t)
+	c := w.dial(t)
+	ctx := context.Background()
+	// a and b share a port, b by host name; c has a port of its own.
+	a, port := w.bgApp(t, "bga")
+	b, _ := w.bgApp(t, "bgb")
+	cApp, cPort := w.bgApp(t, "bgc")
+	specs := map[string]func(v string) Spec{
+		a: func(v string) Spec { return w.bgSpec(a, port, v) },
+		b: func(v string) Spec {
+			s := w.bgSpec(b, port, v)
+			s.Proxy.Host = "b.test"
+			return s
+		},
+		cApp: func(v string) Spec { return w.bgSpec(cApp, cPort, v) },
+	}
+	urls := map[string][2]string{
+		a:    {fmt.Sprintf("http://127.0.0.1:%d/healthz", port), ""},
+		b:    {fmt.Sprintf("http://127.0.0.1:%d/healthz", port), "b.test"},
+		cApp: {fmt.Sprintf("http://127.0.0.1:%d/healthz", cPort), ""},
+	}
+	deployWhileOthersProbed := func(app, v string, live []string) {
+		var probes []*prober
+		for _, o := range live {
+			probes = append(probes, probe(urls[o][0], urls[o][1]))
+		}
+		if _, err := Deploy(ctx, c, specs[app](v)); err != nil {
+			t.Fatalf("deploy %s %s: %v", app, v, err)
+		}
+		for i, o := range live {
+			probes[i].finish(t, fmt.Sprintf("%s while %s deployed %s", o, app, v), 200)
+		}
+	}
+	deployWhileOthersProbed(a, "v1", nil)
+	deployWhileOthersProbed(b, "v1", []string{a})       // joins a's port by host name
+	deployWhileOthersProbed(cApp, "v1", []string{a, b}) // a new port: a new Caddy
+	deployWhileOthersProbed(a, "v2", []string{b, cApp})
+	deployWhileOthersProbed(b, "v2", []string{a, cApp})
+	deployWhileOthersProbed(cApp, "v2", []string{a, b})
+	hostVersion := func(url, host string) string {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(body))
+	}
+	for app, u := range urls {
+		if got := hostVersion(strings.Replace(u[0], "/healthz", "/version", 1), u[1]); got != "v2" {
+			t.Errorf("%s: /version = %q, want v2", app, got)
+		}
+	}
+	// Two apps without host names cannot share a port: refused up front.
+	d, _ := w.bgApp(t, "bgd")
+	if _, err := Deploy(ctx, c, w.bgSpec(d, port, "v1")); err == nil || !strings.Contains(err.Error(), "already serves app "+a) {
+		t.Fatalf("deploy of a second catch-all app on port %d: %v", port, err)
+	}
+}
+
+func TestMigrationRecreateToBlueGreenAndBack(t *testing.T) {
+	t.Parallel()
+	w := newProxyWorld(t)
+	c := w.dial(t)
+	app, port := w.bgApp(t, "mig")
+	ctx := context.Background()
+	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", port)
+	recreate := func(v string) Spec {
+		s := w.spec(app, port, v)
+		s.Health.Settle = time.Second
+		return s
+	}
+	if _, err := Deploy(ctx, c, recreate("v1")); err != nil {
+		t.Fatalf("deploy v1 (recreate): %v", err)
+	}
+	gap := func(what string, deploy func() error) {
+		p := probe(url, "")
+		if err := deploy(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		p.halt(200)
+		// The one switch-over: the app frees the port, the other side takes it.
+		window := time.Duration(0)
+		if n := len(p.failures); n > 0 {
+			first, _ := time.Parse("15:04:05.000", strings.Fields(p.failures[0])[0])
+			last, _ := time.Parse("15:04:05.000", strings.Fields(p.failures[n-1])[0])
+			window = last.Sub(first) + 20*time.Millisecond
+		}
+		t.Logf("%s: %d of %d requests failed, switch-over window %s", what, len(p.failures), p.total, window)
+		if window > 3*time.Second {
+			t.Errorf("%s: switch-over window %s, want one short gap", what, window)
+		}
+	}
+	gap("recreate -> blue-green", func() error {
+		_, err := Deploy(ctx, c, w.bgSpec(app, port, "v2"))
+		return err
+	})
+	if got := version(t, port); got != "v2" {
+		t.Fatalf("after the move to blue-green: /version = %q", got)
+	}
+	gap("blue-green -> recreate", func() error {
+		_, err := Deploy(ctx, c, recreate("v1"))
+		return err
+	})
+	if got := version(t, port); got != "v1" {
+		t.Fatalf("after the move back: /version = %q", got)
+	}
+	for _, project := range []string{app + "-blue", app + "-green", w.proxy.Name} {
+		if out := w.docker.Run(t, nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); out != "" {
+			t.Errorf("%s still has containers after the move back: %s", project, out)
+		}
+	}
+}

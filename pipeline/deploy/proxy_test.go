@@ -1,0 +1,245 @@
+package deploy
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestParseStrategy(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Strategy
+		wantErr string
+	}{
+		{"", StrategyRecreate, ""},
+		{"recreate", StrategyRecreate, ""},
+		{"blue-green", StrategyBlueGreen, ""},
+		{"bluegreen", "", `unknown deploy strategy "bluegreen": want one of recreate, blue-green`},
+		{"Blue-Green", "", "unknown deploy strategy"},
+	}
+	for _, tt := range tests {
+		got, err := ParseStrategy(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseStrategy(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseStrategy(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
+	base := func() Spec {
+		return Spec{App: "hello", Image: "registry.example/hello:v1", Transfer: Registry{}, Strategy: StrategyBlueGreen}
+	}
+	tests := []struct {
+		name    string
+		edit    func(*Spec)
+		wantErr string
+	}{
+		{"unknown strategy", func(s *Spec) { s.Strategy = "rolling" }, `unknown deploy strategy "rolling"`},
+		{"proxy host", func(s *Spec) { s.Proxy.Host = "Bad_Host" }, `proxy host "Bad_Host"`},
+		{"proxy dir", func(s *Spec) { s.Proxy.Root = "/opt/../etc" }, `proxy dir "/opt/../etc"`},
+		{"proxy image", func(s *Spec) { s.Proxy.Image = "UPPER/case" }, `proxy image "UPPER/case"`},
+		{"proxy named like the app", func(s *Spec) { s.Proxy.Name = "hello" }, `has the proxy's name`},
+		{"negative drain", func(s *Spec) { s.Proxy.Drain = -time.Second }, "must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			tt.edit(&s)
+			if _, err := s.withDefaults(); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("withDefaults() error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	s, err := base().withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Proxy.Name != "goship-proxy" || s.Proxy.Root != "/opt/goship-proxy" || s.Proxy.Image != DefaultProxyImage().Ref() || s.Proxy.Drain != 30*time.Second {
+		t.Fatalf("proxy defaults = %+v", s.Proxy)
+	}
+	if pr := s.proxyRecord(); pr.Port != 8080 || pr.Bind != "" {
+		t.Fatalf("public address from the default publish: %+v", pr)
+	}
+}
+
+func TestDefaultProxyImageIsPinned(t *testing.T) {
+	p := DefaultProxyImage()
+	if !strings.HasPrefix(p.Digest, "sha256:") || len(p.Digest) != 71 || p.Tag == "" || p.Source == "" {
+		t.Fatalf("default proxy image %+v: want a tag, a sha256 digest and its source", p)
+	}
+	for ref, ok := range map[string]bool{
+		p.Ref():                     true,
+		"caddy:2.11":                true,
+		"caddy@" + p.Digest:         true,
+		"caddy:2.11@sha256:abc":     false,
+		"caddy:Bad Tag@" + p.Digest: false,
+	} {
+		if err := validImage(ref); (err == nil) != ok {
+			t.Errorf("validImage(%q) = %v, want ok=%v", ref, err, ok)
+		}
+	}
+}
+
+func TestRouteConflicts(t *testing.T) {
+	existing := []route{
+		{App: "a", Port: 80},
+		{App: "b", Port: 80, Host: "b.example.com"},
+		{App: "c", Port: 9000, Bind: "127.0.0.1"},
+	}
+	tests := []struct {
+		r       route
+		wantErr string
+	}{
+		{route{App: "a", Port: 80}, ""},                        // a redeploys
+		{route{App: "d", Port: 81}, ""},                        // a port of its own
+		{route{App: "d", Port: 80, Host: "d.example.com"}, ""}, // a host of its own
+		{route{App: "d", Port: 80}, "already serves app a"},    // a second catch-all
+		{route{App: "d", Port: 80, Host: "b.example.com"}, "host b.example.com for app b"},
+		{route{App: "d", Port: 9000, Host: "d.example.com"}, `bound to "127.0.0.1" for app c`},
+	}
+	for _, tt := range tests {
+		err := conflict(existing, tt.r)
+		if (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("conflict(%+v) = %v, want %q", tt.r, err, tt.wantErr)
+		}
+	}
+}
+
+func TestCaddyConfigRoutesHostsFirstAndFallsBackTo404(t *testing.T) {
+	routes := []route{
+		{App: "a", Port: 80, Upstream: "goship-a-blue:8080"},
+		{App: "b", Port: 80, Host: "b.example.com", Upstream: "goship-b-green:8080"},
+		{App: "c", Port: 9000, Upstream: "goship-c-blue:8080"},
+	}
+	var cfg struct {
+		Admin struct {
+			Listen string
+			Config struct{ Persist bool }
+		}
+		Apps struct {
+			HTTP struct {
+				GracePeriod string `json:"grace_period"`
+				Servers     map[string]struct {
+					Listen []string
+					Routes []struct {
+						Match  []map[string][]string
+						Handle []map[string]any
+					}
+				}
+			} `json:"http"`
+		}
+	}
+	data, err := caddyConfig(80, routes, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv := cfg.Apps.HTTP.Servers["goship"]
+	if cfg.Admin.Listen != "localhost:2019" || cfg.Admin.Config.Persist || cfg.Apps.HTTP.GracePeriod != "15s" || len(srv.Listen) != 1 || srv.Listen[0] != ":80" {
+		t.Fatalf("config:\n%s", data)
+	}
+	if len(srv.Routes) != 2 || srv.Routes[0].Match[0]["host"][0] != "b.example.com" || len(srv.Routes[1].Match) != 0 {
+		t.Fatalf("want b's host route, then a's catch-all:\n%s", data)
+	}
+	if !strings.Contains(string(data), `"dial": "goship-a-blue:8080"`) || strings.Contains(string(data), "goship-c-blue") {
+		t.Fatalf("port 80's config must dial a and b only:\n%s", data)
+	}
+
+	data, _ = caddyConfig(80, routes[1:2], time.Second)
+	if !strings.Contains(string(data), `"status_code": 404`) {
+		t.Fatalf("a port with host routes only needs a 404 fallback:\n%s", data)
+	}
+}
+
+func TestProxyComposePublishesEachPortOnce(t *testing.T) {
+	rec := ProxyRecord{Name: "goship-proxy", Image: "caddy:2", Drain: 30 * time.Second}
+	out, err := proxyCompose(rec, []route{{App: "a", Port: 80}, {App: "b", Port: 80, Host: "b.example.com"}, {App: "c", Port: 9000, Bind: "127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			Image    string
+			Ports    []string
+			Volumes  []string
+			Networks []string
+		}
+		Networks map[string]map[string]any
+	}
+	if err := yaml.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Services) != 2 || doc.Services["p80"].Ports[0] != "80:80" || doc.Services["p9000"].Ports[0] != "127.0.0.1:9000:9000" {
+		t.Fatalf("services:\n%s", out)
+	}
+	if doc.Services["p80"].Volumes[0] != "./ports/80:/etc/goship:ro" || doc.Networks["edge"]["name"] != "goship-proxy" {
+		t.Fatalf("config mount or network:\n%s", out)
+	}
+}
+
+func TestBlueGreenComposeJoinsTheProxyNetworkWithoutPorts(t *testing.T) {
+	spec := Spec{App: "hello", Service: "app", ContainerPort: 8080, Publish: "127.0.0.1:80:8080", Proxy: Proxy{Name: "goship-proxy"}}
+	user := []byte(`services:
+  app:
+    image: old
+    ports: ["80:8080"]
+    networks: [backend]
+  db:
+    image: postgres
+networks:
+  backend: {}
+`)
+	for name, compose := range map[string][]byte{"generated": nil, "user's": user} {
+		t.Run(name, func(t *testing.T) {
+			s := spec
+			s.Compose = compose
+			out, err := BlueGreenCompose(s, "registry.example/hello@sha256:abc", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Services map[string]struct {
+					Image    string
+					Ports    []string
+					Networks map[string]struct{ Aliases []string }
+				}
+				Networks map[string]struct {
+					External bool
+					Name     string
+				}
+			}
+			if err := yaml.Unmarshal(out, &doc); err != nil {
+				t.Fatal(err)
+			}
+			app := doc.Services["app"]
+			if app.Image != "registry.example/hello@sha256:abc" || len(app.Ports) != 0 {
+				t.Fatalf("the service must run the release's image and publish nothing:\n%s", out)
+			}
+			if a := app.Networks[proxyNetwork].Aliases; len(a) != 1 || !strings.HasPrefix(a[0], "goship-hello-${GOSHIP_COLOR:?") {
+				t.Fatalf("aliases on the proxy network: %v\n%s", a, out)
+			}
+			if n := doc.Networks[proxyNetwork]; !n.External || n.Name != "goship-proxy" {
+				t.Fatalf("proxy network: %+v\n%s", n, out)
+			}
+			want := "default"
+			if compose != nil {
+				want = "backend" // its own networks are kept
+			}
+			if _, ok := app.Networks[want]; !ok {
+				t.Fatalf("the service left network %s:\n%s", want, out)
+			}
+		})
+	}
+}
