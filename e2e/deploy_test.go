@@ -1,0 +1,114 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+// server is the test world's docker host as goship's SSH flags name it.
+type server struct {
+	args []string // --host … --known-hosts …, for every server function
+	app  []string // --app-dir and --publish of the app under test
+	url  string   // the app as this machine reaches it
+}
+
+func startServer(t *testing.T) server {
+	t.Helper()
+	docker := testworld.NeedDocker(t)
+	srv := testworld.StartSSHD(t)
+	dir := t.TempDir()
+	key, known := filepath.Join(dir, "key"), filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(key, srv.ClientKeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(known, srv.KnownHosts, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := testworld.FreePort(t)
+	t.Cleanup(func() { docker.RemoveComposeProject("hello") })
+	return server{
+		args: []string{"--host=" + srv.Host, "--port=" + strconv.Itoa(srv.Port), "--user=" + srv.User,
+			"--key=file://" + key, "--known-hosts=file://" + known, "--app-dir=" + srv.AppRoot + "/hello"},
+		app: []string{fmt.Sprintf("--publish=127.0.0.1:%d:8080", port), "--health-timeout=60s"},
+		url: fmt.Sprintf("http://127.0.0.1:%d", port),
+	}
+}
+
+// The delivery chain through the module: publish to an authenticated
+// registry behind a private CA, deploy from it, deploy over SSH with no
+// registry, a broken release rolled back automatically, the history,
+// status, a manual rollback, unlock, and release (ci, publish, deploy).
+func TestPublishDeployRollback(t *testing.T) {
+	src := filepath.Join(testworld.RepoRoot(t), "examples", "hello-service")
+	reg := testworld.StartRegistry(t, testworld.WithTLS())
+	reg.TrustForDocker(t) // the server pulls from it, as a private registry's hosts are set up
+	srv := startServer(t)
+	env := []string{"REG_PASSWORD=" + reg.Password}
+	ctx := func(created string) []string {
+		return []string{"--sha=" + sha, "--ref=refs/heads/main", "--created=" + created, "--registry-ca=" + reg.CAFile, "--healthcheck=health"}
+	}
+	call := func(created string, args ...string) result {
+		return goship(t, src, env, append(ctx(created), args...)...)
+	}
+	registryArgs := []string{"--registry-host=" + reg.Host, "--namespace=goship", "--repository=hello", "--username=" + reg.Username, "--password=env://REG_PASSWORD"}
+
+	ref := must(t, call("2026-01-01T00:00:00Z", append([]string{"publish"}, registryArgs...)...), "publish")
+	if !strings.HasPrefix(ref, reg.Host+"/goship/hello@sha256:") {
+		t.Fatalf("publish returned %q", ref)
+	}
+	deploy := func(created string, extra ...string) result {
+		args := append(append([]string{"deploy"}, srv.args...), srv.app...)
+		return call(created, append(args, extra...)...)
+	}
+	must(t, deploy("2026-01-01T00:00:00Z", "--image="+ref, "--registry-username="+reg.Username, "--registry-password=env://REG_PASSWORD"), "deploy from the registry")
+	v1 := getEventually(t, srv.url+"/version")
+	if !strings.Contains(v1, "0.0.0-20260101000000-01234567") {
+		t.Fatalf("/version after the first deploy = %q", v1)
+	}
+
+	must(t, deploy("2026-02-01T00:00:00Z", "--transfer=ssh"), "deploy over ssh")
+	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
+		t.Fatalf("/version after the ssh deploy = %q", v)
+	}
+
+	broken := filepath.Join(t.TempDir(), "broken.env")
+	writeFile(t, broken, "HELLO_BROKEN=1\n")
+	mustFail(t, deploy("2026-03-01T00:00:00Z", "--transfer=ssh", "--env=file://"+broken, "--health-timeout=20s"),
+		"deploy of a broken release", "failed health gate", "rolled back to")
+	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
+		t.Fatalf("/version after the failed deploy = %q: the previous release must serve", v)
+	}
+
+	const later = "2026-05-01T00:00:00Z"
+	releases := call(later, append([]string{"releases"}, srv.args...)...)
+	must(t, releases, "releases")
+	if strings.Count(releases.out, "healthy") < 2 || !strings.Contains(releases.out, "failed") {
+		t.Fatalf("releases:\n%s", releases.out)
+	}
+	status := call(later, append([]string{"status"}, srv.args...)...)
+	must(t, status, "status")
+	if !strings.Contains(status.out, "OK: release") {
+		t.Fatalf("status:\n%s", status.out)
+	}
+
+	must(t, call(later, append([]string{"rollback"}, srv.args...)...), "rollback")
+	if v := getEventually(t, srv.url+"/version"); v != v1 {
+		t.Fatalf("/version after rollback = %q, want %q", v, v1)
+	}
+	mustFail(t, call(later, append([]string{"unlock"}, srv.args...)...), "unlock with no deploy running", "not held")
+
+	release := append([]string{"--scanners=secret", "release"}, registryArgs...)
+	release = append(append(release, srv.args...), srv.app...)
+	must(t, call("2026-04-01T00:00:00Z", release...), "release")
+	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260401000000-01234567") {
+		t.Fatalf("/version after release = %q", v)
+	}
+}
