@@ -9,6 +9,7 @@ import (
 
 	"github.com/goship-dev/goship/ci"
 	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/project"
 )
 
 // Ci runs lint, test, build and scan in parallel and returns every report:
@@ -94,6 +95,9 @@ func (g *Goship) Reports(
 		return dir, err
 	})
 	step("build", func(ctx context.Context) (*dagger.Directory, error) {
+		if _, err := g.mainPkg(ctx); errors.Is(err, project.ErrNoMainPackage) && g.Dockerfile == "" {
+			return nil, nil // a library: nothing to build
+		}
 		c, err := g.Build(ctx)
 		if err == nil {
 			_, err = c.Sync(ctx)

@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goship-dev/goship/ci"
@@ -92,6 +93,11 @@ type Goship struct {
 	// The constructor flags that differ from their defaults, for reproduce commands.
 	// +private
 	CallArgs []string
+
+	// The main package as worked out within one call (see mainPkg).
+	pkgOnce     sync.Once
+	pkgResolved string
+	pkgErr      error
 }
 
 // New prepares goship for a Go project.
@@ -454,24 +460,28 @@ func gitRemoteURL(ctx context.Context, source *dagger.Directory) string {
 }
 
 // mainPkg is the main package to ship: --pkg, or the one the module's
-// package clauses point at. Only the functions that build need it.
+// package clauses point at. Only the functions that build need it. It is
+// worked out once per call, however many steps ask concurrently.
 func (g *Goship) mainPkg(ctx context.Context) (string, error) {
-	if g.Pkg != "" {
-		return g.Pkg, nil
-	}
-	tree, cleanup, err := exportFiles(ctx, g.moduleDir(), "**/*.go", "**/go.mod")
-	if err != nil {
-		return "", err
-	}
-	defer cleanup()
-	mains, err := project.MainPackages(os.DirFS(tree))
-	if err != nil {
-		return "", err
-	}
-	if g.Pkg, err = project.MainPackage(mains); err != nil {
-		return "", err
-	}
-	return g.Pkg, nil
+	g.pkgOnce.Do(func() {
+		if g.Pkg != "" {
+			g.pkgResolved = g.Pkg
+			return
+		}
+		tree, cleanup, err := exportFiles(ctx, g.moduleDir(), "**/*.go", "**/go.mod")
+		if err != nil {
+			g.pkgErr = err
+			return
+		}
+		defer cleanup()
+		mains, err := project.MainPackages(os.DirFS(tree))
+		if err != nil {
+			g.pkgErr = err
+			return
+		}
+		g.pkgResolved, g.pkgErr = project.MainPackage(mains)
+	})
+	return g.pkgResolved, g.pkgErr
 }
 
 // appName is --app, or the main package's directory name, or for a
@@ -487,6 +497,5 @@ func (g *Goship) appName(ctx context.Context) (string, error) {
 	case err != nil:
 		return "", fmt.Errorf("%w (or name the app with --app)", err)
 	}
-	g.App = project.AppName(pkg, g.ModulePath)
-	return g.App, nil
+	return project.AppName(pkg, g.ModulePath), nil
 }

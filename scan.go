@@ -4,16 +4,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/scan"
 )
 
-// Scan runs Trivy on the runtime image and returns the reports:
+// Scan runs Trivy on the runtime image (a library's source, when there is
+// no main package) and returns the reports:
 // trivy.json, trivy.sarif, sbom.cdx.json, trivy.txt and summary.md. It
 // fails when a finding at a gated severity is neither in .trivyignore nor
 // in an unexpired entry of .goship-allowlist.yaml. Settings left empty
@@ -42,22 +45,9 @@ func (g *Goship) Scan(
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
-	img, err := g.Build(ctx)
+	trivy, kind, target, err := g.scanTarget(ctx, g.trivy(policy))
 	if err != nil {
 		return nil, err
-	}
-	trivy := g.trivy(policy)
-	// goship's own image is the binary plus certificates and zoneinfo, with
-	// a config goship writes: its root filesystem holds everything Trivy
-	// can find, and scanning it needs no image tarball. A project
-	// Dockerfile may put anything in the image config (ENV, history), so
-	// that image is scanned whole.
-	kind, target := scan.Rootfs, "/scan/rootfs"
-	if g.Dockerfile != "" {
-		kind, target = scan.ImageTarball, "/scan/image.tar"
-		trivy = trivy.WithMountedFile(target, img.AsTarball())
-	} else {
-		trivy = trivy.WithMountedDirectory(target, img.Rootfs())
 	}
 	var allow scan.Allowlist
 	if ok, _ := exists(ctx, g.moduleDir(), ".trivyignore"); ok {
@@ -108,6 +98,28 @@ func (g *Goship) Scan(
 		return reports, fmt.Errorf("scan gate failed:\n%s", summary)
 	}
 	return reports, nil
+}
+
+// scanTarget mounts what Trivy scans. goship's own image is the binary
+// plus certificates and zoneinfo, with a config goship writes: its root
+// filesystem holds everything Trivy can find, and scanning it needs no
+// image tarball. A project Dockerfile may put anything in the image
+// config (ENV, history), so that image is scanned whole. A library has no
+// image: its source is scanned (go.mod's dependencies, secrets).
+func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container) (*dagger.Container, scan.TargetKind, string, error) {
+	if g.Dockerfile == "" {
+		if _, err := g.mainPkg(ctx); errors.Is(err, project.ErrNoMainPackage) {
+			return trivy.WithMountedDirectory("/scan/source", g.moduleDir().WithoutDirectory(".git")), scan.Filesystem, "/scan/source", nil
+		}
+	}
+	img, err := g.Build(ctx)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if g.Dockerfile != "" {
+		return trivy.WithMountedFile("/scan/image.tar", img.AsTarball()), scan.ImageTarball, "/scan/image.tar", nil
+	}
+	return trivy.WithMountedDirectory("/scan/rootfs", img.Rootfs()), scan.Rootfs, "/scan/rootfs", nil
 }
 
 // trivy is the Trivy container: its DB cache, the registry CA for DB

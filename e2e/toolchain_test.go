@@ -1,0 +1,96 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+// goship installed the way Dagger v0.21 users install a module: as a
+// toolchain of their repository, its checks run by `dagger check` with
+// constructor defaults set through customizations in dagger.json. One
+// repository has package main in a root file that is not main.go, the
+// other is a library with no main package.
+func TestToolchainChecks(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"root-main-in-app-go": {
+			"go.mod": "module example.com/rootapp\n\ngo 1.26\n",
+			"app.go": "// Command rootapp greets.\npackage main\n\nimport \"fmt\"\n\nfunc greeting() string { return \"hello\" }\n\nfunc main() { fmt.Println(greeting()) }\n",
+			"app_test.go": "package main\n\nimport \"testing\"\n\nfunc TestGreeting(t *testing.T) {\n\tif greeting() != \"hello\" {\n\t\tt.Fatal(greeting())\n\t}\n}\n",
+			"grpc/doc.go": "// Package grpc has no tests.\npackage grpc\n\n// Name names it.\nconst Name = \"grpc\"\n",
+		},
+		"library": {
+			"go.mod":      "module example.com/lib\n\ngo 1.26\n",
+			"lib.go":      "// Package lib adds.\npackage lib\n\n// Add adds.\nfunc Add(a, b int) int { return a + b }\n",
+			"lib_test.go": "package lib\n\nimport \"testing\"\n\nfunc TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal(Add(1, 2))\n\t}\n}\n",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			repo := testworld.Dir(t, "repo")
+			for f, content := range files {
+				writeFile(t, filepath.Join(repo, f), content)
+			}
+			must(t, dagger(t, repo, nil, "init", "--name=myapp"), "dagger init")
+			must(t, dagger(t, repo, nil, "toolchain", "install", testworld.RepoRoot(t)), "dagger toolchain install")
+			customize(t, repo, map[string]string{"scanners": "secret"})
+			list := dagger(t, repo, nil, "check", "-l")
+			must(t, list, "dagger check -l")
+			for _, c := range []string{"goship:ci", "goship:lint", "goship:scan", "goship:test"} {
+				if !strings.Contains(list.out, c) {
+					t.Fatalf("dagger check -l lacks %s:\n%s", c, list.out)
+				}
+			}
+			must(t, dagger(t, repo, nil, "check"), "dagger check")
+		})
+	}
+}
+
+// customize sets goship's constructor defaults in the repository's
+// dagger.json: the engine's image overrides and extra.
+func customize(t *testing.T, repo string, extra map[string]string) {
+	t.Helper()
+	path := filepath.Join(repo, "dagger.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var custom []map[string]string
+	for _, a := range engineArgs() {
+		k, v, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		custom = append(custom, map[string]string{"argument": camel(k), "default": v})
+	}
+	for k, v := range extra {
+		custom = append(custom, map[string]string{"argument": k, "default": v})
+	}
+	toolchains, _ := cfg["toolchains"].([]any)
+	if len(toolchains) != 1 {
+		t.Fatalf("dagger.json has toolchains %v, want goship alone:\n%s", toolchains, data)
+	}
+	toolchains[0].(map[string]any)["customizations"] = custom
+	out, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// camel turns a flag name (go-image) into its argument name (goImage).
+func camel(flag string) string {
+	parts := strings.Split(flag, "-")
+	for i := 1; i < len(parts); i++ {
+		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+	}
+	return strings.Join(parts, "")
+}
