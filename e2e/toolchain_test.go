@@ -20,8 +20,8 @@ import (
 func TestToolchainChecks(t *testing.T) {
 	for name, files := range map[string]map[string]string{
 		"root-main-in-app-go": {
-			"go.mod": "module example.com/rootapp\n\ngo 1.26\n",
-			"app.go": "// Command rootapp greets.\npackage main\n\nimport \"fmt\"\n\nfunc greeting() string { return \"hello\" }\n\nfunc main() { fmt.Println(greeting()) }\n",
+			"go.mod":      "module example.com/rootapp\n\ngo 1.26\n",
+			"app.go":      "// Command rootapp greets.\npackage main\n\nimport \"fmt\"\n\nfunc greeting() string { return \"hello\" }\n\nfunc main() { fmt.Println(greeting()) }\n",
 			"app_test.go": "package main\n\nimport \"testing\"\n\nfunc TestGreeting(t *testing.T) {\n\tif greeting() != \"hello\" {\n\t\tt.Fatal(greeting())\n\t}\n}\n",
 			"grpc/doc.go": "// Package grpc has no tests.\npackage grpc\n\n// Name names it.\nconst Name = \"grpc\"\n",
 		},
