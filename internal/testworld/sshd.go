@@ -39,9 +39,13 @@ type SSHServer struct {
 // Addr is host:port.
 func (s *SSHServer) Addr() string { return fmt.Sprintf("%s:%d", s.Host, s.Port) }
 
+// SSHDOption adds to the sshd_config of a test server; it gets the
+// server, its host key and its directory, and returns config lines.
+type SSHDOption func(t testing.TB, s *SSHServer, hostKey ssh.Signer, dir string) string
+
 // StartSSHD runs Debian's sshd on a free loopback port with a fresh ed25519
 // host key and a deploy user authorized with a fresh client key.
-func StartSSHD(t testing.TB) *SSHServer {
+func StartSSHD(t testing.TB, opts ...SSHDOption) *SSHServer {
 	t.Helper()
 	bin := need(t, "sshd", "openssh-server")
 	uid := ensureDeployUser(t)
@@ -95,6 +99,9 @@ MaxStartups 50
 MaxSessions 50
 LogLevel VERBOSE
 `, s.Port, s.Host, hostKeyPath, filepath.Join(dir, "sshd.pid"), authDir, DeployUser)
+	for _, o := range opts {
+		config += o(t, s, hostSigner, dir)
+	}
 	cfgPath := filepath.Join(dir, "sshd_config")
 	writeFile(t, cfgPath, []byte(config), 0o600)
 	// sshd's privilege separation directory.

@@ -115,12 +115,20 @@ var (
 	userRE     = regexp.MustCompile(`^[a-z_][a-z0-9_.-]{0,31}$`)
 )
 
-// ValidateHost accepts a DNS name or an IP address.
+// ValidateHost accepts a DNS name or an IP address; an IPv6 address may
+// come in brackets ([::1]).
 func ValidateHost(h string) error {
 	if h == "" {
 		return fmt.Errorf("ssh host is empty")
 	}
-	if net.ParseIP(strings.Trim(h, "[]")) != nil {
+	if strings.HasPrefix(h, "[") || strings.HasSuffix(h, "]") {
+		inner := hostOnly(h)
+		if ip := net.ParseIP(inner); ip == nil || !strings.Contains(inner, ":") {
+			return fmt.Errorf("ssh host %q: brackets are only for IPv6 addresses, as in [::1]", h)
+		}
+		return nil
+	}
+	if net.ParseIP(h) != nil {
 		return nil
 	}
 	if len(h) > 253 || !hostnameRE.MatchString(h) {

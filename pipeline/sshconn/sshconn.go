@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,8 +42,17 @@ type Config struct {
 	KeepAlive time.Duration
 }
 
-// Addr is host:port.
-func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+// Addr is host:port, with an IPv6 host in brackets once ([::1]:22),
+// whether or not Host has them.
+func (c Config) Addr() string { return net.JoinHostPort(hostOnly(c.Host), strconv.Itoa(c.Port)) }
+
+// hostOnly is h without the brackets of a bracketed IPv6 address.
+func hostOnly(h string) string {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		return h[1 : len(h)-1]
+	}
+	return h
+}
 
 // Validate checks the config before any network traffic.
 func (c Config) Validate() error {
@@ -175,53 +182,19 @@ func authMethod(ctx context.Context, cfg Config) (ssh.AuthMethod, func(), error)
 	return ssh.PublicKeysCallback(agent.NewClient(conn).Signers), func() { _ = conn.Close() }, nil
 }
 
-// hostKeyCallback builds the pinned-key check and the host key algorithms
-// known_hosts has for this host, so the server presents a key we can
-// verify rather than another type.
+// hostKeyCallback builds the host key check from known_hosts (pinned
+// keys and @cert-authority lines) and the host key algorithms to offer,
+// so the server presents a key or certificate we can verify rather than
+// another type.
 func hostKeyCallback(cfg Config) (ssh.HostKeyCallback, []string, error) {
-	f, err := os.CreateTemp("", "goship-known-hosts-")
+	kh, err := parseKnownHosts(cfg.KnownHosts, cfg.Addr())
 	if err != nil {
 		return nil, nil, err
 	}
-	defer func() { _ = os.Remove(f.Name()) }()
-	if _, err := f.Write(cfg.KnownHosts); err != nil {
-		_ = f.Close()
-		return nil, nil, err
+	if len(kh.pinned) == 0 && len(kh.authorities) == 0 {
+		return nil, nil, fmt.Errorf("known_hosts has no entry for %s: add it with `ssh-keyscan -p %d %s` and verify the fingerprint against the server before trusting it", knownhosts.Normalize(cfg.Addr()), cfg.Port, hostOnly(cfg.Host))
 	}
-	_ = f.Close()
-	db, err := knownhosts.New(f.Name())
-	if err != nil {
-		return nil, nil, fmt.Errorf("known_hosts: %w", err)
-	}
-	known := knownKeys(db, cfg.Addr())
-	if len(known) == 0 {
-		return nil, nil, fmt.Errorf("known_hosts has no entry for %s: add it with `ssh-keyscan -p %d %s` and verify the fingerprint against the server before trusting it", knownhosts.Normalize(cfg.Addr()), cfg.Port, cfg.Host)
-	}
-	var algos []string
-	for _, k := range known {
-		for _, a := range algorithmsFor(k.Key.Type()) {
-			if !slices.Contains(algos, a) {
-				algos = append(algos, a)
-			}
-		}
-	}
-	check := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		err := db(hostname, remote, key)
-		var keyErr *knownhosts.KeyError
-		if errors.As(err, &keyErr) && len(keyErr.Want) > 0 {
-			var want []string
-			for _, w := range keyErr.Want {
-				want = append(want, ssh.FingerprintSHA256(w.Key))
-			}
-			return fmt.Errorf("HOST KEY MISMATCH for %s: the server presented %s %s but known_hosts pins %s. Someone may be intercepting the connection, or the server was rebuilt; verify before updating known_hosts",
-				knownhosts.Normalize(cfg.Addr()), key.Type(), ssh.FingerprintSHA256(key), strings.Join(want, ", "))
-		}
-		if err != nil {
-			return fmt.Errorf("host key for %s (%s): %w", knownhosts.Normalize(cfg.Addr()), ssh.FingerprintSHA256(key), err)
-		}
-		return nil
-	}
-	return check, algos, nil
+	return kh.check(cfg), kh.algorithms(), nil
 }
 
 // knownKeys asks the known_hosts callback which keys it holds for addr, by
@@ -253,6 +226,8 @@ func explainHandshake(cfg Config, err error) error {
 		return fmt.Errorf("ssh %s: %w", cfg.Addr(), err)
 	case strings.Contains(msg, "unable to authenticate"):
 		return fmt.Errorf("ssh %s: the server refused the key for user %q: is its public key in ~%s/.ssh/authorized_keys, and is the account unlocked?", cfg.Addr(), cfg.User, cfg.User)
+	case strings.Contains(msg, "no common algorithm for host key"):
+		return fmt.Errorf("ssh %s: the server offers no host key or certificate of a type known_hosts can verify (a @cert-authority line needs HostCertificate in the server's sshd_config; a pinned key needs its type): %w", cfg.Addr(), err)
 	case errors.Is(err, io.EOF) || strings.Contains(msg, "connection reset"):
 		return fmt.Errorf("ssh %s: the server closed the connection during the handshake (MaxStartups, AllowUsers or a fail2ban rule?): %w", cfg.Addr(), err)
 	}

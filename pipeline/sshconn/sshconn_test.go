@@ -54,3 +54,26 @@ func FuzzParseHostPort(f *testing.F) {
 		}
 	})
 }
+
+func TestWildcardMatchAsOpenSSH(t *testing.T) {
+	tests := []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"*", "[10.0.0.5]:2222", true},
+		{"*", "host.example.com", true},
+		{"*.example.com", "a.example.com", true},
+		{"*.example.com", "[a.example.com]:2222", false},
+		{"[*.example.com]:2222", "[a.example.com]:2222", true},
+		{"10.0.0.?", "10.0.0.5", true},
+		{"10.0.0.?", "10.0.0.55", false},
+		{"Host.Example.com", "host.example.com", true},
+		{"a*b*c", "axxbyyc", true},
+		{"a*b*c", "axxbyy", false},
+	}
+	for _, tt := range tests {
+		if got := wildcardMatch(tt.pattern, tt.name); got != tt.want {
+			t.Errorf("wildcardMatch(%q, %q) = %v", tt.pattern, tt.name, got)
+		}
+	}
+}
