@@ -27,11 +27,6 @@ type containerSnap struct {
 	restarts int
 }
 
-// waitHealthy gates a release whose container was already started.
-func (s *server) waitHealthy(ctx context.Context, release, imageID string, h Health) error {
-	return s.gate(ctx, release, imageID, h, nil)
-}
-
 // gate polls until the release passes its checks (see probe), then keeps
 // probing for h.Settle: a release that answers once and then degrades, or
 // whose container restarts or turns unhealthy, fails the gate rather than
