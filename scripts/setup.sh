@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine (as root) for goship's test suite:
-# the real servers the tests start (dockerd, sshd, registry, docker-compose)
-# and the pinned Go tools. Idempotent: a warm machine does nothing.
+# the real servers the tests start (dockerd, sshd, registry, docker-compose),
+# the pinned Go tools, and (in the background) the local Dagger engine the
+# e2e suite runs on. Idempotent: a warm machine does nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -26,5 +27,8 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { tail -20 /var/log/goship-dockerd.log; echo "setup: dockerd did not start" >&2; exit 1; }
 fi
 
+# The Dagger engine for the e2e suite builds in the background (cold: 10-17
+# minutes) while the tools build and the engine-free suite runs.
+"$root/scripts/engine.sh" start
 "$root/scripts/tools.sh" >/dev/null
-echo "setup: ready"
+echo "setup: ready (the Dagger engine may still be coming up: scripts/engine.sh ready)"

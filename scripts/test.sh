@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# goship's test suite, engine-free: formatting, vet, the Dagger module
-# type-check, golangci-lint, every Go test (against the real registry,
-# sshd, dockerd, trivy started by the tests), the e2e suite's compile
-# check, actionlint and the Taskfile. Run scripts/setup.sh first on a fresh
-# machine.
+# goship's test suite. First engine-free: formatting, vet, the Dagger
+# module type-check, golangci-lint, every Go test (against the real
+# registry, sshd, dockerd, trivy started by the tests), actionlint and the
+# Taskfile. Then the e2e suite through the dagger CLI on the local Dagger
+# engine (scripts/engine.sh). Run scripts/setup.sh first on a fresh machine.
+#
+# If the engine kit itself fails, the e2e suite is reported as not run
+# (loudly) and the result is the engine-free suite's; if e2e fails, this
+# fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -41,5 +45,21 @@ step "task --list"
 [ -f Taskfile.yml ] && task --list >/dev/null
 
 step "go test"
+"$root/scripts/engine.sh" start # no-op when setup.sh started it
 (cd examples/hello-service && go test -race -count=1 ./...)
 go test -race -count=1 -timeout 30m "${pkgs[@]}"
+
+step "e2e on the local Dagger engine"
+if ! exports=$("$root/scripts/engine.sh" ready); then
+  echo "=================================================================="
+  echo "ENGINE UNAVAILABLE: e2e not run. The engine kit (../shared/engine) failed:"
+  "$root/scripts/engine.sh" log 40
+  echo "=================================================================="
+  exit 0
+fi
+eval "$exports"
+dagger core version
+if ! go test -tags e2e -count=1 -timeout 45m -v ./e2e/...; then
+  echo "e2e FAILED"
+  exit 1
+fi
