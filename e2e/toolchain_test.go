@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,11 @@ func TestToolchainChecks(t *testing.T) {
 				writeFile(t, filepath.Join(repo, f), content)
 			}
 			must(t, dagger(t, repo, nil, "init", "--name=myapp"), "dagger init")
-			must(t, dagger(t, repo, nil, "toolchain", "install", testworld.RepoRoot(t)), "dagger toolchain install")
+			// Users install from a git ref; a local toolchain must sit inside
+			// the repository, so this copy of goship goes where Go's ./...
+			// and goship's source filter do not look.
+			copyCheckout(t, filepath.Join(repo, ".dagger", "goship"))
+			must(t, dagger(t, repo, nil, "toolchain", "install", "./.dagger/goship"), "dagger toolchain install")
 			customize(t, repo, map[string]string{"scanners": "secret"})
 			list := dagger(t, repo, nil, "check", "-l")
 			must(t, list, "dagger check -l")
@@ -48,6 +53,21 @@ func TestToolchainChecks(t *testing.T) {
 			}
 			must(t, dagger(t, repo, nil, "check"), "dagger check")
 		})
+	}
+}
+
+// copyCheckout copies this checkout's files (tracked and untracked, not
+// ignored) to dst.
+func copyCheckout(t *testing.T, dst string) {
+	t.Helper()
+	root := testworld.RepoRoot(t)
+	cmd := exec.Command("sh", "-c", `git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$0"`, dst)
+	cmd.Dir = root
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("copy goship: %v\n%s", err, out)
 	}
 }
 
