@@ -8,8 +8,11 @@
 //
 //	releases/<UTC yyyymmddHHMMSS>-<tag>/compose.yaml, .env (0600), release.json
 //	current -> releases/<…>   the release that last passed its health gate
+//	shared/                   what relative paths in the user's compose file
+//	                          (bind mounts, env_file) point at; outlives releases
 //	deploys.log               one JSON line per attempt and outcome
 //	.lock, .lock.owner        the deploy lock (flock, held by the SSH session)
+//	                          and its holder, written and cleared under the lock
 package deploy
 
 import (
