@@ -10,7 +10,7 @@ import (
 	"github.com/goship-dev/goship/internal/testworld"
 )
 
-// A release that answers 200 for 2s and then 500 passes a first-probe
+// A release that answers 200 for 3s and then 500 passes a first-probe
 // gate; the settle window catches it and the previous release stays live.
 func TestGateSettleWindowCatchesADegradingRelease(t *testing.T) {
 	t.Parallel()
@@ -31,10 +31,10 @@ func TestGateSettleWindowCatchesADegradingRelease(t *testing.T) {
 
 	spec = w.spec(app, port, "v2")
 	spec.Health.Settle = 0
-	spec.Env = []byte("HELLO_FAIL_AFTER=2s\n")
+	spec.Env = []byte("HELLO_FAIL_AFTER=3s\n")
 	_, err = Deploy(ctx, c, spec)
 	if err == nil {
-		t.Fatal("a release that degrades 2s after start went live")
+		t.Fatal("a release that degrades 3s after start went live")
 	}
 	for _, want := range []string{"answered 500", "after the first passing probe", "rolled back to " + r1.Release + ", which is serving"} {
 		if !strings.Contains(err.Error(), want) {
