@@ -339,11 +339,29 @@ func (s *server) leaveProxy(ctx context.Context, spec Spec, existing []Record, p
 	if err := s.writeRelease(ctx, rec.Name, files); err != nil {
 		return fail(err)
 	}
+	// The container is created before the proxy lets go of the port, so
+	// the gap is a docker stop and a docker start, not a compose run.
+	before := s.snapshot(ctx, rec.Name)
+	if _, err := s.run(ctx, "compose create "+rec.Name, s.composeCmd(rec.Name, "up --no-start --remove-orphans"), nil); err != nil {
+		_ = s.down(context.WithoutCancel(ctx), rec.Name)
+		return fail(fmt.Errorf("create %s: %w", rec.Name, err))
+	}
 	stopped, err := px.freePort(ctx, spec.App, prevRec.Proxy.Port)
 	if err != nil {
+		_ = s.down(context.WithoutCancel(ctx), rec.Name)
 		return fail(err)
 	}
-	if gateErr := s.startAndGate(ctx, rec, spec.Health); gateErr != nil {
+	gateErr := func() error {
+		id, err := s.containerID(ctx, rec.Name)
+		if err != nil {
+			return &gateError{check: err.Error()}
+		}
+		if _, err := s.run(ctx, "start "+rec.Name, "docker start "+q(id), nil); err != nil {
+			return &gateError{check: "docker start: " + err.Error()}
+		}
+		return s.gate(ctx, rec.Name, rec.ImageID, spec.Health, before)
+	}()
+	if gateErr != nil {
 		rctx := context.WithoutCancel(ctx)
 		logs := "(no container)"
 		if id, err := s.containerID(rctx, rec.Name); err == nil {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -314,8 +315,11 @@ func TestBlueGreenSurvivesProxyRestartedByHand(t *testing.T) {
 	}
 	id := w.docker.Run(t, nil, "ps", "-q", "--filter", "label=com.docker.compose.project="+w.proxy.Name)
 	w.docker.Run(t, nil, "restart", id)
-	testworld.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
-	if got := version(t, port); got != "v1" {
+	got := ""
+	for deadline := time.Now().Add(10 * time.Second); got != "v1" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		got = version(t, port)
+	}
+	if got != "v1" {
 		t.Fatalf("after the restart: /version = %q, want v1", got)
 	}
 	if _, err := Deploy(ctx, c, w.bgSpec(app, port, "v2")); err != nil {
@@ -331,6 +335,43 @@ func TestBlueGreenSurvivesProxyRestartedByHand(t *testing.T) {
 	}
 	if got := version(t, port); got != "v1" {
 		t.Fatalf("after v1: /version = %q", got)
+	}
+
+	// The rollback to v2 starts its kept (stopped) green container again
+	// rather than creating one.
+	green := "label=com.docker.compose.project=" + app + "-green"
+	kept := w.docker.Run(t, nil, "ps", "-aq", "--filter", green)
+	if _, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Health: Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}}); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if got, now := version(t, port), w.docker.Run(t, nil, "ps", "-q", "--filter", green); got != "v2" || now != kept || kept == "" {
+		t.Fatalf("after the rollback: /version = %q, green container %q (kept: %q)", got, now, kept)
+	}
+
+	// A new proxy image replaces the port's Caddy on the next deploy.
+	next := w.proxy.Image + "-next"
+	w.docker.Run(t, nil, "tag", w.proxy.Image, next)
+	t.Cleanup(func() { _, _ = w.docker.Try(nil, "image", "rm", next) })
+	spec := w.bgSpec(app, port, "v1")
+	spec.Proxy.Image = next
+	if _, err := Deploy(ctx, c, spec); err != nil {
+		t.Fatalf("deploy with a new proxy image: %v", err)
+	}
+	if got, img := version(t, port), w.docker.Run(t, nil, "ps", "--format", "{{.Image}}", "--filter", "label=com.docker.compose.project="+w.proxy.Name); got != "v1" || img != next {
+		t.Fatalf("after the proxy upgrade: /version = %q, proxy runs %q (want v1, %s)", got, img, next)
+	}
+}
+
+func TestBlueGreenProxyDirNotWritableIsExplained(t *testing.T) {
+	t.Parallel()
+	w := newProxyWorld(t)
+	c := w.dial(t)
+	app, port := w.bgApp(t, "bgw")
+	spec := w.bgSpec(app, port, "v1")
+	spec.Proxy.Root = "/opt/goship-test-unwritable/" + w.proxy.Name
+	_, err := Deploy(context.Background(), c, spec)
+	if err == nil || !strings.Contains(err.Error(), "cannot write "+spec.Proxy.Root) || !strings.Contains(err.Error(), "sudo install -d") {
+		t.Fatalf("deploy with a proxy dir the deploy user cannot create: %v", err)
 	}
 }
 
@@ -467,6 +508,14 @@ func TestMigrationRecreateToBlueGreenAndBack(t *testing.T) {
 	})
 	if got := version(t, port); got != "v1" {
 		t.Fatalf("after the move back: /version = %q", got)
+	}
+	// A rollback across strategies is refused before anything changes.
+	_, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app})
+	if !errors.Is(err, errCrossStrategy) || !strings.Contains(err.Error(), "--strategy=recreate") {
+		t.Fatalf("rollback to the blue-green release from recreate: %v", err)
+	}
+	if got := version(t, port); got != "v1" {
+		t.Fatalf("after the refused rollback: /version = %q", got)
 	}
 	for _, project := range []string{app + "-blue", app + "-green", w.proxy.Name} {
 		if out := w.docker.Run(t, nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); out != "" {

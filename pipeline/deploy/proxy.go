@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -364,7 +365,7 @@ func (p *proxyServer) switchTo(ctx context.Context, r route, who string, handove
 	case id != "" && img == p.rec.Image:
 		// Stopped by hand or crashed: its config file is already the new one.
 		if _, err := p.s.run(ctx, "start proxy", "docker start "+q(id), nil); err != nil {
-			return fmt.Errorf("start proxy on port %d: %w", r.Port, err)
+			return p.portError(r, err)
 		}
 	default:
 		// New port, or a proxy image upgrade (which restarts this port's Caddy).
@@ -375,21 +376,28 @@ func (p *proxyServer) switchTo(ctx context.Context, r route, who string, handove
 		if _, err := p.s.run(ctx, "create proxy", p.composeCmd("up --no-start "+svc), nil); err != nil {
 			return fmt.Errorf("create proxy for port %d: %w", r.Port, err)
 		}
+		if id, _, _, err = p.container(ctx, r.Port); err != nil {
+			return fmt.Errorf("find the new proxy for port %d: %w", r.Port, err)
+		} else if id == "" {
+			return fmt.Errorf("compose created no proxy container for port %d", r.Port)
+		}
 		if handover != nil {
 			if err := handover(ctx); err != nil {
+				_, _ = p.s.run(context.WithoutCancel(ctx), "remove proxy", "docker rm -f "+q(id), nil)
 				return err
 			}
 		}
-		if _, err := p.s.run(ctx, "start proxy", p.composeCmd("up -d "+svc), nil); err != nil {
+		// docker start, not compose: the port is free from here on.
+		if _, err := p.s.run(ctx, "start proxy", "docker start "+q(id), nil); err != nil {
 			_, _ = p.s.run(context.WithoutCancel(ctx), "remove proxy", p.composeCmd("rm -fs "+svc), nil)
-			return p.portError(ctx, r, err)
+			return p.portError(r, err)
 		}
 	}
 	return p.waitListening(ctx, r)
 }
 
 // portError explains a proxy that could not start, naming the port.
-func (p *proxyServer) portError(ctx context.Context, r route, err error) error {
+func (p *proxyServer) portError(r route, err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "already allocated") || strings.Contains(msg, "address already in use") {
 		return fmt.Errorf("proxy port %d on %s is taken by something else: free it or publish the app on another port: %w", r.Port, p.s.c.Target(), err)
@@ -397,20 +405,27 @@ func (p *proxyServer) portError(ctx context.Context, r route, err error) error {
 	return fmt.Errorf("start proxy for port %d: %w", r.Port, err)
 }
 
-// waitListening waits until the port's Caddy accepts connections.
+// waitListening waits until the port's Caddy answers HTTP. A TCP
+// connect is not enough: docker's port proxy accepts before Caddy listens.
 func (p *proxyServer) waitListening(ctx context.Context, r route) error {
 	addr := net.JoinHostPort(loopbackFor(r.Bind), strconv.Itoa(r.Port))
+	client := p.s.tunnelHTTP(Health{Interval: 300 * time.Millisecond})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		conn, err := p.s.c.DialTCP(dctx, addr)
-		cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr+"/", nil)
+		if err != nil {
+			return err
+		}
+		if r.Host != "" {
+			req.Host = r.Host
+		}
+		resp, err := client.Do(req)
 		if err == nil {
-			_ = conn.Close()
+			_ = resp.Body.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("proxy on port %d does not accept connections after 30s: %w", r.Port, err)
+			return fmt.Errorf("proxy on port %d does not answer HTTP after 30s: %w", r.Port, err)
 		}
 		select {
 		case <-ctx.Done():
