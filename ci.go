@@ -26,7 +26,7 @@ func (g *Goship) Ci(
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
-	reports, err := g.Reports(ctx, repoPath, module)
+	reports, err := g.runAll(ctx, repoPath, module, false)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +48,14 @@ func (g *Goship) Reports(
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
+	return g.runAll(ctx, repoPath, module, true)
+}
+
+// runAll runs lint, test, build and scan in parallel and gathers their
+// reports. With materialize, every report is produced now (so a failed
+// step still leaves its files); without, report formats nobody asked for
+// yet (SARIF, CycloneDX) are produced only if the result is read.
+func (g *Goship) runAll(ctx context.Context, repoPath, module string, materialize bool) (*dagger.Directory, error) {
 	app, err := g.appName(ctx)
 	if err != nil {
 		return nil, err
@@ -63,7 +71,7 @@ func (g *Goship) Reports(
 		go func() {
 			defer wg.Done()
 			dir, err := fn(ctx)
-			if dir != nil {
+			if dir != nil && materialize {
 				// Materialize now, so a failed step still leaves its reports.
 				if _, serr := dir.Sync(ctx); serr != nil {
 					dir = nil

@@ -52,15 +52,30 @@ func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
 	return nil, fmt.Errorf("golangci-lint failed (exit %d): %s", code, strings.TrimSpace(stderr))
 }
 
-// modChecks runs go mod verify and go mod tidy -diff.
+// modChecks runs go mod verify and go mod tidy -diff. The verification
+// reads only go.mod and go.sum, so it runs on the download step and stays
+// cached while only source files change; tidy needs the source.
 func (g *Goship) modChecks(ctx context.Context) error {
-	run := g.goEnv().
-		WithExec([]string{"sh", "-c", "go mod verify && go mod tidy -diff"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
-	code, err := run.ExitCode(ctx)
-	if err != nil || code == 0 {
-		return err
+	checks := []struct {
+		c    *dagger.Container
+		hint string
+	}{
+		{g.goDeps().WithExec([]string{"go", "mod", "verify"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
+			"downloaded modules do not match go.sum (a tampered cache or proxy?)"},
+		{g.goEnv().WithExec([]string{"go", "mod", "tidy", "-diff"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
+			"go.mod/go.sum are not tidy; run `go mod tidy`"},
 	}
-	out, _ := run.Stdout(ctx)
-	stderr, _ := run.Stderr(ctx)
-	return fmt.Errorf("go.mod/go.sum are not tidy or fail verification; run `go mod tidy`:\n%s%s", out, stderr)
+	var errs []error
+	for _, check := range checks {
+		code, err := check.c.ExitCode(ctx)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			out, _ := check.c.Stdout(ctx)
+			stderr, _ := check.c.Stderr(ctx)
+			errs = append(errs, fmt.Errorf("%s:\n%s%s", check.hint, out, stderr))
+		}
+	}
+	return errors.Join(errs...)
 }

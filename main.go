@@ -358,6 +358,12 @@ func (g *Goship) trust(ctx context.Context) (registry.Trust, error) {
 // keeps it cached; the source is mounted, not copied, so no layer is
 // written for it, and without .git, which the Go tools must not read.
 func (g *Goship) goEnv() *dagger.Container {
+	return g.goDeps().WithMountedDirectory("/src", g.code())
+}
+
+// goDeps is the Go toolchain after the module download, with only the
+// go.mod, go.sum and go.work files at /src.
+func (g *Goship) goDeps() *dagger.Container {
 	download := "go mod download"
 	if g.Offline {
 		download += ` || { echo "offline: the module cache (cache volume goship-gomod) lacks this project's modules; run once online" >&2; exit 1; }`
@@ -365,8 +371,7 @@ func (g *Goship) goEnv() *dagger.Container {
 	modFiles := dag.Directory().WithDirectory("/", g.Source, dagger.DirectoryWithDirectoryOpts{Include: g.DownloadFiles})
 	return g.goTool(dag.Container().From(g.GoImage)).
 		WithMountedDirectory("/src", modFiles).
-		WithExec([]string{"sh", "-c", download}).
-		WithMountedDirectory("/src", g.code())
+		WithExec([]string{"sh", "-c", download})
 }
 
 // code is the source without .git.

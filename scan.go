@@ -76,9 +76,9 @@ func (g *Goship) Scan(
 		}
 		return nil, fmt.Errorf("trivy failed (exit %d, %v): %s", code, err, strings.TrimSpace(stderr))
 	}
-	for _, format := range []string{"sarif", "cyclonedx", "table"} {
-		run = run.WithExec(append([]string{"trivy"}, scan.ConvertArgs(format, files["json"], files[format])...))
-	}
+	// The JSON report decides the gate; the other formats are converted
+	// from it only when someone reads them (reports, scan export), not for
+	// a gate-only run such as ci.
 	data, err := run.File(files["json"]).Contents(ctx)
 	if err != nil {
 		return nil, err
@@ -93,6 +93,9 @@ func (g *Goship) Scan(
 		return nil, err
 	}
 	summary := verdict.Summary(app+":"+g.runContext().Version(), 10)
+	for _, format := range []string{"sarif", "cyclonedx", "table"} {
+		run = run.WithExec(append([]string{"trivy"}, scan.ConvertArgs(format, files["json"], files[format])...))
+	}
 	reports := run.Directory("/reports").WithNewFile("summary.md", summary)
 	if !verdict.Pass() {
 		return reports, fmt.Errorf("scan gate failed:\n%s", summary)
