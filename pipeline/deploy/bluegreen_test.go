@@ -200,6 +200,17 @@ func (s *slowRequests) finish(t *testing.T, port int, from, to string) {
 	}
 }
 
+// lastEnd is when the last request answered by body ended.
+func (s *slowRequests) lastEnd(body string) time.Time {
+	var last time.Time
+	for _, c := range s.calls {
+		if c.body == body && c.end.After(last) {
+			last = c.end
+		}
+	}
+	return last
+}
+
 // switched is when the last request served by to started: to served
 // from then at the latest.
 func (s *slowRequests) switched(t *testing.T, port int, to string) time.Time {
@@ -233,6 +244,8 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 		t.Fatalf("after v1: /version = %q", got)
 	}
 
+	blue := w.docker.Run(t, nil, "ps", "-q", "--filter", "label=com.docker.compose.project="+app+"-blue")
+	since := time.Now()
 	p, slow := probe(url, ""), startSlow(port)
 	r2, err := Deploy(ctx, c, w.bgSpec(app, port, "v2"))
 	if err != nil {
@@ -241,6 +254,17 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	slow.finish(t, port, "v1", "v2")
 	p.finish(t, "v1 -> v2", 200)
+	// The drain: v1 is sent SIGTERM only after its last request ended
+	// (not merely before its own graceful shutdown would have ended it).
+	kill := w.docker.Run(t, nil, "events", "--since", fmt.Sprint(since.Unix()), "--until", fmt.Sprint(time.Now().Unix()),
+		"--filter", "container="+blue, "--filter", "event=kill", "--format", "{{.TimeNano}}")
+	var killNano int64
+	if _, err := fmt.Sscan(kill, &killNano); err != nil {
+		t.Fatalf("no kill event for v1's container %s: %q", blue, kill)
+	}
+	if last := slow.lastEnd("v1"); time.Unix(0, killNano).Before(last.Add(-50 * time.Millisecond)) {
+		t.Errorf("v1 was stopped at %s, before its last request ended at %s", time.Unix(0, killNano).Format("15:04:05.000"), last.Format("15:04:05.000"))
+	}
 	if got := version(t, port); got != "v2" {
 		t.Fatalf("after v2: /version = %q", got)
 	}
