@@ -39,7 +39,10 @@ func (g *Goship) Binary(
 		return nil, err
 	}
 	out := "/out/" + app
-	c := g.goEnv()
+	c, err := g.goEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// Sorted, not map order: a different order is a different cache key.
 	for _, kv := range gobuild.SortedEnv(gobuild.Env(target)) {
 		k, v, _ := strings.Cut(kv, "=")

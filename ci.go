@@ -12,10 +12,11 @@ import (
 	"github.com/goship-dev/goship/pipeline/project"
 )
 
-// Ci runs lint, test, build and scan in parallel and returns every report:
-// test/ (junit.xml, coverage.out, test.json), scan/ (Trivy reports),
+// Ci runs lint, test, build and scan in parallel and fails if any of them
+// fails, naming every failure, not only the first. It returns test/
+// (junit.xml, coverage.out, test.json), scan/ (trivy.json, summary.md),
 // summary.md for the job summary and annotations.txt (GitHub ::error
-// lines). Every failing step is reported, not only the first.
+// lines); reports returns SARIF and CycloneDX as well.
 // +check
 func (g *Goship) Ci(
 	ctx context.Context,
@@ -52,9 +53,8 @@ func (g *Goship) Reports(
 }
 
 // runAll runs lint, test, build and scan in parallel and gathers their
-// reports. With materialize, every report is produced now (so a failed
-// step still leaves its files); without, report formats nobody asked for
-// yet (SARIF, CycloneDX) are produced only if the result is read.
+// reports. With materialize, every report format is produced, now (so a
+// failed step still leaves its files); without, only what the gate needs.
 func (g *Goship) runAll(ctx context.Context, repoPath, module string, materialize bool) (*dagger.Directory, error) {
 	app, err := g.appName(ctx)
 	if err != nil {
@@ -113,7 +113,7 @@ func (g *Goship) runAll(ctx context.Context, repoPath, module string, materializ
 		return nil, err
 	})
 	step("scan", func(ctx context.Context) (*dagger.Directory, error) {
-		return g.Scan(ctx, "", "", false, nil, nil)
+		return g.scan(ctx, g.scanPolicy("", "", false, nil, nil), materialize)
 	})
 	wg.Wait()
 

@@ -56,13 +56,21 @@ func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
 // reads only go.mod and go.sum, so it runs on the download step and stays
 // cached while only source files change; tidy needs the source.
 func (g *Goship) modChecks(ctx context.Context) error {
+	deps, err := g.goDeps(ctx)
+	if err != nil {
+		return err
+	}
+	env, err := g.goEnv(ctx)
+	if err != nil {
+		return err
+	}
 	checks := []struct {
 		c    *dagger.Container
 		hint string
 	}{
-		{g.goDeps().WithExec([]string{"go", "mod", "verify"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
+		{deps.WithExec([]string{"go", "mod", "verify"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
 			"downloaded modules do not match go.sum (a tampered cache or proxy?)"},
-		{g.goEnv().WithExec([]string{"go", "mod", "tidy", "-diff"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
+		{env.WithExec([]string{"go", "mod", "tidy", "-diff"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
 			"go.mod/go.sum are not tidy; run `go mod tidy`"},
 	}
 	var errs []error

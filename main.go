@@ -357,21 +357,35 @@ func (g *Goship) trust(ctx context.Context) (registry.Trust, error) {
 // step sees only the go.mod, go.sum and go.work files, so a source edit
 // keeps it cached; the source is mounted, not copied, so no layer is
 // written for it, and without .git, which the Go tools must not read.
-func (g *Goship) goEnv() *dagger.Container {
-	return g.goDeps().WithMountedDirectory("/src", g.code())
+func (g *Goship) goEnv(ctx context.Context) (*dagger.Container, error) {
+	deps, err := g.goDeps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return deps.WithMountedDirectory("/src", g.code()), nil
 }
 
 // goDeps is the Go toolchain after the module download, with only the
-// go.mod, go.sum and go.work files at /src.
-func (g *Goship) goDeps() *dagger.Container {
+// go.mod, go.sum and go.work files at /src. Those files are rebuilt from
+// their contents: a directory taken from the source would carry the whole
+// source's digest into the cache key, and any edit would redo the
+// download.
+func (g *Goship) goDeps(ctx context.Context) (*dagger.Container, error) {
+	modFiles := dag.Directory()
+	for _, f := range g.DownloadFiles {
+		data, err := g.Source.File(f).Contents(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f, err)
+		}
+		modFiles = modFiles.WithNewFile(f, data)
+	}
 	download := "go mod download"
 	if g.Offline {
 		download += ` || { echo "offline: the module cache (cache volume goship-gomod) lacks this project's modules; run once online" >&2; exit 1; }`
 	}
-	modFiles := dag.Directory().WithDirectory("/", g.Source, dagger.DirectoryWithDirectoryOpts{Include: g.DownloadFiles})
 	return g.goTool(dag.Container().From(g.GoImage)).
 		WithMountedDirectory("/src", modFiles).
-		WithExec([]string{"sh", "-c", download})
+		WithExec([]string{"sh", "-c", download}), nil
 }
 
 // code is the source without .git.

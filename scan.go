@@ -41,7 +41,12 @@ func (g *Goship) Scan(
 	// +optional
 	javaDbRepository []string,
 ) (*dagger.Directory, error) {
-	policy := g.scanPolicy(severity, scanners, includeUnfixed, dbRepository, javaDbRepository)
+	return g.scan(ctx, g.scanPolicy(severity, scanners, includeUnfixed, dbRepository, javaDbRepository), true)
+}
+
+// scan runs the scan under policy; allFormats adds SARIF, CycloneDX and a
+// table to the JSON report and summary, which a gate-only run (ci) skips.
+func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) (*dagger.Directory, error) {
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,8 +82,7 @@ func (g *Goship) Scan(
 		return nil, fmt.Errorf("trivy failed (exit %d, %v): %s", code, err, strings.TrimSpace(stderr))
 	}
 	// The JSON report decides the gate; the other formats are converted
-	// from it only when someone reads them (reports, scan export), not for
-	// a gate-only run such as ci.
+	// from it afterwards.
 	data, err := run.File(files["json"]).Contents(ctx)
 	if err != nil {
 		return nil, err
@@ -94,7 +98,9 @@ func (g *Goship) Scan(
 	}
 	summary := verdict.Summary(app+":"+g.runContext().Version(), 10)
 	for _, format := range []string{"sarif", "cyclonedx", "table"} {
-		run = run.WithExec(append([]string{"trivy"}, scan.ConvertArgs(format, files["json"], files[format])...))
+		if allFormats {
+			run = run.WithExec(append([]string{"trivy"}, scan.ConvertArgs(format, files["json"], files[format])...))
+		}
 	}
 	reports := run.Directory("/reports").WithNewFile("summary.md", summary)
 	if !verdict.Pass() {

@@ -20,7 +20,11 @@ func (g *Goship) Test(ctx context.Context) (*dagger.Directory, error) {
 
 // test runs the tests and returns the parsed report too.
 func (g *Goship) test(ctx context.Context) (*dagger.Directory, *ci.TestReport, error) {
-	run := g.goEnv().
+	env, err := g.goEnv(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	run := env.
 		WithEnvVariable("CGO_ENABLED", "1"). // -race needs cgo; only tests get it
 		WithDirectory("/out", dag.Directory()).
 		WithExec(gobuild.TestArgs("/out/coverage.out"), dagger.ContainerWithExecOpts{
