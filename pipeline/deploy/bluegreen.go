@@ -138,6 +138,13 @@ docker stop -t 15 %[1]s >/dev/null`, q(id), tries, port)
 // behind the proxy. spec has its defaults; the lock is held.
 func (s *server) deployBlueGreen(ctx context.Context, spec Spec, existing []Record, prev string, start time.Time) (*Result, error) {
 	prevRec, _ := findRecord(existing, prev)
+	spec, err := spec.resolveStrategy(prevRec)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Strategy != StrategyBlueGreen && spec.Proxy != (Proxy{}) {
+		return nil, fmt.Errorf("%s runs %s: proxy settings need --strategy=%s", spec.App, spec.Strategy, StrategyBlueGreen)
+	}
 	if spec.Strategy != StrategyBlueGreen {
 		return s.leaveProxy(ctx, spec, existing, prevRec, start)
 	}

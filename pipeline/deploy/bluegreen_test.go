@@ -372,12 +372,14 @@ func TestBlueGreenSurvivesProxyRestartedByHand(t *testing.T) {
 		t.Fatalf("after the rollback: /version = %q, green container %q (kept: %q)", got, now, kept)
 	}
 
-	// A new proxy image replaces the port's Caddy on the next deploy.
+	// A new proxy image replaces the port's Caddy on the next deploy. The
+	// deploy names nothing else: the app stays blue-green behind the
+	// proxy it has.
 	next := w.proxy.Image + "-next"
 	w.docker.Run(t, nil, "tag", w.proxy.Image, next)
 	t.Cleanup(func() { _, _ = w.docker.Try(nil, "image", "rm", next) })
-	spec := w.bgSpec(app, port, "v1")
-	spec.Proxy.Image = next
+	spec := w.spec(app, port, "v1")
+	spec.Proxy = Proxy{Image: next}
 	if _, err := Deploy(ctx, c, spec); err != nil {
 		t.Fatalf("deploy with a new proxy image: %v", err)
 	}
@@ -495,6 +497,7 @@ func TestMigrationRecreateToBlueGreenAndBack(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", port)
 	recreate := func(v string) Spec {
 		s := w.spec(app, port, v)
+		s.Strategy = StrategyRecreate
 		s.Health.Settle = time.Second
 		return s
 	}

@@ -95,7 +95,7 @@ func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	if prevRec, _ := findRecord(existing, prev); spec.Strategy == StrategyBlueGreen || prevRec.Strategy == StrategyBlueGreen {
+	if prevRec, _ := findRecord(existing, prev); spec.Strategy == StrategyBlueGreen || prevRec.Strategy == StrategyBlueGreen || spec.Proxy != (Proxy{}) {
 		return s.deployBlueGreen(ctx, spec, existing, prev, start)
 	}
 	rec := Record{

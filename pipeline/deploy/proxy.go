@@ -350,6 +350,31 @@ func (p *proxyServer) switchTo(ctx context.Context, r route, who string, handove
 	if err := p.writeFiles(ctx, r, all, false); err != nil {
 		return err
 	}
+	if err := p.apply(ctx, r, handover); err != nil {
+		// The files go back to what the running Caddy serves, so a later
+		// restart of the proxy does not route to a release that failed.
+		rctx := context.WithoutCancel(ctx)
+		if old, ok := findRoute(all, r.App); ok {
+			_ = p.writeFiles(rctx, old, all, false)
+		} else {
+			_ = p.writeFiles(rctx, r, all, true)
+		}
+		return err
+	}
+	return nil
+}
+
+func findRoute(routes []route, app string) (route, bool) {
+	for _, r := range routes {
+		if r.App == app {
+			return r, true
+		}
+	}
+	return route{}, false
+}
+
+// apply makes the port's Caddy serve the config just written.
+func (p *proxyServer) apply(ctx context.Context, r route, handover func(context.Context) error) error {
 	id, status, img, err := p.container(ctx, r.Port)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ func TestParseStrategy(t *testing.T) {
 		want    Strategy
 		wantErr string
 	}{
-		{"", StrategyRecreate, ""},
+		{"", "", ""}, // keep what the app runs
 		{"recreate", StrategyRecreate, ""},
 		{"blue-green", StrategyBlueGreen, ""},
 		{"bluegreen", "", `unknown deploy strategy "bluegreen": want one of recreate, blue-green`},
@@ -50,6 +50,7 @@ func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 		{"proxy image", func(s *Spec) { s.Proxy.Image = "UPPER/case" }, `proxy image "UPPER/case"`},
 		{"proxy named like the app", func(s *Spec) { s.Proxy.Name = "hello" }, `has the proxy's name`},
 		{"negative drain", func(s *Spec) { s.Proxy.Drain = -time.Second }, "must not be negative"},
+		{"proxy settings with recreate", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyRecreate, "a.example.com" }, "proxy settings need --strategy=blue-green"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +62,9 @@ func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 		})
 	}
 	s, err := base().withDefaults()
+	if err == nil {
+		s, err = s.resolveStrategy(Record{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +243,37 @@ networks:
 			}
 			if _, ok := app.Networks[want]; !ok {
 				t.Fatalf("the service left network %s:\n%s", want, out)
+			}
+		})
+	}
+}
+
+func TestStrategyAndProxyAreKeptUnlessGiven(t *testing.T) {
+	running := Record{Strategy: StrategyBlueGreen, Color: ColorBlue, Proxy: &ProxyRecord{
+		Name: "edge", Root: "/srv/edge", Image: "mirror.example/caddy:2", Port: 80, Host: "a.example.com", Drain: 5 * time.Second,
+	}}
+	tests := []struct {
+		name  string
+		spec  Spec
+		prev  Record
+		want  Strategy
+		proxy Proxy
+	}{
+		{"new app", Spec{}, Record{}, StrategyRecreate, Proxy{}},
+		{"record from before strategies", Spec{}, Record{Name: "r1"}, StrategyRecreate, Proxy{}},
+		{"blue-green app, nothing given", Spec{}, running, StrategyBlueGreen,
+			Proxy{Name: "edge", Root: "/srv/edge", Image: "mirror.example/caddy:2", Host: "a.example.com", Drain: 5 * time.Second}},
+		{"blue-green app, drain given", Spec{Proxy: Proxy{Drain: time.Second}}, running, StrategyBlueGreen,
+			Proxy{Name: "edge", Root: "/srv/edge", Image: "mirror.example/caddy:2", Host: "a.example.com", Drain: time.Second}},
+		{"moving back", Spec{Strategy: StrategyRecreate}, running, StrategyRecreate, Proxy{}},
+		{"moving to blue-green", Spec{Strategy: StrategyBlueGreen}, Record{Name: "r1", Strategy: StrategyRecreate}, StrategyBlueGreen,
+			Proxy{Name: "goship-proxy", Root: "/opt/goship-proxy", Image: DefaultProxyImage().Ref(), Drain: 30 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.spec.resolveStrategy(tt.prev)
+			if err != nil || got.Strategy != tt.want || got.Proxy != tt.proxy {
+				t.Fatalf("resolveStrategy = %q %+v, %v; want %q %+v", got.Strategy, got.Proxy, err, tt.want, tt.proxy)
 			}
 		})
 	}

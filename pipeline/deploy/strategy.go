@@ -31,11 +31,11 @@ func StrategyNames() []string {
 	return []string{string(StrategyRecreate), string(StrategyBlueGreen)}
 }
 
-// ParseStrategy validates a strategy name from user input; empty means
-// recreate.
+// ParseStrategy validates a strategy name from user input. Empty stays
+// empty: the app keeps the strategy it runs now (recreate for a new app).
 func ParseStrategy(s string) (Strategy, error) {
 	if s == "" {
-		return StrategyRecreate, nil
+		return "", nil
 	}
 	for _, n := range StrategyNames() {
 		if s == n {
@@ -146,23 +146,54 @@ func validImage(ref string) error {
 	return err
 }
 
-// withStrategy validates the strategy and, for blue-green, the proxy, so
-// a bad value fails before anything touches the server.
+// withStrategy validates the strategy and the proxy settings given, so a
+// bad value fails before anything touches the server. What is not given
+// is settled by resolveStrategy, from the release running now.
 func (s Spec) withStrategy() (Spec, error) {
 	var err error
 	if s.Strategy, err = ParseStrategy(string(s.Strategy)); err != nil {
 		return s, err
 	}
-	if s.Strategy != StrategyBlueGreen {
-		return s, nil
+	if s.Strategy == StrategyRecreate && s.Proxy != (Proxy{}) {
+		return s, fmt.Errorf("proxy settings need --strategy=%s", StrategyBlueGreen)
 	}
-	if s.Proxy, err = s.Proxy.withDefaults(); err != nil {
+	p, err := s.Proxy.withDefaults()
+	if err != nil {
 		return s, err
 	}
-	if s.Proxy.Name == s.App {
+	if p.Name == s.App {
 		return s, fmt.Errorf("app %q has the proxy's name: rename one of them", s.App)
 	}
 	return s, nil
+}
+
+// resolveStrategy settles what the spec leaves open from the release
+// running now (prev, zero for a new app): the strategy is kept, and
+// blue-green keeps its proxy, each setting unless the spec gives one.
+func (s Spec) resolveStrategy(prev Record) (Spec, error) {
+	if s.Strategy == "" {
+		s.Strategy = strategyOf(prev)
+	}
+	if s.Strategy != StrategyBlueGreen {
+		return s, nil
+	}
+	if pr := prev.Proxy; pr != nil {
+		p := &s.Proxy
+		p.Name, p.Root, p.Image, p.Host = or(p.Name, pr.Name), or(p.Root, pr.Root), or(p.Image, pr.Image), or(p.Host, pr.Host)
+		if p.Drain == 0 {
+			p.Drain = pr.Drain
+		}
+	}
+	var err error
+	s.Proxy, err = s.Proxy.withDefaults()
+	return s, err
+}
+
+func or(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 // proxyRecord is where spec's app is reached through the proxy.
