@@ -9,71 +9,49 @@ import (
 
 	"github.com/goship-dev/goship/internal/dagger"
 	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/notify"
+	"github.com/goship-dev/goship/pipeline/release"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
-// target is where deploy, rollback and releases connect.
-type target struct {
-	host       string
-	port       int
-	user       string
-	key        *dagger.Secret
-	passphrase *dagger.Secret
-	knownHosts *dagger.Secret
-}
-
-// dial validates the target, then connects with the host key pinned.
-func (t target) dial(ctx context.Context) (*sshconn.Client, error) {
-	cfg := sshconn.Config{Host: t.host, Port: t.port, User: t.user}
-	if err := sshconn.ValidateHost(t.host); err != nil {
-		return nil, err
-	}
-	if t.knownHosts == nil {
-		return nil, fmt.Errorf("--known-hosts is required: the server's host key must be pinned (ssh-keyscan, then verify the fingerprint)")
-	}
-	if t.key == nil {
-		return nil, fmt.Errorf("--key is required: the deploy user's private key, e.g. --key=file://$HOME/.ssh/id_ed25519 or env://DEPLOY_KEY")
-	}
-	var err error
-	for _, s := range []struct {
-		secret *dagger.Secret
-		out    *[]byte
-	}{{t.key, &cfg.PrivateKey}, {t.knownHosts, &cfg.KnownHosts}, {t.passphrase, &cfg.Passphrase}} {
-		if s.secret == nil {
-			continue
-		}
-		plain, perr := s.secret.Plaintext(ctx)
-		if perr != nil {
-			return nil, perr
-		}
-		*s.out = []byte(plain)
-	}
-	if len(cfg.Passphrase) > 0 {
-		cfg.Passphrase = []byte(strings.TrimRight(string(cfg.Passphrase), "\r\n"))
-	}
-	if err = cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return sshconn.Dial(ctx, cfg)
-}
-
-// session connects to t, runs fn, and closes the connection.
-func (t target) session(ctx context.Context, fn func(*sshconn.Client) (string, error)) (string, error) {
-	client, err := t.dial(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = client.Close() }()
-	return fn(client)
-}
-
-// Deploy ships an image to a docker host over SSH: a new release directory,
-// docker compose up, a health gate through an SSH tunnel, and automatic
-// rollback to the previous release when the gate fails.
-// +cache="never"
-func (g *Goship) Deploy(
-	ctx context.Context,
+// Server is a docker host that goship deploys to over SSH, with its
+// connection settings checked once: chain deploy, rollback, releases,
+// status, unlock or release on it.
+type Server struct {
+	// The goship run this server belongs to.
+	// +private
+	Goship *Goship
 	// SSH host of the docker server.
+	Host string
+	// SSH port.
+	Port int
+	// Deploy user (in the docker group).
+	User string
+	// Private key of the deploy user.
+	// +private
+	Key *dagger.Secret
+	// known_hosts content pinning the server's host key.
+	// +private
+	KnownHosts *dagger.Secret
+	// Passphrase of the private key.
+	// +private
+	KeyPassphrase *dagger.Secret
+	// App directory on the server; empty: /opt/<app>.
+	AppDir string
+	// Compose service to deploy and check.
+	Service string
+	// Webhook URLs told about every deploy and rollback.
+	// +private
+	Notify []*dagger.Secret
+}
+
+// Server is the docker host to deploy to over SSH. Its settings are
+// checked here, before anything connects: the host, port and user, the
+// private key (and its passphrase), and that known_hosts pins the host.
+func (g *Goship) Server(
+	ctx context.Context,
+	// SSH host of the docker server (name, IPv4 or IPv6).
 	host string,
 	// SSH port.
 	// +optional
@@ -83,13 +61,112 @@ func (g *Goship) Deploy(
 	// +optional
 	// +default="deploy"
 	user string,
-	// Private key of the deploy user.
+	// Private key of the deploy user, e.g. file://$HOME/.ssh/deploy_key or env://DEPLOY_KEY.
 	key *dagger.Secret,
-	// known_hosts content pinning the server's host key (required).
+	// known_hosts content pinning the server's host key (ssh-keyscan, then verify the fingerprint).
 	knownHosts *dagger.Secret,
 	// Passphrase of the private key.
 	// +optional
 	keyPassphrase *dagger.Secret,
+	// App directory on the server; default /opt/<app>.
+	// +optional
+	appDir string,
+	// Compose service to deploy and check.
+	// +optional
+	// +default="app"
+	service string,
+	// Webhook URLs (secrets: they carry tokens) told about every deploy and rollback: DingTalk (add &secret=SEC… for signed mode), WeCom, Slack, or any URL for a JSON post.
+	// +optional
+	notify []*dagger.Secret,
+) (*Server, error) {
+	s := &Server{Goship: g, Host: host, Port: port, User: user, Key: key, KnownHosts: knownHosts,
+		KeyPassphrase: keyPassphrase, AppDir: appDir, Service: service, Notify: notify}
+	cfg, err := s.config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := sshconn.Check(cfg); err != nil {
+		return nil, err
+	}
+	if _, err := s.targets(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// config is the SSH configuration of the server, secrets read.
+func (s *Server) config(ctx context.Context) (sshconn.Config, error) {
+	cfg := sshconn.Config{Host: s.Host, Port: s.Port, User: s.User}
+	if err := sshconn.ValidateHost(s.Host); err != nil {
+		return cfg, err
+	}
+	if s.KnownHosts == nil {
+		return cfg, fmt.Errorf("--known-hosts is required: the server's host key must be pinned (ssh-keyscan, then verify the fingerprint)")
+	}
+	if s.Key == nil {
+		return cfg, fmt.Errorf("--key is required: the deploy user's private key, e.g. --key=file://$HOME/.ssh/id_ed25519 or env://DEPLOY_KEY")
+	}
+	for _, sec := range []struct {
+		secret *dagger.Secret
+		out    *[]byte
+	}{{s.Key, &cfg.PrivateKey}, {s.KnownHosts, &cfg.KnownHosts}, {s.KeyPassphrase, &cfg.Passphrase}} {
+		if sec.secret == nil {
+			continue
+		}
+		plain, err := sec.secret.Plaintext(ctx)
+		if err != nil {
+			return cfg, err
+		}
+		*sec.out = []byte(plain)
+	}
+	cfg.Passphrase = []byte(strings.TrimRight(string(cfg.Passphrase), "\r\n"))
+	return cfg, cfg.Validate()
+}
+
+// targets are the parsed notification webhooks.
+func (s *Server) targets(ctx context.Context) ([]notify.Target, error) {
+	var raws []string
+	for _, n := range s.Notify {
+		plain, err := n.Plaintext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		raws = append(raws, strings.TrimSpace(plain))
+	}
+	return notify.ParseTargets(raws)
+}
+
+// session connects, runs fn, and closes the connection.
+func (s *Server) session(ctx context.Context, fn func(*sshconn.Client) (string, error)) (string, error) {
+	cfg, err := s.config(ctx)
+	if err != nil {
+		return "", err
+	}
+	client, err := sshconn.Dial(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = client.Close() }()
+	return fn(client)
+}
+
+// tell sends ev to the server's webhooks and says how that went; a failed
+// notification never fails the run.
+func (s *Server) tell(ctx context.Context, ev notify.Event) string {
+	targets, err := s.targets(ctx)
+	if err != nil || len(targets) == 0 {
+		return ""
+	}
+	return notify.Summary(notify.Send(context.WithoutCancel(ctx), targets, ev))
+}
+
+// Deploy ships an image to the server: a new release directory, the
+// release started (in place with recreate, beside the running one with
+// blue-green), a health gate with a settle window, and automatic rollback
+// to the previous release when the gate fails.
+// +cache="never"
+func (s *Server) Deploy(
+	ctx context.Context,
 	// Image to run, ideally repo@sha256:… from publish. Empty with --transfer=ssh: the image built here.
 	// +optional
 	image string,
@@ -103,19 +180,31 @@ func (g *Goship) Deploy(
 	// Registry password for the server's pull (sent on stdin, removed after the pull).
 	// +optional
 	registryPassword *dagger.Secret,
-	// Compose file; its service's image is pinned to the deployed one. Default: a generated one.
+	// Compose file; its service's image is pinned to the deployed one, relative paths resolve in <app-dir>/shared. Default: a generated one.
 	// +optional
 	compose *dagger.File,
-	// Compose service to deploy and check.
+	// Let the compose file mount paths outside <app-dir>/shared (absolute, ../, ~).
 	// +optional
-	// +default="app"
-	service string,
+	allowOutsidePaths bool,
 	// The app's .env file (secret; stored 0600 on the server).
 	// +optional
 	env *dagger.Secret,
-	// Port mapping of the generated compose file, [ip:]hostPort:containerPort; default <port>:<port>.
+	// Public port mapping, [ip:]hostPort:containerPort; default <port>:<port>.
 	// +optional
 	publish string,
+	// recreate (replace the container in place) or blue-green (start beside it behind a shared Caddy proxy, switch when healthy); default: what the app runs now, recreate for a new app.
+	// +optional
+	strategy string,
+	// blue-green: route only this host name to the app on its port (several apps can share a port).
+	// +optional
+	proxyHost string,
+	// blue-green: the Caddy image of the shared proxy; default pinned by digest (the mirror applies).
+	// +optional
+	proxyImage string,
+	// blue-green: how long the old release may finish in-flight requests after the switch.
+	// +optional
+	// +default="30s"
+	drain string,
 	// HTTP path the health gate GETs through the SSH tunnel; "-" for the container HEALTHCHECK only.
 	// +optional
 	// +default="/healthz"
@@ -127,31 +216,43 @@ func (g *Goship) Deploy(
 	// +optional
 	// +default="60s"
 	healthTimeout string,
-	// App directory on the server; default /opt/<app>.
+	// How long it must then stay healthy (every probe passing, no restart) before it goes live.
 	// +optional
-	appDir string,
+	// +default="5s"
+	healthSettle string,
 	// Releases to keep.
 	// +optional
 	// +default=5
 	keep int,
 ) (string, error) {
-	strategy, err := deploy.ParseTransferName(transfer)
+	g := s.Goship
+	kind, err := deploy.ParseTransferName(transfer)
 	if err != nil {
 		return "", err
 	}
-	timeout, err := time.ParseDuration(healthTimeout)
+	strat, err := deploy.ParseStrategy(strategy)
 	if err != nil {
-		return "", fmt.Errorf("health-timeout %q: %w", healthTimeout, err)
+		return "", err
+	}
+	durations, err := parseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle, "drain": drain})
+	if err != nil {
+		return "", err
 	}
 	app, err := g.appName(ctx)
 	if err != nil {
 		return "", err
 	}
+	if proxyImage, err = g.proxyImage(proxyImage); err != nil {
+		return "", err
+	}
+	version := g.runContext().Version()
 	spec := deploy.Spec{
-		App: app, AppDir: appDir, Image: image, Service: service,
-		Version: g.runContext().Version(), Commit: g.Sha, Who: g.who(),
-		ContainerPort: g.Port, Publish: publish, Keep: keep,
-		Health: deploy.Health{Path: healthPath, Port: healthPort, Timeout: timeout},
+		App: app, AppDir: s.AppDir, Image: image, Service: s.Service,
+		Version: version, Commit: g.Sha, Who: g.who(),
+		ContainerPort: g.Port, Publish: publish, Keep: keep, AllowOutsidePaths: allowOutsidePaths,
+		Health:   deploy.Health{Path: healthPath, Port: healthPort, Timeout: durations["health-timeout"], Settle: durations["health-settle"]},
+		Strategy: strat,
+		Proxy:    deploy.Proxy{Image: proxyImage, Host: proxyHost, Drain: durations["drain"]},
 	}
 	if compose != nil {
 		data, err := compose.Contents(ctx)
@@ -167,7 +268,7 @@ func (g *Goship) Deploy(
 		}
 		spec.Env = []byte(data)
 	}
-	switch strategy {
+	switch kind {
 	case "registry":
 		if image == "" {
 			return "", fmt.Errorf("--image is required with --transfer=registry (use the reference publish returned)")
@@ -181,7 +282,7 @@ func (g *Goship) Deploy(
 		spec.Transfer = r
 	case "ssh":
 		if spec.Image == "" {
-			spec.Image = "goship.local/" + app + ":" + g.runContext().Version()
+			spec.Image = "goship.local/" + app + ":" + release.TagSafe(version)
 		}
 		tarball, cleanup, err := g.exportTarball(ctx)
 		if err != nil {
@@ -190,14 +291,51 @@ func (g *Goship) Deploy(
 		defer cleanup()
 		spec.Transfer = deploy.SSH{Tarball: tarball}
 	}
-	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
-	return t.session(ctx, func(client *sshconn.Client) (string, error) {
+	start := time.Now()
+	out, err := s.session(ctx, func(client *sshconn.Client) (string, error) {
 		res, err := deploy.Deploy(ctx, client, spec)
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("deployed %s as release %s on %s in %s (previous: %s)", res.Image, res.Release, client.Target(), res.Took.Round(time.Millisecond), orNone(res.Previous)), nil
 	})
+	ev := notify.Event{Kind: notify.Deploy, App: app, Version: version, Image: spec.Image, Hosts: []string{s.Host},
+		Who: g.who(), Duration: time.Since(start), Outcome: notify.Succeeded}
+	if err != nil {
+		ev.Outcome, ev.Reason = notify.Failed, err.Error()
+		if strings.Contains(err.Error(), "rolled back to") {
+			ev.Outcome = notify.RolledBack
+		}
+	}
+	if told := s.tell(ctx, ev); told != "" {
+		if err != nil {
+			return "", fmt.Errorf("%w\n%s", err, told)
+		}
+		out += "\n" + told
+	}
+	return out, err
+}
+
+// proxyImage is the given proxy image, or the pinned default through the
+// mirror.
+func (g *Goship) proxyImage(given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	return image.Mirror(deploy.DefaultProxyImage().Ref(), g.Mirror)
+}
+
+// parseDurations parses named Go durations ("30s"), naming the bad one.
+func parseDurations(in map[string]string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for name, v := range in {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: want a duration such as 30s or 2m", name, v)
+		}
+		out[name] = d
+	}
+	return out, nil
 }
 
 // exportTarball writes the runtime image as a docker-loadable tarball into
@@ -226,80 +364,66 @@ func (g *Goship) exportTarball(ctx context.Context) (*os.File, func(), error) {
 	return f, func() { _ = f.Close(); cleanup() }, nil
 }
 
-// Rollback brings back the previous healthy release (or a named one) and
-// gates it like a deploy.
+// Rollback brings back the previous healthy release (or a named one),
+// gated the way that release was gated when it was deployed.
 // +cache="never"
-func (g *Goship) Rollback(
+func (s *Server) Rollback(
 	ctx context.Context,
-	host string,
-	// +optional
-	// +default=22
-	port int,
-	// +optional
-	// +default="deploy"
-	user string,
-	key *dagger.Secret,
-	knownHosts *dagger.Secret,
-	// +optional
-	keyPassphrase *dagger.Secret,
 	// Release to return to (see releases); default: the previous healthy one.
 	// +optional
 	to string,
-	// +optional
-	appDir string,
-	// +optional
-	// +default="app"
-	service string,
+	// How long the release has to become healthy.
 	// +optional
 	// +default="60s"
 	healthTimeout string,
+	// How long it must then stay healthy.
+	// +optional
+	// +default="5s"
+	healthSettle string,
 ) (string, error) {
-	timeout, err := time.ParseDuration(healthTimeout)
+	g := s.Goship
+	durations, err := parseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle})
 	if err != nil {
-		return "", fmt.Errorf("health-timeout %q: %w", healthTimeout, err)
+		return "", err
 	}
 	app, err := g.appName(ctx)
 	if err != nil {
 		return "", err
 	}
-	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
-	return t.session(ctx, func(client *sshconn.Client) (string, error) {
-		res, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{
-			App: app, AppDir: appDir, Service: service, To: to, Who: g.who(),
-			Health: deploy.Health{Timeout: timeout},
+	start := time.Now()
+	var res *deploy.Result
+	out, err := s.session(ctx, func(client *sshconn.Client) (string, error) {
+		res, err = deploy.Rollback(ctx, client, deploy.RollbackSpec{
+			App: app, AppDir: s.AppDir, Service: s.Service, To: to, Who: g.who(),
+			Health: deploy.Health{Timeout: durations["health-timeout"], Settle: durations["health-settle"]},
 		})
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("rolled back %s to %s (%s); was %s", app, res.Release, res.Image, orNone(res.Previous)), nil
 	})
+	ev := notify.Event{Kind: notify.Rollback, App: app, Hosts: []string{s.Host}, Who: g.who(), Duration: time.Since(start), Outcome: notify.Succeeded}
+	if res != nil {
+		ev.Release, ev.Previous, ev.Image = res.Release, res.Previous, res.Image
+	}
+	if err != nil {
+		ev.Outcome, ev.Reason = notify.Failed, err.Error()
+	}
+	if told := s.tell(ctx, ev); told != "" && err == nil {
+		out += "\n" + told
+	}
+	return out, err
 }
 
 // Releases lists the app's releases on the server, newest first.
 // +cache="never"
-func (g *Goship) Releases(
-	ctx context.Context,
-	host string,
-	// +optional
-	// +default=22
-	port int,
-	// +optional
-	// +default="deploy"
-	user string,
-	key *dagger.Secret,
-	knownHosts *dagger.Secret,
-	// +optional
-	keyPassphrase *dagger.Secret,
-	// +optional
-	appDir string,
-) (string, error) {
-	app, err := g.appName(ctx)
+func (s *Server) Releases(ctx context.Context) (string, error) {
+	app, err := s.Goship.appName(ctx)
 	if err != nil {
 		return "", err
 	}
-	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
-	return t.session(ctx, func(client *sshconn.Client) (string, error) {
-		recs, err := deploy.Releases(ctx, client, app, appDir)
+	return s.session(ctx, func(client *sshconn.Client) (string, error) {
+		recs, err := deploy.Releases(ctx, client, app, s.AppDir)
 		if err != nil {
 			return "", err
 		}
@@ -307,35 +431,16 @@ func (g *Goship) Releases(
 	})
 }
 
-// Status says which release is current and whether its container runs
-// that release's image and is healthy.
+// Status says which release is current, with which strategy, and whether
+// its container runs that release's image and is healthy.
 // +cache="never"
-func (g *Goship) Status(
-	ctx context.Context,
-	host string,
-	// +optional
-	// +default=22
-	port int,
-	// +optional
-	// +default="deploy"
-	user string,
-	key *dagger.Secret,
-	knownHosts *dagger.Secret,
-	// +optional
-	keyPassphrase *dagger.Secret,
-	// +optional
-	appDir string,
-	// +optional
-	// +default="app"
-	service string,
-) (string, error) {
-	app, err := g.appName(ctx)
+func (s *Server) Status(ctx context.Context) (string, error) {
+	app, err := s.Goship.appName(ctx)
 	if err != nil {
 		return "", err
 	}
-	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
-	return t.session(ctx, func(client *sshconn.Client) (string, error) {
-		st, err := deploy.Status(ctx, client, app, appDir, service)
+	return s.session(ctx, func(client *sshconn.Client) (string, error) {
+		st, err := deploy.Status(ctx, client, app, s.AppDir, s.Service)
 		if err != nil {
 			return "", err
 		}
@@ -343,33 +448,18 @@ func (g *Goship) Status(
 	})
 }
 
-// Unlock breaks the deploy lock held by a hung deploy (it ends the process
-// holding it) and says whose it was. A dropped connection never needs
-// this: the lock dies with its SSH session.
+// Unlock breaks the deploy lock held by a hung deploy (it ends that
+// deploy's lock holder, after checking it holds the lock) and says whose
+// it was. A dropped connection never needs this: the lock dies with its
+// SSH session.
 // +cache="never"
-func (g *Goship) Unlock(
-	ctx context.Context,
-	host string,
-	// +optional
-	// +default=22
-	port int,
-	// +optional
-	// +default="deploy"
-	user string,
-	key *dagger.Secret,
-	knownHosts *dagger.Secret,
-	// +optional
-	keyPassphrase *dagger.Secret,
-	// +optional
-	appDir string,
-) (string, error) {
-	app, err := g.appName(ctx)
+func (s *Server) Unlock(ctx context.Context) (string, error) {
+	app, err := s.Goship.appName(ctx)
 	if err != nil {
 		return "", err
 	}
-	t := target{host: host, port: port, user: user, key: key, passphrase: keyPassphrase, knownHosts: knownHosts}
-	return t.session(ctx, func(client *sshconn.Client) (string, error) {
-		owner, err := deploy.BreakLock(ctx, client, app, appDir)
+	return s.session(ctx, func(client *sshconn.Client) (string, error) {
+		owner, err := deploy.BreakLock(ctx, client, app, s.AppDir)
 		if err != nil {
 			return "", err
 		}
@@ -377,7 +467,55 @@ func (g *Goship) Unlock(
 	})
 }
 
-// who names the deployer in release.json and deploys.log.
+// Release runs ci, then publish, then deploy to this server, and returns
+// the deployed reference. Nothing is pushed unless every check passes;
+// nothing is deployed unless the push verified.
+// +cache="never"
+func (s *Server) Release(
+	ctx context.Context,
+	// Registry host (see publish).
+	registryHost string,
+	// +optional
+	namespace string,
+	// +optional
+	repository string,
+	// Registry username, for the push and the server's pull.
+	username string,
+	// Registry password.
+	password *dagger.Secret,
+	// +optional
+	compose *dagger.File,
+	// +optional
+	env *dagger.Secret,
+	// +optional
+	publish string,
+	// +optional
+	strategy string,
+	// +optional
+	// +default="/healthz"
+	healthPath string,
+	// +optional
+	// +default="60s"
+	healthTimeout string,
+) (string, error) {
+	g := s.Goship
+	if _, err := g.Ci(ctx, "", ""); err != nil {
+		return "", fmt.Errorf("release stopped before publish: %w", err)
+	}
+	ref, err := g.Publish(ctx, registryHost, namespace, repository, username, password, "", "")
+	if err != nil {
+		return "", fmt.Errorf("release stopped before deploy: %w", err)
+	}
+	out, err := s.Deploy(ctx, ref, "registry", username, password, compose, false, env, publish, strategy, "", "", "30s",
+		healthPath, 0, healthTimeout, "5s", 5)
+	if err != nil {
+		return "", fmt.Errorf("published %s, but the deploy failed: %w", ref, err)
+	}
+	fmt.Println(out)
+	return ref, nil
+}
+
+// who names the deployer in release.json, deploys.log and notifications.
 func (g *Goship) who() string {
 	ref := g.Ref
 	if ref == "" {

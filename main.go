@@ -54,6 +54,8 @@ type Goship struct {
 	TrivyImage string
 	// Runtime base image; empty means an empty (scratch) base.
 	RuntimeBase string
+	// Registry prefix replacing Docker Hub for default images.
+	Mirror string
 	// Platforms to build, e.g. linux/amd64.
 	Platforms []string
 	// Offline: no module downloads, no Trivy DB updates, digest-pinned images only.
@@ -227,7 +229,7 @@ func New(
 
 	g := &Goship{
 		Source: source, Dir: dir, GoVersion: goVersion, Pkg: pkg, App: app,
-		RuntimeBase: runtimeBase, Platforms: platforms, Offline: offline, Goproxy: goproxy,
+		RuntimeBase: runtimeBase, Mirror: mirror, Platforms: platforms, Offline: offline, Goproxy: goproxy,
 		LinkVars: linkVars, Port: port, Healthcheck: healthcheck, Dockerfile: dockerfile,
 		ScanSeverity: scanSeverity, Scanners: scanners,
 		TrivyDbRepository: trivyDbRepository, TrivyJavaDbRepository: trivyJavaDbRepository,

@@ -64,9 +64,13 @@ func TestPublishDeployRollback(t *testing.T) {
 	if !strings.HasPrefix(ref, reg.Host+"/goship/hello@sha256:") {
 		t.Fatalf("publish returned %q", ref)
 	}
+	// on calls a function of the server object: server --host … <fn> args.
+	on := func(created, fn string, args ...string) result {
+		chain := append(append([]string{"server"}, srv.args...), fn)
+		return call(created, append(chain, args...)...)
+	}
 	deploy := func(created string, extra ...string) result {
-		args := append(append([]string{"deploy"}, srv.args...), srv.app...)
-		return call(created, append(args, extra...)...)
+		return on(created, "deploy", append(srv.app, extra...)...)
 	}
 	must(t, deploy("2026-01-01T00:00:00Z", "--image="+ref, "--registry-username="+reg.Username, "--registry-password=env://REG_PASSWORD"), "deploy from the registry")
 	v1 := getEventually(t, srv.url+"/version")
@@ -88,25 +92,25 @@ func TestPublishDeployRollback(t *testing.T) {
 	}
 
 	const later = "2026-05-01T00:00:00Z"
-	releases := call(later, append([]string{"releases"}, srv.args...)...)
+	releases := on(later, "releases")
 	must(t, releases, "releases")
 	if strings.Count(releases.out, "healthy") < 2 || !strings.Contains(releases.out, "failed") {
 		t.Fatalf("releases:\n%s", releases.out)
 	}
-	status := call(later, append([]string{"status"}, srv.args...)...)
+	status := on(later, "status")
 	must(t, status, "status")
 	if !strings.Contains(status.out, "OK: release") {
 		t.Fatalf("status:\n%s", status.out)
 	}
 
-	must(t, call(later, append([]string{"rollback"}, srv.args...)...), "rollback")
+	must(t, on(later, "rollback"), "rollback")
 	if v := getEventually(t, srv.url+"/version"); v != v1 {
 		t.Fatalf("/version after rollback = %q, want %q", v, v1)
 	}
-	mustFail(t, call(later, append([]string{"unlock"}, srv.args...)...), "unlock with no deploy running", "not held")
+	mustFail(t, on(later, "unlock"), "unlock with no deploy running", "not held")
 
-	release := append([]string{"--scanners=secret", "release"}, registryArgs...)
-	release = append(append(release, srv.args...), srv.app...)
+	release := append(append([]string{"--scanners=secret", "server"}, srv.args...), "release")
+	release = append(append(release, registryArgs...), "--publish="+strings.TrimPrefix(srv.app[0], "--publish="))
 	must(t, call("2026-04-01T00:00:00Z", release...), "release")
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260401000000-01234567") {
 		t.Fatalf("/version after release = %q", v)
