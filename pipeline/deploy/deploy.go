@@ -80,17 +80,17 @@ type Result struct {
 // names the failed check with the new container's last log lines.
 func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) {
 	start := time.Now()
-	spec, err := spec.withDefaults()
+	p, err := Prepare(ctx, c, spec)
 	if err != nil {
 		return nil, err
 	}
-	s := newServer(c, spec.App, spec.AppDir, spec.Service)
-	l, err := s.begin(ctx, spec.MinFreeMB, spec.Who)
-	if err != nil {
-		return nil, err
-	}
-	defer l.release()
+	defer p.Release()
+	return p.s.deployLocked(ctx, p.spec, start)
+}
 
+// deployLocked is Deploy once the spec is valid, the server passed its
+// preflight and the deploy lock is held (see Prepare).
+func (s *server) deployLocked(ctx context.Context, spec Spec, start time.Time) (*Result, error) {
 	existing, prev, err := s.history(ctx)
 	if err != nil {
 		return nil, err

@@ -44,6 +44,12 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 		return nil, err
 	}
 	defer l.release()
+	return s.rollbackLocked(ctx, spec, h, who, start)
+}
+
+// rollbackLocked is Rollback once the server passed its preflight and the
+// deploy lock is held; h is spec.Health with its defaults.
+func (s *server) rollbackLocked(ctx context.Context, spec RollbackSpec, h Health, who string, start time.Time) (*Result, error) {
 	recs, cur, err := s.history(ctx)
 	if err != nil {
 		return nil, err
