@@ -201,9 +201,8 @@ func (s *Server) Deploy(
 	// blue-green: the Caddy image of the shared proxy; default pinned by digest (the mirror applies).
 	// +optional
 	proxyImage string,
-	// blue-green: how long the old release may finish in-flight requests after the switch.
+	// blue-green: how long the old release may finish in-flight requests after the switch; default 30s.
 	// +optional
-	// +default="30s"
 	drain string,
 	// HTTP path the health gate GETs through the SSH tunnel; "-" for the container HEALTHCHECK only.
 	// +optional
@@ -316,10 +315,11 @@ func (s *Server) Deploy(
 	return out, err
 }
 
-// proxyImage is the given proxy image, or the pinned default through the
-// mirror.
+// proxyImage is the given proxy image, or with a mirror the pinned
+// default through it; empty leaves the choice to the deploy (the default,
+// or what the app's proxy runs now).
 func (g *Goship) proxyImage(given string) (string, error) {
-	if given != "" {
+	if given != "" || g.Mirror == "" {
 		return given, nil
 	}
 	return image.Mirror(deploy.DefaultProxyImage().Ref(), g.Mirror)
@@ -329,6 +329,9 @@ func (g *Goship) proxyImage(given string) (string, error) {
 func parseDurations(in map[string]string) (map[string]time.Duration, error) {
 	out := map[string]time.Duration{}
 	for name, v := range in {
+		if v == "" {
+			continue // not given: the default applies
+		}
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return nil, fmt.Errorf("--%s %q: want a duration such as 30s or 2m", name, v)
@@ -506,7 +509,7 @@ func (s *Server) Release(
 	if err != nil {
 		return "", fmt.Errorf("release stopped before deploy: %w", err)
 	}
-	out, err := s.Deploy(ctx, ref, "registry", username, password, compose, false, env, publish, strategy, "", "", "30s",
+	out, err := s.Deploy(ctx, ref, "registry", username, password, compose, false, env, publish, strategy, "", "", "",
 		healthPath, 0, healthTimeout, "5s", 5)
 	if err != nil {
 		return "", fmt.Errorf("published %s, but the deploy failed: %w", ref, err)
