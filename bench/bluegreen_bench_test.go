@@ -216,14 +216,17 @@ func goshipColumn(b *testing.B, ctx context.Context, client *sshconn.Client, srv
 	}()
 	health := deploy.Health{Timeout: 15 * time.Second, Interval: 100 * time.Millisecond}
 	spec := func(v string) deploy.Spec {
-		return deploy.Spec{
+		s := deploy.Spec{
 			App: app, AppDir: srv.AppRoot + "/" + app, Image: rel[v].String(), Version: v, Who: "bench",
 			Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
 			Health:   health,
 			Transfer: deploy.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
 			Strategy: strategy,
-			Proxy:    deploy.Proxy{Name: proxyName, Root: srv.AppRoot + "/" + proxyName, Image: proxyImage},
 		}
+		if strategy == deploy.StrategyBlueGreen {
+			s.Proxy = deploy.Proxy{Name: proxyName, Root: srv.AppRoot + "/" + proxyName, Image: proxyImage}
+		}
+		return s
 	}
 	if _, err := deploy.Deploy(ctx, client, spec("v1")); err != nil {
 		b.Fatalf("%s: deploy v1: %v", strategy, err)
