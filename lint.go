@@ -33,7 +33,7 @@ func (g *Goship) lint(ctx context.Context) ([]ci.LintIssue, error) {
 
 func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
 	run := g.goTool(dag.Container().From(g.LintImage)).
-		WithMountedCache("/root/.cache/golangci-lint", dag.CacheVolume("goship-golangci")).
+		WithMountedCache("/root/.cache/golangci-lint", g.cache("golangci")).
 		WithMountedDirectory("/src", g.code()).
 		WithExec([]string{"golangci-lint", "run", "--output.json.path=/tmp/lint.json", "--output.text.path=stderr", "./..."},
 			dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})

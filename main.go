@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +93,8 @@ type Goship struct {
 	Created string
 	// Source repository URL.
 	SourceURL string
+	// Prefix of the cache volumes (Go modules, build cache, lint cache, Trivy DB).
+	CacheNamespace string
 	// The constructor flags that differ from their defaults, for reproduce commands.
 	// +private
 	CallArgs []string
@@ -180,6 +183,10 @@ func New(
 	// Registries (host[:port]) to reach over plain HTTP; refused for ACR.
 	// +optional
 	plainHttpRegistry []string,
+	// Prefix of goship's cache volumes, which are global to the engine: another prefix gives a project (or a benchmark) caches of its own.
+	// +optional
+	// +default="goship"
+	cacheNamespace string,
 	// Commit SHA of the source (CI passes $GITHUB_SHA).
 	// +optional
 	// +default="0000000"
@@ -221,6 +228,7 @@ func New(
 	flags.Strings("trivy-java-db-repository", trivyJavaDbRepository, nil)
 	flags.File("registry-ca", registryCa != nil)
 	flags.Strings("plain-http-registry", plainHttpRegistry, nil)
+	flags.String("cache-namespace", cacheNamespace, "goship")
 	flags.String("sha", sha, "0000000")
 	flags.String("ref", ref, "")
 	flags.String("default-branch", defaultBranch, "main")
@@ -233,7 +241,7 @@ func New(
 		LinkVars: linkVars, Port: port, Healthcheck: healthcheck, Dockerfile: dockerfile,
 		ScanSeverity: scanSeverity, Scanners: scanners,
 		TrivyDbRepository: trivyDbRepository, TrivyJavaDbRepository: trivyJavaDbRepository,
-		RegistryCa: registryCa, PlainHttpRegistry: plainHttpRegistry,
+		RegistryCa: registryCa, PlainHttpRegistry: plainHttpRegistry, CacheNamespace: cacheNamespace,
 		Sha: sha, Ref: ref, DefaultBranch: defaultBranch, Created: created, SourceURL: sourceURL,
 		CallArgs: flags.Args(),
 	}
@@ -253,6 +261,9 @@ func New(
 	}
 	if _, err := time.Parse(time.RFC3339, g.Created); err != nil {
 		return nil, fmt.Errorf("created %q: want RFC 3339, e.g. 2026-01-02T15:04:05Z", g.Created)
+	}
+	if !cacheNamespaceRE.MatchString(g.CacheNamespace) {
+		return nil, fmt.Errorf("cache-namespace %q: use letters, digits, '-' and '_'", g.CacheNamespace)
 	}
 	if len(g.Platforms) == 0 {
 		return nil, fmt.Errorf("platforms is empty: give at least one, e.g. --platforms=linux/amd64")
@@ -279,6 +290,8 @@ func New(
 	}
 	return g, nil
 }
+
+var cacheNamespaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // resolveImages applies defaults and the mirror, and enforces digest pins
 // offline (a tag would need the network to resolve).
@@ -383,7 +396,7 @@ func (g *Goship) goDeps(ctx context.Context) (*dagger.Container, error) {
 	}
 	download := "go mod download"
 	if g.Offline {
-		download += ` || { echo "offline: the module cache (cache volume goship-gomod) lacks this project's modules; run once online" >&2; exit 1; }`
+		download += fmt.Sprintf(` || { echo "offline: the module cache (cache volume %s-gomod) lacks this project's modules; run once online" >&2; exit 1; }`, g.CacheNamespace)
 	}
 	return g.goTool(dag.Container().From(g.GoImage)).
 		WithMountedDirectory("/src", modFiles).
@@ -403,8 +416,8 @@ func (g *Goship) moduleDir() *dagger.Directory {
 // goTool mounts the shared Go caches and settings into any image with Go.
 func (g *Goship) goTool(c *dagger.Container) *dagger.Container {
 	c = c.
-		WithMountedCache("/go/pkg/mod", dag.CacheVolume("goship-gomod")).
-		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("goship-gobuild")).
+		WithMountedCache("/go/pkg/mod", g.cache("gomod")).
+		WithMountedCache("/root/.cache/go-build", g.cache("gobuild")).
 		WithEnvVariable("GOMODCACHE", "/go/pkg/mod").
 		WithEnvVariable("GOCACHE", "/root/.cache/go-build").
 		WithEnvVariable("GOFLAGS", "-mod=readonly").
@@ -429,6 +442,11 @@ func trimmedSecret(ctx context.Context, name string, secret *dagger.Secret) (*da
 	}
 	plain = strings.TrimRight(plain, "\r\n")
 	return dag.SetSecret(name, plain), plain, nil
+}
+
+// cache is goship's cache volume for what, in its namespace.
+func (g *Goship) cache(what string) *dagger.CacheVolume {
+	return dag.CacheVolume(g.CacheNamespace + "-" + what)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -77,7 +77,7 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 	if code, err := run.ExitCode(ctx); err != nil || code != 0 {
 		stderr, _ := run.Stderr(ctx)
 		if g.Offline && strings.Contains(stderr, "skip-db-update") {
-			return nil, fmt.Errorf("offline: the Trivy DB cache (cache volume %s) is empty; run scan once online or with --trivy-db-repository=<reachable mirror>", trivyCache(policy))
+			return nil, fmt.Errorf("offline: the Trivy DB cache (cache volume %s-%s) is empty; run scan once online or with --trivy-db-repository=<reachable mirror>", g.CacheNamespace, trivyCache(policy))
 		}
 		return nil, fmt.Errorf("trivy failed (exit %d, %v): %s", code, err, strings.TrimSpace(stderr))
 	}
@@ -135,7 +135,7 @@ func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container) (*dagg
 // downloads, and --insecure for a DB registry reached over plain HTTP.
 func (g *Goship) trivy(policy scan.Policy) *dagger.Container {
 	c := dag.Container().From(g.TrivyImage).
-		WithMountedCache("/root/.cache/trivy", dag.CacheVolume(trivyCache(policy))).
+		WithMountedCache("/root/.cache/trivy", g.cache(trivyCache(policy))).
 		// New advisories appear daily: a scan result is reused within a day
 		// (a re-run is a cache hit) and redone the next day. Offline, the DB
 		// cannot change, so the result is reused as long as the image is.
@@ -161,10 +161,10 @@ func (g *Goship) trivy(policy scan.Policy) *dagger.Container {
 // a DB from one mirror is never taken for another's.
 func trivyCache(p scan.Policy) string {
 	if len(p.DBRepositories) == 0 && len(p.JavaDBRepositories) == 0 {
-		return "goship-trivy"
+		return "trivy"
 	}
 	sum := sha256.Sum256([]byte(strings.Join(p.DBRepositories, ",") + "|" + strings.Join(p.JavaDBRepositories, ",")))
-	return "goship-trivy-" + hex.EncodeToString(sum[:4])
+	return "trivy-" + hex.EncodeToString(sum[:4])
 }
 
 // scanDay keys the scan's cache: today's date, or "offline".
