@@ -224,7 +224,7 @@ func (s *server) deployBlueGreen(ctx context.Context, spec Spec, existing []Reco
 	// The new release starts beside the serving one, which never stops
 	// serving while the new one is gated.
 	if gateErr := s.startColor(ctx, rec, pr.Name, spec.ContainerPort, spec.Health); gateErr != nil {
-		return nil, s.dropFailed(ctx, rec, prev, spec.Health, gateErr, logEvent)
+		return nil, s.dropFailed(ctx, rec, prev, gateErr, logEvent)
 	}
 	r = blueGreenRoute(spec.App, pr, rec, spec.ContainerPort)
 	var handover func(context.Context) error
@@ -249,7 +249,7 @@ func (s *server) deployBlueGreen(ctx context.Context, spec Spec, existing []Reco
 		if stoppedOld != "" {
 			_, _ = s.run(rctx, "restart "+prevRec.Name, "docker start "+q(stoppedOld), nil)
 		}
-		return nil, s.dropFailed(ctx, rec, prev, spec.Health, fmt.Errorf("switch the proxy: %w", err), logEvent)
+		return nil, s.dropFailed(ctx, rec, prev, fmt.Errorf("switch the proxy: %w", err), logEvent)
 	}
 	if err := s.switchCurrent(ctx, rec.Name); err != nil {
 		return fail(err)
@@ -273,7 +273,7 @@ func (s *server) deployBlueGreen(ctx context.Context, spec Spec, existing []Reco
 
 // dropFailed removes a release that failed its gate or switch; the
 // previous one was never touched and still serves.
-func (s *server) dropFailed(ctx context.Context, rec Record, prev string, h Health, gateErr error, logEvent func(string, error)) error {
+func (s *server) dropFailed(ctx context.Context, rec Record, prev string, gateErr error, logEvent func(string, error)) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	logs := "(no container)"

@@ -481,6 +481,17 @@ func TestBlueGreenAppsShareTheProxyUndisturbed(t *testing.T) {
 			t.Errorf("%s: /version = %q, want v2", app, got)
 		}
 	}
+	// c moves to another port: its old port's Caddy goes, a and b are
+	// undisturbed.
+	newPort := testworld.FreePort(t)
+	specs[cApp] = func(v string) Spec { return w.bgSpec(cApp, newPort, v) }
+	deployWhileOthersProbed(cApp, "v1", []string{a, b})
+	if got := version(t, newPort); got != "v1" {
+		t.Errorf("c on its new port: /version = %q", got)
+	}
+	if got := version(t, cPort); !strings.HasPrefix(got, "down:") {
+		t.Errorf("c's old port still answers: %q", got)
+	}
 	// Two apps without host names cannot share a port: refused up front.
 	d, _ := w.bgApp(t, "bgd")
 	if _, err := Deploy(ctx, c, w.bgSpec(d, port, "v1")); err == nil || !strings.Contains(err.Error(), "already serves app "+a) {

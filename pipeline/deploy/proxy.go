@@ -361,6 +361,44 @@ func (p *proxyServer) switchTo(ctx context.Context, r route, who string, handove
 		}
 		return err
 	}
+	if old, ok := findRoute(all, r.App); ok && old.Port != r.Port {
+		// The app already serves on its new port; a stale route on the old
+		// one must not undo that.
+		_ = p.leavePort(ctx, old, all)
+	}
+	return nil
+}
+
+// leavePort drops app's route from the port it moved away from: that
+// port's Caddy reloads without it, or goes when no app is left on it.
+func (p *proxyServer) leavePort(ctx context.Context, old route, all []route) error {
+	var left []route
+	for _, o := range all {
+		if o.App != old.App && o.Port == old.Port {
+			left = append(left, o)
+		}
+	}
+	cfg, err := caddyConfig(old.Port, left, p.rec.Drain)
+	if err != nil {
+		return err
+	}
+	path := fmt.Sprintf("%s/ports/%d/caddy.json", p.rec.Root, old.Port)
+	script := fmt.Sprintf("cat > %[1]s.tmp && mv -f %[1]s.tmp %[1]s", q(path))
+	if _, err := p.s.run(ctx, "write "+path, script, bytes.NewReader(cfg)); err != nil {
+		return err
+	}
+	id, status, _, err := p.container(ctx, old.Port)
+	switch {
+	case err != nil || id == "":
+		return err
+	case len(left) == 0:
+		_, err = p.s.run(ctx, "remove proxy", "docker rm -f "+q(id), nil)
+	case status == "running":
+		_, err = p.s.run(ctx, "caddy reload", fmt.Sprintf("docker exec %s /usr/bin/caddy reload --config %s/caddy.json", q(id), proxyConfigDir), nil)
+	}
+	if err != nil {
+		return fmt.Errorf("proxy port %d, which %s left: %w", old.Port, old.App, err)
+	}
 	return nil
 }
 
