@@ -142,7 +142,7 @@ func (s *server) deployBlueGreen(ctx context.Context, spec Spec, existing []Reco
 	if err != nil {
 		return nil, err
 	}
-	if spec.Strategy != StrategyBlueGreen && spec.Proxy != (Proxy{}) {
+	if spec.Strategy != StrategyBlueGreen && spec.Proxy.given() {
 		return nil, fmt.Errorf("%s runs %s: proxy settings need --strategy=%s", spec.App, spec.Strategy, StrategyBlueGreen)
 	}
 	if spec.Strategy != StrategyBlueGreen {

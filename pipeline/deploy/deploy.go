@@ -95,7 +95,7 @@ func (s *server) deployLocked(ctx context.Context, spec Spec, start time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	if prevRec, _ := findRecord(existing, prev); spec.Strategy == StrategyBlueGreen || prevRec.Strategy == StrategyBlueGreen || spec.Proxy != (Proxy{}) {
+	if prevRec, _ := findRecord(existing, prev); spec.Strategy == StrategyBlueGreen || prevRec.Strategy == StrategyBlueGreen || spec.Proxy.given() {
 		return s.deployBlueGreen(ctx, spec, existing, prev, start)
 	}
 	rec := Record{

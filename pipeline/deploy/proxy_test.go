@@ -52,6 +52,12 @@ func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 		{"negative drain", func(s *Spec) { s.Proxy.Drain = -time.Second }, "must not be negative"},
 		{"proxy settings with recreate", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyRecreate, "a.example.com" }, "proxy settings need --strategy=blue-green"},
 	}
+	// An image alone is no proxy setting: a module fills it from a mirror.
+	mirrored := base()
+	mirrored.Strategy, mirrored.Proxy.Image = StrategyRecreate, "mirror.example/caddy:2"
+	if _, err := mirrored.withDefaults(); err != nil {
+		t.Fatalf("recreate with a (mirrored) proxy image: %v", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := base()

@@ -79,6 +79,13 @@ type Proxy struct {
 	Drain time.Duration
 }
 
+// given says whether p asks for anything beyond an image. A recreate
+// deploy refuses proxy settings, but not an image alone: a module may
+// fill it from a mirror for every deploy.
+func (p Proxy) given() bool {
+	return p.Name != "" || p.Root != "" || p.Host != "" || p.Drain != 0
+}
+
 // ProxyRecord is how a blue-green release is reached, kept in its
 // release.json so rollbacks and status find the proxy again.
 type ProxyRecord struct {
@@ -154,7 +161,7 @@ func (s Spec) withStrategy() (Spec, error) {
 	if s.Strategy, err = ParseStrategy(string(s.Strategy)); err != nil {
 		return s, err
 	}
-	if s.Strategy == StrategyRecreate && s.Proxy != (Proxy{}) {
+	if s.Strategy == StrategyRecreate && s.Proxy.given() {
 		return s, fmt.Errorf("proxy settings need --strategy=%s", StrategyBlueGreen)
 	}
 	p, err := s.Proxy.withDefaults()
