@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -43,7 +44,11 @@ func (c *Client) Stream(ctx context.Context, what, script string, stdin io.Reade
 	}
 	defer func() { _ = sess.Close() }()
 	var stderr bytes.Buffer
-	sess.Stdin, sess.Stdout, sess.Stderr = stdin, w, &limitedWriter{buf: &stderr, max: 64 << 10}
+	// Output still arriving after a cancelled command returns must not
+	// reach w or stderr: the caller owns them again by then.
+	out := &stoppableWriter{w: w}
+	errOut := &stoppableWriter{w: &limitedWriter{buf: &stderr, max: 64 << 10}}
+	sess.Stdin, sess.Stdout, sess.Stderr = stdin, out, errOut
 	if err := sess.Start(script); err != nil {
 		return fmt.Errorf("%s: start on %s: %w", what, c.Target(), err)
 	}
@@ -54,6 +59,8 @@ func (c *Client) Stream(ctx context.Context, what, script string, stdin io.Reade
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGTERM)
 		_ = sess.Close()
+		out.stop()
+		errOut.stop()
 		return fmt.Errorf("%s on %s: %w", what, c.Target(), ctx.Err())
 	}
 	var exit *ssh.ExitError
@@ -92,6 +99,28 @@ func (c *Client) DialTCP(ctx context.Context, addr string) (net.Conn, error) {
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// stoppableWriter passes writes to w until stop, then drops them.
+type stoppableWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	stopped bool
+}
+
+func (s *stoppableWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+func (s *stoppableWriter) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 }
 
 type limitedWriter struct {
