@@ -3,12 +3,16 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
 )
@@ -51,7 +55,9 @@ func TestPublishDeployRollback(t *testing.T) {
 	reg := testworld.StartRegistry(t, testworld.WithTLS())
 	reg.TrustForDocker(t) // the server pulls from it, as a private registry's hosts are set up
 	srv := startServer(t)
-	env := []string{"REG_PASSWORD=" + reg.Password}
+	hook := startWebhook(t)
+	srv.args = append(srv.args, "--notify=env://GOSHIP_HOOK")
+	env := []string{"REG_PASSWORD=" + reg.Password, "GOSHIP_HOOK=json+" + hook.url}
 	ctx := func(created string) []string {
 		return []string{"--sha=" + sha, "--ref=refs/heads/main", "--created=" + created, "--registry-ca=" + reg.CAFile, "--healthcheck=health"}
 	}
@@ -73,6 +79,7 @@ func TestPublishDeployRollback(t *testing.T) {
 		return on(created, "deploy", append(srv.app, extra...)...)
 	}
 	must(t, deploy("2026-01-01T00:00:00Z", "--image="+ref, "--registry-username="+reg.Username, "--registry-password=env://REG_PASSWORD"), "deploy from the registry")
+	hook.expect(t, "deploy", "succeeded")
 	v1 := getEventually(t, srv.url+"/version")
 	if !strings.Contains(v1, "0.0.0-20260101000000-01234567") {
 		t.Fatalf("/version after the first deploy = %q", v1)
@@ -87,6 +94,8 @@ func TestPublishDeployRollback(t *testing.T) {
 	writeFile(t, broken, "HELLO_BROKEN=1\n")
 	mustFail(t, deploy("2026-03-01T00:00:00Z", "--transfer=ssh", "--env=file://"+broken, "--health-timeout=20s"),
 		"deploy of a broken release", "failed health gate", "rolled back to")
+	hook.expect(t, "deploy", "succeeded")
+	hook.expect(t, "deploy", "rolled-back")
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
 		t.Fatalf("/version after the failed deploy = %q: the previous release must serve", v)
 	}
@@ -104,6 +113,7 @@ func TestPublishDeployRollback(t *testing.T) {
 	}
 
 	must(t, on(later, "rollback"), "rollback")
+	hook.expect(t, "rollback", "succeeded")
 	if v := getEventually(t, srv.url+"/version"); v != v1 {
 		t.Fatalf("/version after rollback = %q, want %q", v, v1)
 	}
@@ -114,5 +124,46 @@ func TestPublishDeployRollback(t *testing.T) {
 	must(t, call("2026-04-01T00:00:00Z", release...), "release")
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260401000000-01234567") {
 		t.Fatalf("/version after release = %q", v)
+	}
+}
+
+// webhook records the JSON events goship posts, as a team's bot would
+// receive them.
+type webhook struct {
+	url    string
+	events chan map[string]any
+}
+
+func startWebhook(t *testing.T) *webhook {
+	t.Helper()
+	w := &webhook{events: make(chan map[string]any, 16)}
+	ln, err := net.Listen("tcp", net.JoinHostPort(testworld.ListenHost(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.events <- ev
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	w.url = "http://" + ln.Addr().String() + "/hook"
+	return w
+}
+
+// expect takes the next event and checks its kind and outcome.
+func (w *webhook) expect(t *testing.T, kind, outcome string) {
+	t.Helper()
+	select {
+	case ev := <-w.events:
+		if ev["kind"] != kind || ev["outcome"] != outcome || ev["app"] != "hello" {
+			t.Fatalf("webhook got %v, want a %s %s of hello", ev, kind, outcome)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s %s event reached the webhook", kind, outcome)
 	}
 }
