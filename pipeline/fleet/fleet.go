@@ -79,7 +79,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{App: plan.Spec.App, Image: plan.Spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: RunFailed}
+	rep := &Report{App: members[0].spec.App, Image: plan.Spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: RunFailed}
 	for _, m := range members {
 		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: Untouched})
 	}
@@ -330,7 +330,7 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 	rctx := context.WithoutCancel(ctx)
 	if rerr := m.reconnect(rctx); rerr != nil {
 		m.rep.Serving = ""
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%v); reconnecting failed (%v): its state is unknown, check it with status", err, rerr)
+		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%s); reconnecting failed (%v): its state is unknown, check it with status", firstLine(err.Error()), rerr)
 		return
 	}
 	restarted, rerr := m.p.Restore(rctx)
@@ -338,11 +338,11 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 	switch {
 	case rerr != nil:
 		m.rep.Serving = ""
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%v); restoring %s failed: %v", err, m.rep.Previous, rerr)
+		m.rep.Error = fmt.Sprintf("connection lost mid-deploy, so its own rollback could not run (%s); reconnected, but restoring %s failed: %v", firstLine(err.Error()), m.rep.Previous, rerr)
 	case restarted:
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%v); reconnected and brought %s back", err, m.rep.Previous)
+		m.rep.Error = fmt.Sprintf("connection lost mid-deploy, so its own rollback could not run (%s); reconnected and brought %s back", firstLine(err.Error()), m.rep.Previous)
 	default:
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%v); reconnected: %s was still serving", err, m.rep.Previous)
+		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%s); reconnected: %s was still serving", firstLine(err.Error()), m.rep.Previous)
 	}
 	log.printf("%s: %s", m.name, m.rep.Error)
 }
@@ -357,9 +357,10 @@ func (m *member) learnNew(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	for _, r := range recs { // newest first
-		if r.Name > m.rep.Previous && r.Image == m.spec.Image {
-			m.rep.New = r.Name
+	found := false
+	for _, r := range recs { // newest first: the first match is this run's
+		if !found && r.Name > m.rep.Previous && r.Image == m.spec.Image {
+			m.rep.New, found = r.Name, true
 		}
 		if r.Current {
 			m.rep.Serving = r.Name

@@ -1,0 +1,224 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// world is a registry with hello v1, v2 (and a broken v3) and the local
+// dockerd, shared by the scenarios of one test; each scenario makes its
+// own hosts.
+type world struct {
+	reg      *testworld.Registry
+	docker   *testworld.Docker
+	releases map[string]name.Digest
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{reg: testworld.StartRegistry(t), docker: testworld.NeedDocker(t)}
+	w.releases = testworld.HelloReleases(t, w.reg)
+	return w
+}
+
+// host is one sshd standing in for a server. Every host runs on the same
+// dockerd, so each gets its own app name (the compose project) and its
+// own published port; the app dir lives under its sshd's AppRoot.
+type host struct {
+	srv  *testworld.SSHServer
+	app  string
+	port int
+}
+
+// hosts starts n sshds with distinct ports and host keys, all accepting
+// one deploy key, as a fleet's servers do, and returns them with their
+// configs, built the way a user's hosts file is read.
+func (w *world) hosts(t *testing.T, n int) ([]*host, []sshconn.Config) {
+	t.Helper()
+	var hs []*host
+	var file, knownHosts bytes.Buffer
+	for i := 0; i < n; i++ {
+		srv := testworld.StartSSHD(t)
+		port := testworld.FreePort(t)
+		app := fmt.Sprintf("fleet%d", port)
+		t.Cleanup(func() { w.docker.RemoveComposeProject(app) })
+		if i > 0 {
+			signer, err := ssh.ParsePrivateKey(hs[0].srv.ClientKeyPEM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Authorize(t, signer.PublicKey())
+		}
+		hs = append(hs, &host{srv: srv, app: app, port: port})
+		fmt.Fprintf(&file, "%s@%s  # host %d\n", srv.User, srv.Addr(), i+1)
+		knownHosts.Write(srv.KnownHosts)
+	}
+	addrs, err := ParseHostsFile(file.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs, err := Configs(addrs, sshconn.Config{PrivateKey: hs[0].srv.ClientKeyPEM, KnownHosts: knownHosts.Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs, cfgs
+}
+
+// plan deploys version to hs, each host with its own app and port.
+func (w *world) plan(hs []*host, cfgs []sshconn.Config, version string) Plan {
+	byAddr := map[string]*host{}
+	for i, h := range hs {
+		byAddr[cfgs[i].Addr()] = h
+	}
+	return Plan{
+		Hosts: cfgs,
+		Spec: deploy.Spec{
+			Image: w.releases[version].String(), Version: version, Who: "test@goship",
+			Health:   deploy.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: 2 * time.Second},
+			Transfer: deploy.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+		},
+		ForHost: func(cfg sshconn.Config, spec deploy.Spec) deploy.Spec {
+			h := byAddr[cfg.Addr()]
+			spec.App, spec.AppDir = h.app, h.srv.AppRoot+"/"+h.app
+			spec.Publish = fmt.Sprintf("127.0.0.1:%d:%d", h.port, testworld.HelloPort)
+			return spec
+		},
+	}
+}
+
+// deployAll puts every host on version, all at once.
+func (w *world) deployAll(t *testing.T, hs []*host, cfgs []sshconn.Config, version string) *Report {
+	t.Helper()
+	p := w.plan(hs, cfgs, version)
+	p.Parallel = len(hs)
+	rep, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatalf("deploy %s to every host: %v\n%s", version, err, FormatReport(rep))
+	}
+	return rep
+}
+
+// version GETs /version on a host's published port.
+func version(port int) string {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/version", port))
+	if err != nil {
+		return "down"
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+// wantVersions checks what every host serves.
+func wantVersions(t *testing.T, hs []*host, want string) {
+	t.Helper()
+	for i, h := range hs {
+		if got := version(h.port); got != want {
+			t.Errorf("host %d serves %q, want %q", i+1, got, want)
+		}
+	}
+}
+
+// releaseCount is how many releases a host has.
+func releaseCount(t *testing.T, h *host) int {
+	t.Helper()
+	return len(strings.Fields(h.srv.Exec(t, "sh", "-c", "ls "+h.srv.AppRoot+"/"+h.app+"/releases")))
+}
+
+// prober GETs a host's /healthz every 20 ms and keeps when it failed.
+type prober struct {
+	port     int
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	total    int
+	failures []time.Time
+	reasons  []string
+}
+
+func startProbers(hs []*host) []*prober {
+	var ps []*prober
+	for _, h := range hs {
+		p := &prober{port: h.port, stop: make(chan struct{})}
+		client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-p.stop:
+					return
+				case <-tick.C:
+				}
+				reason := ""
+				if resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", p.port)); err != nil {
+					reason = err.Error()
+				} else {
+					if resp.StatusCode != http.StatusOK {
+						reason = resp.Status
+					}
+					_ = resp.Body.Close()
+				}
+				p.mu.Lock()
+				p.total++
+				if reason != "" {
+					p.failures = append(p.failures, time.Now())
+					p.reasons = append(p.reasons, time.Now().Format("15:04:05.000 ")+reason)
+				}
+				p.mu.Unlock()
+			}
+		}()
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func (p *prober) finish() {
+	close(p.stop)
+	p.wg.Wait()
+}
+
+// outage is a run of failed probes.
+type outage struct{ from, to time.Time }
+
+// outages groups failures less than 250 ms apart into outages.
+func (p *prober) outages() []outage {
+	var out []outage
+	for _, f := range p.failures {
+		if n := len(out); n > 0 && f.Sub(out[n-1].to) < 250*time.Millisecond {
+			out[n-1].to = f
+			continue
+		}
+		out = append(out, outage{f, f})
+	}
+	return out
+}
+
+// reportByHost finds a host's line of a report.
+func reportByHost(t *testing.T, rep *Report, cfg sshconn.Config) HostReport {
+	t.Helper()
+	for _, h := range rep.Hosts {
+		if h.Host == cfg.Addr() {
+			return h
+		}
+	}
+	t.Fatalf("report has no line for %s", cfg.Addr())
+	return HostReport{}
+}
