@@ -156,6 +156,9 @@ func (plan Plan) members() ([]*member, error) {
 	if len(plan.Hosts) == 0 {
 		return nil, fmt.Errorf("fleet: no hosts")
 	}
+	if plan.Parallel < 0 {
+		return nil, fmt.Errorf("parallel %d: must be at least 1 (0 means 1)", plan.Parallel)
+	}
 	if plan.Canary != nil && plan.Canary.Pause < 0 {
 		return nil, fmt.Errorf("canary pause %s: must not be negative", plan.Canary.Pause)
 	}
@@ -304,6 +307,20 @@ func deployBatch(ctx context.Context, batch []*member, log *logger) error {
 func (m *member) deploy(ctx context.Context, log *logger) {
 	start := time.Now()
 	defer func() { m.rep.Took += time.Since(start) }()
+	if m.isDead() {
+		// The connection dropped while the host waited for its turn, and
+		// with it the lock: take it again, and go on only if nothing
+		// changed there meanwhile.
+		if err := m.reconnect(ctx); err != nil {
+			m.rep.Outcome, m.rep.Error = Untouched, "connection lost before its turn; reconnecting failed: "+err.Error()
+			return
+		}
+		if cur := m.p.Current(); cur != m.rep.Previous {
+			m.rep.Outcome, m.rep.Serving = Untouched, cur
+			m.rep.Error = fmt.Sprintf("connection lost before its turn; meanwhile another deploy made %s current (was %s)", orNone(cur), orNone(m.rep.Previous))
+			return
+		}
+	}
 	log.printf("%s: deploying %s", m.name, m.spec.Image)
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -1,0 +1,53 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// Bad plans are refused before any host is dialled: the hosts here do not
+// exist, so any network traffic would fail differently.
+func TestBadPlansAreRefusedBeforeAnyConnection(t *testing.T) {
+	host := func(h string) sshconn.Config {
+		return sshconn.Config{Host: h, Port: 22, User: "deploy", PrivateKey: []byte("k"), KnownHosts: []byte(h + " ssh-ed25519 AAAA\n")}
+	}
+	spec := deploy.Spec{App: "api", Image: "registry.example.com/api:v2", Transfer: deploy.Registry{Host: "registry.example.com"}}
+	tarball := bytes.NewReader([]byte("not read"))
+	tests := []struct {
+		name string
+		plan Plan
+		want string
+	}{
+		{"no hosts", Plan{Spec: spec}, "fleet: no hosts"},
+		{"negative parallel", Plan{Hosts: []sshconn.Config{host("web1")}, Spec: spec, Parallel: -1}, "parallel -1: must be at least 1"},
+		{"negative canary pause", Plan{Hosts: []sshconn.Config{host("web1")}, Spec: spec, Canary: &Canary{Pause: -time.Second}}, "canary pause -1s"},
+		{"host twice", Plan{Hosts: []sshconn.Config{host("web1"), host("web1")}, Spec: spec}, "host web1:22 is listed twice"},
+		{"host without known_hosts", Plan{Hosts: []sshconn.Config{host("web1"), {Host: "web2", Port: 22, User: "deploy", PrivateKey: []byte("k")}}, Spec: spec}, "host web2:22: known_hosts is required"},
+		{"bad spec on one host", Plan{Hosts: []sshconn.Config{host("web1"), host("web2")}, Spec: spec, ForHost: func(h sshconn.Config, s deploy.Spec) deploy.Spec {
+			if h.Host == "web2" {
+				s.Publish = "eighty"
+			}
+			return s
+		}}, "host web2:22: publish \"eighty\""},
+		{"one tarball for every host", Plan{Hosts: []sshconn.Config{host("web1"), host("web2")}, Spec: deploy.Spec{App: "api", Image: "docker.io/library/api:v2", Transfer: deploy.SSH{Tarball: tarball}}}, "host web2:22: the ssh transfer reads its tarball once"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			rep, err := Run(ctx, tt.plan)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if rep != nil {
+				t.Fatalf("a refused plan has a report: %+v", rep)
+			}
+		})
+	}
+}
