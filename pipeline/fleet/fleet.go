@@ -320,6 +320,7 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 			m.rep.Error = fmt.Sprintf("connection lost before its turn; meanwhile another deploy made %s current (was %s)", orNone(cur), orNone(m.rep.Previous))
 			return
 		}
+		log.printf("%s: connection lost while waiting; reconnected and locked again", m.name)
 	}
 	log.printf("%s: deploying %s", m.name, m.spec.Image)
 	dctx, cancel := context.WithCancel(ctx)

@@ -42,6 +42,11 @@ func testRolling(t *testing.T, w *world) {
 		for _, x := range hs {
 			seenAtCheck = append(seenAtCheck, version(x.port))
 		}
+		// Host 3's connection (and so its lock) drops while it waits for
+		// its turn: it must be locked again before it moves.
+		if hs[2].srv.CutConnections(t) == 0 {
+			return errors.New("no connection to host 3 to cut")
+		}
 		return nil
 	}}
 	var log strings.Builder
@@ -53,6 +58,9 @@ func testRolling(t *testing.T, w *world) {
 	t.Logf("\n%s\nprogress:\n%s", FormatReport(rep), log.String())
 	if err != nil {
 		t.Fatalf("rolling deploy: %v", err)
+	}
+	if want := cfgs[2].Addr() + ": connection lost while waiting; reconnected and locked again"; !strings.Contains(log.String(), want) {
+		t.Errorf("progress lacks %q", want)
 	}
 	if strings.Join(seenAtCheck, ",") != "v2,v1,v1" {
 		t.Fatalf("at the canary check the hosts served %v, want only the canary on v2", seenAtCheck)
