@@ -88,8 +88,9 @@ func (p *Prepared) Verify(ctx context.Context) error {
 // Restore brings the current release back after a deploy that was cut
 // off (its connection died) before it could roll back: releases left
 // pending are marked failed, and if current's container is not running
-// its image, current is started again and gated. It reports whether
-// anything had to be started.
+// its image, current is started again and gated; with no current release
+// (a first deploy cut off) the pending one is stopped. It reports whether
+// it had to start or stop anything.
 func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 	recs, cur, err := p.s.history(ctx)
 	if err != nil {
@@ -106,7 +107,16 @@ func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 		}
 	}
 	if cur == "" {
-		return false, nil
+		// A first deploy that was cut off: like a failed first deploy, it
+		// leaves nothing running.
+		stopped := false
+		for _, r := range recs {
+			if r.Outcome == OutcomePending && strategyOf(r) == StrategyRecreate {
+				_ = p.s.down(ctx, r.Name)
+				stopped = true
+			}
+		}
+		return stopped, nil
 	}
 	rec, ok := findRecord(recs, cur)
 	if !ok {

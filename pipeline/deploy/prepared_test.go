@@ -3,7 +3,9 @@ package deploy
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Prepare holds the lock from before the deploy until Release, so a
@@ -56,5 +58,60 @@ func TestPreparedHoldsTheLockAcrossDeployAndRollback(t *testing.T) {
 	p.Release()
 	if _, err := Deploy(ctx, w.dial(t), w.spec(app, port, "v2")); err != nil {
 		t.Fatalf("deploy after Release: %v", err)
+	}
+}
+
+// A first deploy whose connection dies during its gate cannot clean up
+// after itself; Restore, on a new connection, stops what it left running
+// and records it as failed.
+func TestRestoreStopsACutFirstDeploy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	app, port := w.app(t, "cut")
+	spec := w.spec(app, port, "v1")
+	spec.Health.Settle = 3 * time.Second // a window to cut in
+
+	c := w.dial(t)
+	p, err := Prepare(ctx, c, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := p.Deploy(ctx); done <- err }()
+	for deadline := time.Now().Add(60 * time.Second); version(t, port) != "v1"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("v1 never served")
+		}
+	}
+	_ = c.Close() // the connection drops mid-gate
+	if err := <-done; err == nil {
+		t.Fatal("a deploy whose connection dropped succeeded")
+	}
+	p.Release()
+	if got := version(t, port); got != "v1" {
+		t.Fatalf("after the cut the release should still run, unattended: /version = %q", got)
+	}
+
+	var p2 *Prepared
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if p2, err = Prepare(ctx, w.dial(t), spec); err == nil || !errors.Is(err, ErrLocked) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("prepare after the cut: %v", err)
+	}
+	defer p2.Release()
+	stopped, err := p2.Restore(ctx)
+	if err != nil || !stopped {
+		t.Fatalf("restore: stopped=%v err=%v", stopped, err)
+	}
+	if got := version(t, port); !strings.HasPrefix(got, "down") {
+		t.Fatalf("after restore: /version = %q, want nothing serving", got)
+	}
+	recs, err := Releases(ctx, w.dial(t), app, spec.AppDir)
+	if err != nil || len(recs) != 1 || recs[0].Outcome != OutcomeFailed {
+		t.Fatalf("releases after restore: %+v, %v", recs, err)
 	}
 }
