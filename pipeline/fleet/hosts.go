@@ -69,6 +69,23 @@ func ParseAddress(s string) (Address, error) {
 	return a, nil
 }
 
+// ParseHostList reads repeated --host values, one [user@]host[:port]
+// each.
+func ParseHostList(values []string) ([]Address, error) {
+	if len(values) == 0 {
+		return nil, fmt.Errorf("no hosts: give --host (repeatable) or a hosts file")
+	}
+	out := make([]Address, 0, len(values))
+	for i, v := range values {
+		a, err := ParseAddress(v)
+		if err != nil {
+			return nil, fmt.Errorf("host %d: %w", i+1, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // ParseHostsFile reads one [user@]host[:port] per line. Blank lines and
 // everything after a # are ignored. Every error names its line; a host
 // listed twice is an error, since it would be deployed to twice.

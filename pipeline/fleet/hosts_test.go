@@ -77,6 +77,19 @@ deploy@10.0.0.6:2222   # the odd one
 	}
 }
 
+func TestParseHostList(t *testing.T) {
+	got, err := ParseHostList([]string{"web1", "deploy@web2:2222"})
+	if err != nil || len(got) != 2 || got[1] != (Address{User: "deploy", Host: "web2", Port: 2222}) {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if _, err := ParseHostList([]string{"web1", "web 2"}); err == nil || !strings.HasPrefix(err.Error(), "host 2: ") {
+		t.Fatalf("bad second host: err = %v", err)
+	}
+	if _, err := ParseHostList(nil); err == nil || !strings.Contains(err.Error(), "no hosts") {
+		t.Fatalf("no hosts: err = %v", err)
+	}
+}
+
 func TestConfigsShareCredentialsAndKeepEachHost(t *testing.T) {
 	base := sshconn.Config{User: "deploy", Port: 2200, PrivateKey: []byte("key"), KnownHosts: []byte("web1 ssh-ed25519 AAAA\n")}
 	cfgs, err := Configs([]Address{{Host: "web1"}, {User: "ops", Host: "web2", Port: 22}}, base)
