@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,21 +10,22 @@ import (
 
 	"github.com/goship-dev/goship/internal/dagger"
 	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/fleet"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/notify"
 	"github.com/goship-dev/goship/pipeline/release"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
-// Server is a docker host that goship deploys to over SSH, with its
-// connection settings checked once: chain deploy, rollback, releases,
-// status, unlock or release on it.
+// Server is a docker host (or a fleet of them) that goship deploys to
+// over SSH, with its connection settings checked once: chain deploy,
+// rollback, releases, status, unlock or release on it.
 type Server struct {
 	// The goship run this server belongs to.
 	// +private
 	Goship *Goship
-	// SSH host of the docker server.
-	Host string
+	// SSH hosts, [user@]host[:port], in rollout order.
+	Host []string
 	// SSH port.
 	Port int
 	// Deploy user (in the docker group).
@@ -46,13 +48,19 @@ type Server struct {
 	Notify []*dagger.Secret
 }
 
-// Server is the docker host to deploy to over SSH. Its settings are
-// checked here, before anything connects: the host, port and user, the
-// private key (and its passphrase), and that known_hosts pins the host.
+// Server is the docker host to deploy to over SSH, or a fleet of them
+// (repeat --host, or give --hosts-file). Its settings are checked here,
+// before anything connects: every host, port and user, the private key
+// (and its passphrase), that known_hosts pins every host, and the
+// webhooks.
 func (g *Goship) Server(
 	ctx context.Context,
-	// SSH host of the docker server (name, IPv4 or IPv6).
-	host string,
+	// SSH host(s) of the docker server(s), [user@]host[:port]; repeat for a fleet, in rollout order.
+	// +optional
+	host []string,
+	// A file of hosts, one [user@]host[:port] per line (# comments), after those of --host.
+	// +optional
+	hostsFile *dagger.File,
 	// SSH port.
 	// +optional
 	// +default=22
@@ -79,14 +87,37 @@ func (g *Goship) Server(
 	// +optional
 	notify []*dagger.Secret,
 ) (*Server, error) {
-	s := &Server{Goship: g, Host: host, Port: port, User: user, Key: key, KnownHosts: knownHosts,
-		KeyPassphrase: keyPassphrase, AppDir: appDir, Service: service, Notify: notify}
-	cfg, err := s.config(ctx)
+	addrs, err := fleet.ParseHostList(host)
 	if err != nil {
 		return nil, err
 	}
-	if err := sshconn.Check(cfg); err != nil {
+	if hostsFile != nil {
+		data, err := hostsFile.Contents(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fromFile, err := fleet.ParseHostsFile([]byte(data))
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, fromFile...)
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("no server: give --host (repeat it for a fleet) or --hosts-file")
+	}
+	s := &Server{Goship: g, Port: port, User: user, Key: key, KnownHosts: knownHosts,
+		KeyPassphrase: keyPassphrase, AppDir: appDir, Service: service, Notify: notify}
+	for _, a := range addrs {
+		s.Host = append(s.Host, a.String())
+	}
+	cfgs, err := s.configs(ctx)
+	if err != nil {
 		return nil, err
+	}
+	for _, cfg := range cfgs {
+		if err := sshconn.Check(cfg); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := s.targets(ctx); err != nil {
 		return nil, err
@@ -94,33 +125,34 @@ func (g *Goship) Server(
 	return s, nil
 }
 
-// config is the SSH configuration of the server, secrets read.
-func (s *Server) config(ctx context.Context) (sshconn.Config, error) {
-	cfg := sshconn.Config{Host: s.Host, Port: s.Port, User: s.User}
-	if err := sshconn.ValidateHost(s.Host); err != nil {
-		return cfg, err
-	}
+// configs are the SSH configurations of the hosts, secrets read.
+func (s *Server) configs(ctx context.Context) ([]sshconn.Config, error) {
+	base := sshconn.Config{Port: s.Port, User: s.User}
 	if s.KnownHosts == nil {
-		return cfg, fmt.Errorf("--known-hosts is required: the server's host key must be pinned (ssh-keyscan, then verify the fingerprint)")
+		return nil, fmt.Errorf("--known-hosts is required: the server's host key must be pinned (ssh-keyscan, then verify the fingerprint)")
 	}
 	if s.Key == nil {
-		return cfg, fmt.Errorf("--key is required: the deploy user's private key, e.g. --key=file://$HOME/.ssh/id_ed25519 or env://DEPLOY_KEY")
+		return nil, fmt.Errorf("--key is required: the deploy user's private key, e.g. --key=file://$HOME/.ssh/id_ed25519 or env://DEPLOY_KEY")
 	}
 	for _, sec := range []struct {
 		secret *dagger.Secret
 		out    *[]byte
-	}{{s.Key, &cfg.PrivateKey}, {s.KnownHosts, &cfg.KnownHosts}, {s.KeyPassphrase, &cfg.Passphrase}} {
+	}{{s.Key, &base.PrivateKey}, {s.KnownHosts, &base.KnownHosts}, {s.KeyPassphrase, &base.Passphrase}} {
 		if sec.secret == nil {
 			continue
 		}
 		plain, err := sec.secret.Plaintext(ctx)
 		if err != nil {
-			return cfg, err
+			return nil, err
 		}
 		*sec.out = []byte(plain)
 	}
-	cfg.Passphrase = []byte(strings.TrimRight(string(cfg.Passphrase), "\r\n"))
-	return cfg, cfg.Validate()
+	base.Passphrase = []byte(strings.TrimRight(string(base.Passphrase), "\r\n"))
+	addrs, err := fleet.ParseHostList(s.Host)
+	if err != nil {
+		return nil, err
+	}
+	return fleet.Configs(addrs, base)
 }
 
 // targets are the parsed notification webhooks.
@@ -136,12 +168,9 @@ func (s *Server) targets(ctx context.Context) ([]notify.Target, error) {
 	return notify.ParseTargets(raws)
 }
 
-// session connects, runs fn, and closes the connection.
-func (s *Server) session(ctx context.Context, fn func(*sshconn.Client) (string, error)) (string, error) {
-	cfg, err := s.config(ctx)
-	if err != nil {
-		return "", err
-	}
+// session connects to the server, runs fn, and closes the connection.
+// It is for one host; a fleet's verbs go through pipeline/fleet.
+func (s *Server) session(ctx context.Context, cfg sshconn.Config, fn func(*sshconn.Client) (string, error)) (string, error) {
 	client, err := sshconn.Dial(ctx, cfg)
 	if err != nil {
 		return "", err
@@ -223,6 +252,13 @@ func (s *Server) Deploy(
 	// +optional
 	// +default=5
 	keep int,
+	// Fleet: how many hosts move at once.
+	// +optional
+	// +default=1
+	parallel int,
+	// Fleet: move the first host alone, let it serve this long (e.g. 2m), gate it again, then the rest; empty: no canary.
+	// +optional
+	canary string,
 ) (string, error) {
 	g := s.Goship
 	kind, err := deploy.ParseTransferName(transfer)
@@ -233,7 +269,7 @@ func (s *Server) Deploy(
 	if err != nil {
 		return "", err
 	}
-	durations, err := parseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle, "drain": drain})
+	durations, err := parseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle, "drain": drain, "canary": canary})
 	if err != nil {
 		return "", err
 	}
@@ -279,26 +315,70 @@ func (s *Server) Deploy(
 			}
 		}
 		spec.Transfer = r
-	case "ssh":
+	}
+	cfgs, err := s.configs(ctx)
+	if err != nil {
+		return "", err
+	}
+	var tarball string
+	if kind == "ssh" {
 		if spec.Image == "" {
 			spec.Image = "goship.local/" + app + ":" + release.TagSafe(version)
 		}
-		tarball, cleanup, err := g.exportTarball(ctx)
+		path, cleanup, err := g.exportTarball(ctx)
 		if err != nil {
 			return "", err
 		}
 		defer cleanup()
-		spec.Transfer = deploy.SSH{Tarball: tarball}
+		tarball = path
+	}
+	// Each host reads its own copy of the tarball: a reader is read once.
+	var opened []*os.File
+	defer func() {
+		for _, f := range opened {
+			_ = f.Close()
+		}
+	}()
+	forHost := func(_ sshconn.Config, spec deploy.Spec) deploy.Spec {
+		if tarball != "" {
+			f, err := os.Open(tarball)
+			if err != nil {
+				spec.Transfer = deploy.SSH{} // refused by the deploy: no tarball
+				return spec
+			}
+			opened = append(opened, f)
+			spec.Transfer = deploy.SSH{Tarball: f}
+		}
+		return spec
+	}
+	if len(cfgs) > 1 {
+		plan := fleet.Plan{Hosts: cfgs, Spec: spec, ForHost: forHost, Parallel: parallel, Log: os.Stderr}
+		if d, ok := durations["canary"]; ok {
+			plan.Canary = &fleet.Canary{Pause: d}
+		}
+		rep, err := fleet.Run(ctx, plan)
+		out := ""
+		if rep != nil {
+			out = fleet.FormatReport(rep)
+			if told := s.tell(ctx, rep.Event()); told != "" {
+				out += "\n" + told
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("%w\n%s", err, out)
+		}
+		return out, nil
 	}
 	start := time.Now()
-	out, err := s.session(ctx, func(client *sshconn.Client) (string, error) {
+	spec = forHost(cfgs[0], spec)
+	out, err := s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
 		res, err := deploy.Deploy(ctx, client, spec)
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("deployed %s as release %s on %s in %s (previous: %s)", res.Image, res.Release, client.Target(), res.Took.Round(time.Millisecond), orNone(res.Previous)), nil
 	})
-	ev := notify.Event{Kind: notify.Deploy, App: app, Version: version, Image: spec.Image, Hosts: []string{s.Host},
+	ev := notify.Event{Kind: notify.Deploy, App: app, Version: version, Image: spec.Image, Hosts: s.Host,
 		Who: g.who(), Duration: time.Since(start), Outcome: notify.Succeeded}
 	if err != nil {
 		ev.Outcome, ev.Reason = notify.Failed, err.Error()
@@ -342,37 +422,35 @@ func parseDurations(in map[string]string) (map[string]time.Duration, error) {
 }
 
 // exportTarball writes the runtime image as a docker-loadable tarball into
-// the module's own filesystem and opens it for streaming; the server tags
-// the loaded image with the release's reference (see deploy.SSH).
-func (g *Goship) exportTarball(ctx context.Context) (*os.File, func(), error) {
+// the module's own filesystem and returns its path; the server tags the
+// loaded image with the release's reference (see deploy.SSH).
+func (g *Goship) exportTarball(ctx context.Context) (string, func(), error) {
 	img, err := g.Build(ctx)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	dir, err := os.MkdirTemp("", "goship-image-")
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	cleanup := func() { _ = os.RemoveAll(dir) }
 	path := dir + "/image.tar"
 	if _, err := img.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes}).Export(ctx, path); err != nil {
 		cleanup()
-		return nil, nil, err
+		return "", nil, err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	return f, func() { _ = f.Close(); cleanup() }, nil
+	return path, cleanup, nil
 }
 
 // Rollback brings back the previous healthy release (or a named one),
-// gated the way that release was gated when it was deployed.
+// gated the way that release was gated when it was deployed. On a fleet
+// every host goes back to its own previous healthy release, one host at a
+// time (release names carry each host's deploy time, so --to names one
+// host's release).
 // +cache="never"
 func (s *Server) Rollback(
 	ctx context.Context,
-	// Release to return to (see releases); default: the previous healthy one.
+	// Release to return to (see releases); default: the previous healthy one. One host only.
 	// +optional
 	to string,
 	// How long the release has to become healthy.
@@ -393,39 +471,62 @@ func (s *Server) Rollback(
 	if err != nil {
 		return "", err
 	}
-	start := time.Now()
-	var res *deploy.Result
-	out, err := s.session(ctx, func(client *sshconn.Client) (string, error) {
-		res, err = deploy.Rollback(ctx, client, deploy.RollbackSpec{
-			App: app, AppDir: s.AppDir, Service: s.Service, To: to, Who: g.who(),
-			Health: deploy.Health{Timeout: durations["health-timeout"], Settle: durations["health-settle"]},
-		})
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("rolled back %s to %s (%s); was %s", app, res.Release, res.Image, orNone(res.Previous)), nil
-	})
-	ev := notify.Event{Kind: notify.Rollback, App: app, Hosts: []string{s.Host}, Who: g.who(), Duration: time.Since(start), Outcome: notify.Succeeded}
-	if res != nil {
-		ev.Release, ev.Previous, ev.Image = res.Release, res.Previous, res.Image
-	}
-	if err != nil {
-		ev.Outcome, ev.Reason = notify.Failed, err.Error()
-	}
-	if told := s.tell(ctx, ev); told != "" && err == nil {
-		out += "\n" + told
-	}
-	return out, err
-}
-
-// Releases lists the app's releases on the server, newest first.
-// +cache="never"
-func (s *Server) Releases(ctx context.Context) (string, error) {
-	app, err := s.Goship.appName(ctx)
+	cfgs, err := s.configs(ctx)
 	if err != nil {
 		return "", err
 	}
-	return s.session(ctx, func(client *sshconn.Client) (string, error) {
+	if to != "" && len(cfgs) > 1 {
+		return "", fmt.Errorf("--to names one host's release (names carry each host's deploy time): roll a fleet back without --to, or give one --host")
+	}
+	start := time.Now()
+	ev := notify.Event{Kind: notify.Rollback, App: app, Hosts: s.Host, Who: g.who(), Outcome: notify.Succeeded}
+	var lines []string
+	var errs []error
+	for _, cfg := range cfgs {
+		out, err := s.session(ctx, cfg, func(client *sshconn.Client) (string, error) {
+			res, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{
+				App: app, AppDir: s.AppDir, Service: s.Service, To: to, Who: g.who(),
+				Health: deploy.Health{Timeout: durations["health-timeout"], Settle: durations["health-settle"]},
+			})
+			if err != nil {
+				return "", err
+			}
+			ev.Release, ev.Previous, ev.Image = res.Release, res.Previous, res.Image
+			return fmt.Sprintf("rolled back %s on %s to %s (%s); was %s", app, client.Target(), res.Release, res.Image, orNone(res.Previous)), nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", cfg.Addr(), err))
+			continue
+		}
+		lines = append(lines, out)
+	}
+	ev.Duration = time.Since(start)
+	err = errors.Join(errs...)
+	if err != nil {
+		ev.Outcome, ev.Reason = notify.Failed, err.Error()
+	}
+	out := strings.Join(lines, "\n")
+	if told := s.tell(ctx, ev); told != "" {
+		out += "\n" + told
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w\n%s", err, out)
+	}
+	return out, nil
+}
+
+// Releases lists the app's releases on the server, newest first; on a
+// fleet, per host, with the drift between hosts.
+// +cache="never"
+func (s *Server) Releases(ctx context.Context) (string, error) {
+	app, cfgs, err := s.appAndConfigs(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(cfgs) > 1 {
+		return fleet.FormatReleases(fleet.Releases(ctx, cfgs, app, s.AppDir)), nil
+	}
+	return s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
 		recs, err := deploy.Releases(ctx, client, app, s.AppDir)
 		if err != nil {
 			return "", err
@@ -435,14 +536,18 @@ func (s *Server) Releases(ctx context.Context) (string, error) {
 }
 
 // Status says which release is current, with which strategy, and whether
-// its container runs that release's image and is healthy.
+// its container runs that release's image and is healthy; on a fleet, per
+// host, with the drift between hosts.
 // +cache="never"
 func (s *Server) Status(ctx context.Context) (string, error) {
-	app, err := s.Goship.appName(ctx)
+	app, cfgs, err := s.appAndConfigs(ctx)
 	if err != nil {
 		return "", err
 	}
-	return s.session(ctx, func(client *sshconn.Client) (string, error) {
+	if len(cfgs) > 1 {
+		return fleet.FormatStatus(fleet.Status(ctx, cfgs, app, s.AppDir, s.Service)), nil
+	}
+	return s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
 		st, err := deploy.Status(ctx, client, app, s.AppDir, s.Service)
 		if err != nil {
 			return "", err
@@ -454,20 +559,33 @@ func (s *Server) Status(ctx context.Context) (string, error) {
 // Unlock breaks the deploy lock held by a hung deploy (it ends that
 // deploy's lock holder, after checking it holds the lock) and says whose
 // it was. A dropped connection never needs this: the lock dies with its
-// SSH session.
+// SSH session. One host only.
 // +cache="never"
 func (s *Server) Unlock(ctx context.Context) (string, error) {
-	app, err := s.Goship.appName(ctx)
+	app, cfgs, err := s.appAndConfigs(ctx)
 	if err != nil {
 		return "", err
 	}
-	return s.session(ctx, func(client *sshconn.Client) (string, error) {
+	if len(cfgs) > 1 {
+		return "", fmt.Errorf("unlock breaks one host's lock: give one --host")
+	}
+	return s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
 		owner, err := deploy.BreakLock(ctx, client, app, s.AppDir)
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("broke the lock of %s held by %s since %s", app, owner.Who, owner.Since.Format(time.RFC3339)), nil
 	})
+}
+
+// appAndConfigs are the app name and the hosts' SSH configurations.
+func (s *Server) appAndConfigs(ctx context.Context) (string, []sshconn.Config, error) {
+	app, err := s.Goship.appName(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	cfgs, err := s.configs(ctx)
+	return app, cfgs, err
 }
 
 // Release runs ci, then publish, then deploy to this server, and returns
@@ -510,7 +628,7 @@ func (s *Server) Release(
 		return "", fmt.Errorf("release stopped before deploy: %w", err)
 	}
 	out, err := s.Deploy(ctx, ref, "registry", username, password, compose, false, env, publish, strategy, "", "", "",
-		healthPath, 0, healthTimeout, "5s", 5)
+		healthPath, 0, healthTimeout, "5s", 5, 1, "")
 	if err != nil {
 		return "", fmt.Errorf("published %s, but the deploy failed: %w", ref, err)
 	}

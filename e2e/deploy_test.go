@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/goship-dev/goship/internal/testworld"
 )
 
@@ -22,6 +24,12 @@ type server struct {
 	args []string // --host … --known-hosts …, for every server function
 	app  []string // --app-dir and --publish of the app under test
 	url  string   // the app as this machine reaches it
+
+	addr       string // host:port
+	appDir     string
+	clientKey  []byte
+	knownHosts []byte
+	publicKey  ssh.PublicKey
 }
 
 func startServer(t *testing.T) server {
@@ -38,11 +46,17 @@ func startServer(t *testing.T) server {
 	}
 	port := testworld.FreePort(t)
 	t.Cleanup(func() { docker.RemoveComposeProject("hello") })
+	signer, err := ssh.ParsePrivateKey(srv.ClientKeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return server{
 		args: []string{"--host=" + srv.Host, "--port=" + strconv.Itoa(srv.Port), "--user=" + srv.User,
 			"--key=file://" + key, "--known-hosts=file://" + known, "--app-dir=" + srv.AppRoot + "/hello"},
-		app: []string{fmt.Sprintf("--publish=127.0.0.1:%d:8080", port), "--health-timeout=60s"},
-		url: fmt.Sprintf("http://127.0.0.1:%d", port),
+		app:  []string{fmt.Sprintf("--publish=127.0.0.1:%d:8080", port), "--health-timeout=60s"},
+		url:  fmt.Sprintf("http://127.0.0.1:%d", port),
+		addr: srv.Addr(), appDir: srv.AppRoot + "/hello", clientKey: srv.ClientKeyPEM, knownHosts: srv.KnownHosts,
+		publicKey: signer.PublicKey(),
 	}
 }
 
@@ -125,7 +139,26 @@ func TestPublishDeployRollback(t *testing.T) {
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260401000000-01234567") {
 		t.Fatalf("/version after release = %q", v)
 	}
+
+	// The same server object over a fleet: a second host that never got
+	// the app shows up as such beside the first, which serves.
+	other := testworld.StartSSHD(t)
+	fleetDir := t.TempDir()
+	key, known := filepath.Join(fleetDir, "key"), filepath.Join(fleetDir, "known_hosts")
+	writeFile(t, key, string(srv.clientKey))
+	writeFile(t, known, string(srv.knownHosts)+string(other.KnownHosts))
+	other.Authorize(t, srv.publicKey)
+	fleetArgs := []string{"server", "--host=" + srv.addr, "--host=" + other.Addr(), "--user=" + other.User,
+		"--key=file://" + key, "--known-hosts=file://" + known, "--app-dir=" + srv.appDir}
+	status = call(later, append(fleetArgs, "status")...)
+	must(t, status, "fleet status")
+	if !strings.Contains(status.out, srv.addr) || !strings.Contains(status.out, other.Addr()) {
+		t.Fatalf("fleet status does not name both hosts:\n%s", status.out)
+	}
+	mustFail(t, call(later, append(fleetArgs[:len(fleetArgs)-1], "--known-hosts=file://"+filepath.Join(t.TempDir(), "missing"), "status")...),
+		"a fleet with an unreadable known_hosts", "known_hosts")
 }
+
 
 // webhook records the JSON events goship posts, as a team's bot would
 // receive them.
