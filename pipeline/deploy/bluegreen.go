@@ -44,7 +44,9 @@ func (s *server) colorCompose(release, color, args string) string {
 
 // blueGreenRoute is app's route to color, as the proxy record says.
 func blueGreenRoute(app string, pr ProxyRecord, rec Record, containerPort int) route {
-	return route{App: app, Bind: pr.Bind, Port: pr.Port, Host: pr.Host, Upstream: upstream(app, rec.Color, containerPort), Release: rec.Name, Color: rec.Color}
+	return route{App: app, Bind: pr.Bind, Port: pr.Port, Host: pr.Host,
+		Upstreams: []string{upstream(app, ColorBlue, containerPort), upstream(app, ColorGreen, containerPort)},
+		Live:      upstream(app, rec.Color, containerPort), Release: rec.Name, Color: rec.Color}
 }
 
 // gateColor starts nothing: it gates the release running as color on its

@@ -21,26 +21,36 @@ import (
 // The proxy is Caddy, run as its own compose project under Root:
 //
 //	compose.yaml             one service per public port, p<port>
-//	routes/<app>.json        where each app's traffic goes
+//	routes/<app>.json        each app's public address and upstreams
 //	ports/<port>/caddy.json  the Caddy config of one port, from the routes
+//	ports/<port>/live/<up>   one empty file per upstream that gets traffic
 //	.lock, .lock.owner       held while the routes change
 //
 // One Caddy container per public port, because docker cannot publish a
 // port on a running container: a new app on a new port adds a container
 // and never restarts the ones serving other apps. Apps on one port, told
-// apart by host name, share that port's Caddy. A switch rewrites the
-// port's config and runs `caddy reload`, which is atomic and graceful:
-// requests in flight finish on the old upstream.
+// apart by host name, share that port's Caddy.
+//
+// A switch changes no config. Each app's route lists both colors; Caddy
+// sends each request to the first one its active health check finds
+// live, and that check asks Caddy's own file server whether the color's
+// live file exists. Switching is creating the new color's file and
+// removing the old one's. A reload would do too, but Go's http.Server
+// drops a request read after its Shutdown began, so every reload can
+// lose a request on a busy port; a route change (an app joins or leaves a
+// port) still reloads, a deploy or rollback never does. Requests in
+// flight finish on the old color, which is stopped only once it has none.
 
 // route is one app's entry in the proxy.
 type route struct {
-	App      string `json:"app"`
-	Bind     string `json:"bind,omitempty"`
-	Port     int    `json:"port"`
-	Host     string `json:"host,omitempty"`
-	Upstream string `json:"upstream"` // alias:port on the proxy network
-	Release  string `json:"release"`
-	Color    string `json:"color"`
+	App       string   `json:"app"`
+	Bind      string   `json:"bind,omitempty"`
+	Port      int      `json:"port"`
+	Host      string   `json:"host,omitempty"`
+	Upstreams []string `json:"upstreams"` // alias:port of each color on the proxy network
+	Live      string   `json:"live"`      // the one that gets traffic
+	Release   string   `json:"release"`
+	Color     string   `json:"color"`
 }
 
 // proxyServer changes the proxy on one server.
@@ -79,8 +89,23 @@ func orAll(bind string) string {
 	return bind
 }
 
+// Active health checks run this often; a switch waits a few of them.
+const liveCheckInterval = 100 * time.Millisecond
+
+// healthAddr is the loopback address of the file server that tells
+// Caddy's health checks which upstreams are live: any port but the public
+// one.
+func healthAddr(port int) string {
+	if port == 2021 {
+		return "127.0.0.1:2022"
+	}
+	return "127.0.0.1:2021"
+}
+
 // caddyConfig is the Caddy JSON config of one port: one route per app,
 // host-name routes before the catch-all, and a 404 when nothing matches.
+// It names no color as live (the live files do), so a switch leaves it
+// unchanged.
 func caddyConfig(port int, routes []route, drain time.Duration) ([]byte, error) {
 	var mine []route
 	for _, r := range routes {
@@ -98,10 +123,23 @@ func caddyConfig(port int, routes []route, drain time.Duration) ([]byte, error) 
 	var handlers []any
 	catchAll := false
 	for _, r := range mine {
+		var upstreams []any
+		for _, u := range r.Upstreams {
+			upstreams = append(upstreams, obj{"dial": u})
+		}
 		h := obj{
 			"handle": []any{obj{
 				"handler":   "reverse_proxy",
-				"upstreams": []any{obj{"dial": r.Upstream}},
+				"upstreams": upstreams,
+				// The first live color gets every request. A color that
+				// cannot be dialed (stopped: docker's DNS drops its name)
+				// is skipped, and the request retried on the next one.
+				"load_balancing": obj{"selection_policy": obj{"policy": "first"}, "try_duration": "5s", "try_interval": "25ms"},
+				"health_checks": obj{"active": obj{
+					"upstream": healthAddr(port), "uri": "/", "interval": liveCheckInterval.String(), "timeout": "1s",
+					"expect_status": 200,
+					"headers":       obj{"X-Goship-Upstream": []any{"{http.reverse_proxy.active.target_upstream}"}},
+				}},
 				// Short-lived upstream keep-alives let the old release show
 				// no open connections soon after a switch, so the drain
 				// ends when its last request does.
@@ -126,11 +164,22 @@ func caddyConfig(port int, routes []route, drain time.Duration) ([]byte, error) 
 		"admin": obj{"listen": "localhost:2019", "config": obj{"persist": false}},
 		"apps": obj{"http": obj{
 			"grace_period": (drain + 5*time.Second).String(),
-			"servers": obj{"goship": obj{
-				"listen":          []any{":" + strconv.Itoa(port)},
-				"automatic_https": obj{"disable": true},
-				"routes":          handlers,
-			}},
+			"servers": obj{
+				"goship": obj{
+					"listen":          []any{":" + strconv.Itoa(port)},
+					"automatic_https": obj{"disable": true},
+					"routes":          handlers,
+				},
+				// 200 when /etc/goship/live/<upstream> exists, else 404.
+				"live": obj{
+					"listen":          []any{healthAddr(port)},
+					"automatic_https": obj{"disable": true},
+					"routes": []any{obj{"handle": []any{
+						obj{"handler": "rewrite", "uri": "/{http.request.header.X-Goship-Upstream}"},
+						obj{"handler": "file_server", "root": proxyConfigDir + "/live"},
+					}}},
+				},
+			},
 		}},
 	}
 	return json.MarshalIndent(cfg, "", "  ")
@@ -287,43 +336,68 @@ func loopbackFor(bind string) string {
 }
 
 // writeFiles writes the route, the port's Caddy config and compose.yaml,
-// each replaced atomically (a reader sees the old or the new file).
-func (p *proxyServer) writeFiles(ctx context.Context, r route, all []route, removed bool) error {
-	var portRoutes []route
+// each replaced atomically (a reader sees the old or the new file). It
+// reports whether the Caddy config changed (a switch leaves it as it is).
+func (p *proxyServer) writeFiles(ctx context.Context, r route, all []route, removed bool) (bool, error) {
+	var next []route
 	for _, o := range all {
 		if o.App != r.App {
-			portRoutes = append(portRoutes, o)
+			next = append(next, o)
 		}
 	}
 	if !removed {
-		portRoutes = append(portRoutes, r)
+		next = append(next, r)
 	}
-	caddyJSON, err := caddyConfig(r.Port, portRoutes, p.rec.Drain)
+	caddyJSON, err := caddyConfig(r.Port, next, p.rec.Drain)
 	if err != nil {
-		return err
+		return false, err
 	}
-	compose, err := proxyCompose(p.rec, portRoutes)
+	compose, err := proxyCompose(p.rec, next)
 	if err != nil {
-		return err
+		return false, err
 	}
 	routeJSON, _ := json.Marshal(r)
-	put := func(path string, data []byte) error {
-		script := fmt.Sprintf("mkdir -p \"$(dirname %[1]s)\" && cat > %[1]s.tmp && mv -f %[1]s.tmp %[1]s", q(path))
-		_, err := p.s.run(ctx, "write "+path, script, bytes.NewReader(data))
-		return err
+	put := func(path string, data []byte) (bool, error) {
+		script := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && cat > %[1]s.tmp
+if cmp -s %[1]s.tmp %[1]s; then rm -f %[1]s.tmp; else mv -f %[1]s.tmp %[1]s && echo changed; fi`, q(path))
+		out, err := p.s.run(ctx, "write "+path, script, bytes.NewReader(data))
+		return strings.TrimSpace(out) == "changed", err
 	}
-	if err := put(fmt.Sprintf("%s/ports/%d/caddy.json", p.rec.Root, r.Port), caddyJSON); err != nil {
-		return err
+	changed, err := put(fmt.Sprintf("%s/ports/%d/caddy.json", p.rec.Root, r.Port), caddyJSON)
+	if err != nil {
+		return false, err
 	}
-	if err := put(p.rec.Root+"/compose.yaml", compose); err != nil {
-		return err
+	if _, err := put(p.rec.Root+"/compose.yaml", compose); err != nil {
+		return false, err
 	}
 	routePath := p.rec.Root + "/routes/" + r.App + ".json"
 	if removed {
 		_, err := p.s.run(ctx, "remove route", "rm -f "+q(routePath), nil)
-		return err
+		return changed, err
 	}
-	return put(routePath, routeJSON)
+	_, err = put(routePath, routeJSON)
+	return changed, err
+}
+
+func (p *proxyServer) liveDir(port int) string {
+	return fmt.Sprintf("%s/ports/%d/live", p.rec.Root, port)
+}
+
+// setLive creates the live files of live and removes those of dead, in
+// that order: for a moment both are live, never neither.
+func (p *proxyServer) setLive(ctx context.Context, port int, live []string, dead []string) error {
+	dir := p.liveDir(port)
+	script := "mkdir -p " + q(dir)
+	for _, u := range live {
+		script += " && : > " + q(dir+"/"+u)
+	}
+	for _, u := range dead {
+		script += " && rm -f " + q(dir+"/"+u)
+	}
+	if _, err := p.s.run(ctx, "switch live upstream", script, nil); err != nil {
+		return fmt.Errorf("switch the live upstream on proxy port %d: %w", port, err)
+	}
+	return nil
 }
 
 // composeCmd runs compose on the proxy project.
@@ -331,9 +405,10 @@ func (p *proxyServer) composeCmd(args string) string {
 	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", q(p.rec.Root), p.s.compose, q(p.rec.Name), args)
 }
 
-// switchTo points r.App's traffic at r.Upstream. When the port has no
-// Caddy yet, one is created; handover, if set, runs between creating and
-// starting it (a migration frees the port there).
+// switchTo gives r.Live r.App's traffic. When the port has no Caddy
+// yet, one is created; handover, if set, runs between creating and
+// starting it (a migration frees the port there). It returns once Caddy's
+// health checks have seen the switch.
 func (p *proxyServer) switchTo(ctx context.Context, r route, who string, handover func(context.Context) error) error {
 	l, err := p.lock(ctx, who)
 	if err != nil {
@@ -347,24 +422,47 @@ func (p *proxyServer) switchTo(ctx context.Context, r route, who string, handove
 	if err := conflict(all, r); err != nil {
 		return err
 	}
-	if err := p.writeFiles(ctx, r, all, false); err != nil {
+	old, had := findRoute(all, r.App)
+	if err := p.setLive(ctx, r.Port, []string{r.Live}, nil); err != nil {
 		return err
 	}
-	if err := p.apply(ctx, r, handover); err != nil {
+	changed, err := p.writeFiles(ctx, r, all, false)
+	if err == nil {
+		err = p.apply(ctx, r, changed, handover)
+	}
+	if err != nil {
 		// The files go back to what the running Caddy serves, so a later
 		// restart of the proxy does not route to a release that failed.
 		rctx := context.WithoutCancel(ctx)
-		if old, ok := findRoute(all, r.App); ok {
-			_ = p.writeFiles(rctx, old, all, false)
+		if had {
+			_, _ = p.writeFiles(rctx, old, all, false)
 		} else {
-			_ = p.writeFiles(rctx, r, all, true)
+			_, _ = p.writeFiles(rctx, r, all, true)
+		}
+		if !had || old.Live != r.Live {
+			_ = p.setLive(rctx, r.Port, nil, []string{r.Live})
 		}
 		return err
 	}
-	if old, ok := findRoute(all, r.App); ok && old.Port != r.Port {
+	var dead []string
+	for _, u := range r.Upstreams {
+		if u != r.Live {
+			dead = append(dead, u)
+		}
+	}
+	if err := p.setLive(ctx, r.Port, nil, dead); err != nil {
+		return err
+	}
+	if had && old.Port != r.Port {
 		// The app already serves on its new port; a stale route on the old
 		// one must not undo that.
 		_ = p.leavePort(ctx, old, all)
+	}
+	// Caddy acts on the live files at its next health check.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(3 * liveCheckInterval):
 	}
 	return nil
 }
@@ -396,6 +494,9 @@ func (p *proxyServer) leavePort(ctx context.Context, old route, all []route) err
 	case status == "running":
 		_, err = p.s.run(ctx, "caddy reload", fmt.Sprintf("docker exec %s /usr/bin/caddy reload --config %s/caddy.json", q(id), proxyConfigDir), nil)
 	}
+	if err == nil {
+		err = p.setLive(ctx, old.Port, nil, old.Upstreams)
+	}
 	if err != nil {
 		return fmt.Errorf("proxy port %d, which %s left: %w", old.Port, old.App, err)
 	}
@@ -411,8 +512,9 @@ func findRoute(routes []route, app string) (route, bool) {
 	return route{}, false
 }
 
-// apply makes the port's Caddy serve the config just written.
-func (p *proxyServer) apply(ctx context.Context, r route, handover func(context.Context) error) error {
+// apply makes the port's Caddy serve the config just written: a reload
+// when it changed, nothing more for a switch.
+func (p *proxyServer) apply(ctx context.Context, r route, changed bool, handover func(context.Context) error) error {
 	id, status, img, err := p.container(ctx, r.Port)
 	if err != nil {
 		return err
@@ -420,6 +522,9 @@ func (p *proxyServer) apply(ctx context.Context, r route, handover func(context.
 	svc := q(p.service(r.Port))
 	switch {
 	case id != "" && status == "running" && img == p.rec.Image:
+		if !changed {
+			return nil
+		}
 		reload := fmt.Sprintf("docker exec %s /usr/bin/caddy reload --config %s/caddy.json", q(id), proxyConfigDir)
 		if _, err := p.s.run(ctx, "caddy reload", reload, nil); err != nil {
 			return fmt.Errorf("proxy reload on port %d: %w", r.Port, err)
@@ -540,8 +645,11 @@ func (p *proxyServer) remove(ctx context.Context, r route, stopped string) error
 	if err != nil {
 		return err
 	}
-	if err := p.writeFiles(ctx, r, all, true); err != nil {
+	if _, err := p.writeFiles(ctx, r, all, true); err != nil {
 		return err
+	}
+	if old, ok := findRoute(all, r.App); ok {
+		_ = p.setLive(ctx, old.Port, nil, old.Upstreams)
 	}
 	if stopped != "" {
 		_, err = p.s.run(ctx, "remove proxy", "docker rm -f "+q(stopped), nil)

@@ -127,9 +127,9 @@ func TestRouteConflicts(t *testing.T) {
 
 func TestCaddyConfigRoutesHostsFirstAndFallsBackTo404(t *testing.T) {
 	routes := []route{
-		{App: "a", Port: 80, Upstream: "goship-a-blue:8080"},
-		{App: "b", Port: 80, Host: "b.example.com", Upstream: "goship-b-green:8080"},
-		{App: "c", Port: 9000, Upstream: "goship-c-blue:8080"},
+		{App: "a", Port: 80, Upstreams: []string{"goship-a-blue:8080", "goship-a-green:8080"}, Live: "goship-a-blue:8080"},
+		{App: "b", Port: 80, Host: "b.example.com", Upstreams: []string{"goship-b-blue:8080", "goship-b-green:8080"}, Live: "goship-b-green:8080"},
+		{App: "c", Port: 9000, Upstreams: []string{"goship-c-blue:8080", "goship-c-green:8080"}, Live: "goship-c-blue:8080"},
 	}
 	var cfg struct {
 		Admin struct {
@@ -165,6 +165,19 @@ func TestCaddyConfigRoutesHostsFirstAndFallsBackTo404(t *testing.T) {
 	}
 	if !strings.Contains(string(data), `"dial": "goship-a-blue:8080"`) || strings.Contains(string(data), "goship-c-blue") {
 		t.Fatalf("port 80's config must dial a and b only:\n%s", data)
+	}
+	// A switch changes which color is live, not the config.
+	switched := append([]route(nil), routes...)
+	switched[0].Live = "goship-a-green:8080"
+	if again, _ := caddyConfig(80, switched, 10*time.Second); string(again) != string(data) {
+		t.Fatalf("the config names the live color:\n%s", again)
+	}
+	live := cfg.Apps.HTTP.Servers["live"]
+	if len(live.Listen) != 1 || live.Listen[0] != "127.0.0.1:2021" || !strings.Contains(string(data), `"root": "/etc/goship/live"`) {
+		t.Fatalf("the live-file server:\n%s", data)
+	}
+	if healthAddr(2021) == "127.0.0.1:2021" {
+		t.Fatal("the live-file server must not take the public port")
 	}
 
 	data, _ = caddyConfig(80, routes[1:2], time.Second)
