@@ -155,8 +155,10 @@ func TestPublishDeployRollback(t *testing.T) {
 	if !strings.Contains(status.out, srv.addr) || !strings.Contains(status.out, other.Addr()) {
 		t.Fatalf("fleet status does not name both hosts:\n%s", status.out)
 	}
-	mustFail(t, call(later, append(fleetArgs[:len(fleetArgs)-1], "--known-hosts=file://"+filepath.Join(t.TempDir(), "missing"), "status")...),
-		"a fleet with an unreadable known_hosts", "known_hosts")
+	onlyFirst := filepath.Join(fleetDir, "known_hosts_first")
+	writeFile(t, onlyFirst, string(srv.knownHosts))
+	mustFail(t, call(later, append(fleetArgs[:len(fleetArgs)-1], "--known-hosts=file://"+onlyFirst, "status")...),
+		"a fleet whose second host known_hosts does not pin", "known_hosts has no entry")
 }
 
 
