@@ -161,7 +161,6 @@ func TestPublishDeployRollback(t *testing.T) {
 		"a fleet whose second host known_hosts does not pin", "known_hosts has no entry")
 }
 
-
 // webhook records the JSON events goship posts, as a team's bot would
 // receive them.
 type webhook struct {
