@@ -233,6 +233,9 @@ func (s *Server) Deploy(
 	// blue-green: how long the old release may finish in-flight requests after the switch; default 30s.
 	// +optional
 	drain string,
+	// blue-green: the shared proxy's directory on the server (the deploy user must own it); default /opt/goship-proxy.
+	// +optional
+	proxyDir string,
 	// HTTP path the health gate GETs through the SSH tunnel; "-" for the container HEALTHCHECK only.
 	// +optional
 	// +default="/healthz"
@@ -287,7 +290,7 @@ func (s *Server) Deploy(
 		ContainerPort: g.Port, Publish: publish, Keep: keep, AllowOutsidePaths: allowOutsidePaths,
 		Health:   deploy.Health{Path: healthPath, Port: healthPort, Timeout: durations["health-timeout"], Settle: durations["health-settle"]},
 		Strategy: strat,
-		Proxy:    deploy.Proxy{Image: proxyImage, Host: proxyHost, Drain: durations["drain"]},
+		Proxy:    deploy.Proxy{Image: proxyImage, Host: proxyHost, Drain: durations["drain"], Root: proxyDir},
 	}
 	if compose != nil {
 		data, err := compose.Contents(ctx)
@@ -627,7 +630,7 @@ func (s *Server) Release(
 	if err != nil {
 		return "", fmt.Errorf("release stopped before deploy: %w", err)
 	}
-	out, err := s.Deploy(ctx, ref, "registry", username, password, compose, false, env, publish, strategy, "", "", "",
+	out, err := s.Deploy(ctx, ref, "registry", username, password, compose, false, env, publish, strategy, "", "", "", "",
 		healthPath, 0, healthTimeout, "5s", 5, 1, "")
 	if err != nil {
 		return "", fmt.Errorf("published %s, but the deploy failed: %w", ref, err)

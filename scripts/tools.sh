@@ -12,24 +12,30 @@ cache=${GOSHIP_TOOLS_CACHE:-$HOME/.cache/goship-tools}
 bin="$cache/bin"
 mkdir -p "$bin"
 
-build() { # name module-dir package
+build() { # name module-dir package [env…]
   local name=$1 dir="$root/tools/$2" pkg=$3 key
+  shift 3
   key=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)
   local out="$cache/$name-$key"
   if [ ! -x "$out/$name" ]; then
     echo "tools: building $name (first run on this machine: minutes)" >&2
     mkdir -p "$out.tmp"
-    # trivy v0.69 imports encoding/json/v2, which Go 1.26 gates behind this experiment.
-    (cd "$dir" && GOFLAGS=-mod=readonly GOEXPERIMENT=jsonv2 go build -trimpath -o "$out.tmp/$name" "$pkg")
+    (cd "$dir" && env GOFLAGS=-mod=readonly "$@" go build -trimpath -o "$out.tmp/$name" "$pkg")
     rm -rf "$out" && mv "$out.tmp" "$out"
   fi
   ln -sf "$out/$name" "$bin/$name"
 }
 
-build golangci-lint golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
-build task task github.com/go-task/task/v3/cmd/task
-build actionlint actionlint github.com/rhysd/actionlint/cmd/actionlint
-build trivy trivy github.com/aquasecurity/trivy/cmd/trivy
+# trivy v0.69 imports encoding/json/v2, which Go 1.26 gates behind this
+# experiment; the others build the same either way.
+build golangci-lint golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint GOEXPERIMENT=jsonv2
+build task task github.com/go-task/task/v3/cmd/task GOEXPERIMENT=jsonv2
+build actionlint actionlint github.com/rhysd/actionlint/cmd/actionlint GOEXPERIMENT=jsonv2
+build trivy trivy github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2
 # Writes offline Trivy DBs for the scan tests, with trivy's own trivy-db.
-build trivy-fixturedb trivy ./fixturedb
+build trivy-fixturedb trivy ./fixturedb GOEXPERIMENT=jsonv2
+# Caddy, the blue-green proxy, for the test world's proxy image: static (it
+# runs on an empty base), in the cache path internal/testworld/proxy.go
+# reads.
+build caddy caddy github.com/caddyserver/caddy/v2/cmd/caddy CGO_ENABLED=0
 echo "$bin"

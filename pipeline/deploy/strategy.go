@@ -45,17 +45,8 @@ func ParseStrategy(s string) (Strategy, error) {
 	return "", fmt.Errorf("unknown deploy strategy %q: want one of %s", s, strings.Join(StrategyNames(), ", "))
 }
 
-// DefaultProxyImage is Caddy's official image. The digest is the one
-// github.com/floriandeutsch89/caddy pins in its Dockerfile (commit
-// e501c6a, found with goship's code search, 2026-11); goship never
-// invents digests.
-func DefaultProxyImage() image.Pinned {
-	return image.Pinned{
-		Repo: "caddy", Tag: "2.11.7-alpine",
-		Digest: "sha256:d8542f48d34a9cf4e4c11a478865229840e87e4c96ea3f439101f31a5d35f75f",
-		Source: "github.com/floriandeutsch89/caddy Dockerfile at e501c6a (found with goship's code search, 2026-11)",
-	}
-}
+// DefaultProxyImage is the pinned Caddy image (see image.DefaultProxy).
+func DefaultProxyImage() image.Pinned { return image.DefaultProxy() }
 
 // Proxy is the reverse proxy blue-green deploys switch. One proxy serves
 // every app on a server; each app has its own public port (Spec.Publish)

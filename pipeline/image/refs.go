@@ -47,6 +47,16 @@ func DefaultTrivy() Pinned {
 	}
 }
 
+// DefaultProxy is the reverse proxy of blue-green deploys: Caddy's
+// official image.
+func DefaultProxy() Pinned {
+	return Pinned{
+		Repo: "caddy", Tag: "2.11.7-alpine",
+		Digest: "sha256:d8542f48d34a9cf4e4c11a478865229840e87e4c96ea3f439101f31a5d35f75f",
+		Source: "github.com/floriandeutsch89/caddy Dockerfile at e501c6a (found with goship's code search, 2026-11)",
+	}
+}
+
 // GoImage is the build image for goVersion (from go.mod): the pinned
 // default when it satisfies the version (same major.minor, patch at least
 // as new), else the official Debian-based tag, unpinned.
@@ -120,10 +130,11 @@ func Mirror(ref, mirror string) (string, error) {
 type CopyJob struct{ From, To string }
 
 // MirrorPlan lists the copies that fill mirror with goship's default tool
-// images, by digest, so that --mirror=<mirror> resolves every default.
+// images and the blue-green proxy, by digest, so that --mirror=<mirror>
+// resolves every default.
 func MirrorPlan(mirror string) ([]CopyJob, error) {
 	var jobs []CopyJob
-	for _, p := range []Pinned{DefaultGo(), DefaultLint(), DefaultTrivy()} {
+	for _, p := range []Pinned{DefaultGo(), DefaultLint(), DefaultTrivy(), DefaultProxy()} {
 		to, err := Mirror(p.Ref(), mirror)
 		if err != nil {
 			return nil, err

@@ -62,7 +62,7 @@ func TestMirrorPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 3 {
+	if len(jobs) != 4 { // Go, golangci-lint, Trivy, Caddy
 		t.Fatalf("jobs = %v", jobs)
 	}
 	for _, j := range jobs {
