@@ -48,7 +48,9 @@ func (g *Goship) Binary(
 		k, v, _ := strings.Cut(kv, "=")
 		c = c.WithEnvVariable(k, v)
 	}
-	return c.WithExec(gobuild.BuildArgs(pkg, out, ldflags)).File(out), nil
+	// /out is a mount: outputs read from the image's own filesystem cost a
+	// snapshot of it.
+	return c.WithMountedDirectory("/out", dag.Directory()).WithExec(gobuild.BuildArgs(pkg, out, ldflags)).File(out), nil
 }
 
 // Build is the runtime image: the binary on an empty (or the given) base,

@@ -20,70 +20,72 @@ func (g *Goship) Lint(ctx context.Context) error {
 	return err
 }
 
-// lint runs both checks and returns golangci-lint's findings too.
+// lint runs golangci-lint and the module checks and returns
+// golangci-lint's findings too. go mod tidy -diff needs the source, like
+// golangci-lint, so it runs in the same container, after it: one
+// container less per source change. go mod verify reads only go.mod and
+// go.sum, so it runs on the download step and stays cached while only
+// sources change.
 func (g *Goship) lint(ctx context.Context) ([]ci.LintIssue, error) {
 	var issues []ci.LintIssue
-	var lintErr, modErr error
+	var lintErr, verifyErr error
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { issues, lintErr = g.golangciLint(ctx); return nil })
-	eg.Go(func() error { modErr = g.modChecks(ctx); return nil })
+	eg.Go(func() error { verifyErr = g.modVerify(ctx); return nil })
 	_ = eg.Wait()
-	return issues, errors.Join(lintErr, modErr)
+	return issues, errors.Join(lintErr, verifyErr)
 }
+
+// lintScript runs golangci-lint, then go mod tidy -diff, recording each
+// one's exit code and output for goship to read.
+const lintScript = `golangci-lint run --output.json.path=/lint/lint.json --output.text.path=/lint/lint.txt ./... 2>/lint/lint.err
+echo $? > /lint/lint.rc
+go mod tidy -diff > /lint/tidy.out 2>&1
+echo $? > /lint/tidy.rc`
 
 func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
 	run := g.goTool(dag.Container().From(g.LintImage)).
 		WithMountedCache("/root/.cache/golangci-lint", g.cache("golangci")).
+		WithEnvVariable("GOLANGCI_LINT_CACHE", "/root/.cache/golangci-lint").
 		WithMountedDirectory("/src", g.code()).
-		WithExec([]string{"golangci-lint", "run", "--output.json.path=/tmp/lint.json", "--output.text.path=stderr", "./..."},
-			dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
-	code, err := run.ExitCode(ctx)
-	if err != nil {
+		WithMountedDirectory("/lint", dag.Directory()).
+		WithExec([]string{"sh", "-c", lintScript})
+	read := func(path string) string {
+		s, _ := run.File(path).Contents(ctx)
+		return strings.TrimSpace(s)
+	}
+	if _, err := run.Sync(ctx); err != nil {
 		return nil, err
 	}
-	if code == 0 {
-		return nil, nil
+	var errs []error
+	var issues []ci.LintIssue
+	if code := read("/lint/lint.rc"); code != "0" {
+		var err error
+		issues, err = ci.ParseLintJSON([]byte(read("/lint/lint.json")))
+		if err == nil && len(issues) > 0 {
+			errs = append(errs, fmt.Errorf("%s", ci.LintSummary(issues)))
+		} else {
+			errs = append(errs, fmt.Errorf("golangci-lint failed (exit %s): %s%s", code, read("/lint/lint.txt"), read("/lint/lint.err")))
+		}
 	}
-	report, _ := run.File("/tmp/lint.json").Contents(ctx)
-	if issues, perr := ci.ParseLintJSON([]byte(report)); perr == nil && len(issues) > 0 {
-		return issues, fmt.Errorf("%s", ci.LintSummary(issues))
+	if read("/lint/tidy.rc") != "0" {
+		errs = append(errs, fmt.Errorf("go.mod/go.sum are not tidy; run `go mod tidy`:\n%s", read("/lint/tidy.out")))
 	}
-	stderr, _ := run.Stderr(ctx)
-	return nil, fmt.Errorf("golangci-lint failed (exit %d): %s", code, strings.TrimSpace(stderr))
+	return issues, errors.Join(errs...)
 }
 
-// modChecks runs go mod verify and go mod tidy -diff. The verification
-// reads only go.mod and go.sum, so it runs on the download step and stays
-// cached while only source files change; tidy needs the source.
-func (g *Goship) modChecks(ctx context.Context) error {
+// modVerify checks the downloaded modules against go.sum.
+func (g *Goship) modVerify(ctx context.Context) error {
 	deps, err := g.goDeps(ctx)
 	if err != nil {
 		return err
 	}
-	env, err := g.goEnv(ctx)
-	if err != nil {
+	run := deps.WithExec([]string{"go", "mod", "verify"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := run.ExitCode(ctx)
+	if err != nil || code == 0 {
 		return err
 	}
-	checks := []struct {
-		c    *dagger.Container
-		hint string
-	}{
-		{deps.WithExec([]string{"go", "mod", "verify"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
-			"downloaded modules do not match go.sum (a tampered cache or proxy?)"},
-		{env.WithExec([]string{"go", "mod", "tidy", "-diff"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}),
-			"go.mod/go.sum are not tidy; run `go mod tidy`"},
-	}
-	var errs []error
-	for _, check := range checks {
-		code, err := check.c.ExitCode(ctx)
-		if err != nil {
-			return err
-		}
-		if code != 0 {
-			out, _ := check.c.Stdout(ctx)
-			stderr, _ := check.c.Stderr(ctx)
-			errs = append(errs, fmt.Errorf("%s:\n%s%s", check.hint, out, stderr))
-		}
-	}
-	return errors.Join(errs...)
+	out, _ := run.Stdout(ctx)
+	stderr, _ := run.Stderr(ctx)
+	return fmt.Errorf("downloaded modules do not match go.sum (a tampered cache or proxy?):\n%s%s", out, stderr)
 }

@@ -140,7 +140,9 @@ func (g *Goship) trivy(policy scan.Policy) *dagger.Container {
 		// (a re-run is a cache hit) and redone the next day. Offline, the DB
 		// cannot change, so the result is reused as long as the image is.
 		WithEnvVariable("GOSHIP_SCAN_DAY", g.scanDay()).
-		WithDirectory("/reports", dag.Directory()).
+		// A mount, not a directory in the image: writing into the image
+		// would first copy on top of its whole root filesystem.
+		WithMountedDirectory("/reports", dag.Directory()).
 		WithWorkdir("/reports")
 	if g.RegistryCa != nil {
 		// Go reads SSL_CERT_DIR in addition to the system bundle file, so

@@ -26,7 +26,9 @@ func (g *Goship) test(ctx context.Context) (*dagger.Directory, *ci.TestReport, e
 	}
 	run := env.
 		WithEnvVariable("CGO_ENABLED", "1"). // -race needs cgo; only tests get it
-		WithDirectory("/out", dag.Directory()).
+		// A mount, not a directory in the image: writing into the image
+		// would first copy on top of its whole root filesystem.
+		WithMountedDirectory("/out", dag.Directory()).
 		WithExec(gobuild.TestArgs("/out/coverage.out"), dagger.ContainerWithExecOpts{
 			RedirectStdout: "/out/test.json",
 			Expect:         dagger.ReturnTypeAny,
