@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
 )
@@ -135,3 +137,34 @@ func useDependency(t *testing.T, src, proxy, version string) {
 		t.Fatalf("go mod tidy: %v\n%s", err, out)
 	}
 }
+
+// Anything that changes a cache key between identical calls (time, map
+// order, absolute paths) is a bug: the second of two identical ci calls
+// must run no container at all.
+func TestIdenticalCiCallsAreACacheHit(t *testing.T) {
+	src := hello(t)
+	// A tree no earlier run has seen, so the first call does real work.
+	writeFile(t, filepath.Join(src, "internal/server/cachekey.go"),
+		fmt.Sprintf("package server\n\n// CacheKeyProbe makes this tree unique.\nconst CacheKeyProbe = %d\n", time.Now().UnixNano()))
+	execs := regexp.MustCompile(`Container\.withExec DONE`)
+	root := testworld.RepoRoot(t)
+	ci := func() result {
+		args := append([]string{"--progress=plain", "call", "-m", root, "--source=" + src}, engineArgs()...)
+		return dagger(t, root, nil, append(args, "--scanners=secret", "ci")...)
+	}
+	first := ci()
+	must(t, first, "first ci")
+	if !execs.MatchString(stripANSI(first.out)) {
+		t.Fatalf("the first ci ran no container; the test cannot tell a cache hit:\n%s", tail(first.out, 3000))
+	}
+	second := ci()
+	must(t, second, "second ci")
+	if ran := execs.FindAllString(stripANSI(second.out), -1); len(ran) > 0 {
+		t.Fatalf("an identical second ci ran %d container(s): something in a cache key changes between calls\n%s", len(ran), tail(second.out, 6000))
+	}
+	t.Logf("first ci %s, identical second ci %s", first.took.Round(time.Millisecond), second.took.Round(time.Millisecond))
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+func stripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
