@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -182,44 +181,17 @@ func (s *server) deployBlueGreen(ctx context.Context, spec Spec, existing []Reco
 	if prevRec.Strategy == StrategyBlueGreen {
 		serving = prevRec.Color
 	}
-	rec := Record{
-		Name: uniqueName(releaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
-		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
-		CreatedAt: time.Now().UTC(), Outcome: OutcomePending,
-		HealthPath: spec.Health.Path, HealthPort: spec.ContainerPort,
-		Strategy: StrategyBlueGreen, Color: otherColor(serving), Proxy: &pr,
-	}
-	logEvent := func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome,
-			Strategy: StrategyBlueGreen, Color: rec.Color}
-		if err != nil {
-			e.Error = err.Error()
-		}
-		_ = s.appendLog(context.WithoutCancel(ctx), e)
-	}
+	rec := newRecord(spec, existing, StrategyBlueGreen)
+	rec.HealthPath, rec.HealthPort = spec.Health.Path, spec.ContainerPort
+	rec.Color, rec.Proxy = otherColor(serving), &pr
+	logEvent := s.deployLog(ctx, spec, &rec)
 	logEvent("started", nil)
 	fail := func(err error) (*Result, error) {
 		logEvent("failed", err)
 		return nil, err
 	}
-	image, err := spec.Transfer.deliver(ctx, s, spec.Image)
+	image, err := s.stage(ctx, spec, &rec, BlueGreenCompose)
 	if err != nil {
-		return fail(err)
-	}
-	if rec.ImageID, err = s.imageID(ctx, image); err != nil {
-		return fail(err)
-	}
-	compose, err := BlueGreenCompose(spec, image, len(spec.Env) > 0)
-	if err != nil {
-		return fail(err)
-	}
-	files := map[string]fileContent{"compose.yaml": {compose, 0o644}}
-	if len(spec.Env) > 0 {
-		files[".env"] = fileContent{spec.Env, 0o600}
-	}
-	recJSON, _ := json.MarshalIndent(rec, "", "  ")
-	files["release.json"] = fileContent{recJSON, 0o644}
-	if err := s.writeRelease(ctx, rec.Name, files); err != nil {
 		return fail(err)
 	}
 
@@ -309,43 +281,16 @@ func (s *server) leaveProxy(ctx context.Context, spec Spec, existing []Record, p
 	if err := px.portAlone(ctx, spec.App, prevRec.Proxy.Port); err != nil {
 		return nil, err
 	}
-	rec := Record{
-		Name: uniqueName(releaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
-		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
-		CreatedAt: time.Now().UTC(), Outcome: OutcomePending,
-		HealthPath: spec.Health.Path, HealthHost: spec.Health.Host, HealthPort: spec.Health.Port,
-		Strategy: StrategyRecreate,
-	}
-	logEvent := func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome, Strategy: StrategyRecreate}
-		if err != nil {
-			e.Error = err.Error()
-		}
-		_ = s.appendLog(context.WithoutCancel(ctx), e)
-	}
+	rec := newRecord(spec, existing, StrategyRecreate)
+	rec.HealthPath, rec.HealthHost, rec.HealthPort = spec.Health.Path, spec.Health.Host, spec.Health.Port
+	logEvent := s.deployLog(ctx, spec, &rec)
 	logEvent("started", nil)
 	fail := func(err error) (*Result, error) {
 		logEvent("failed", err)
 		return nil, err
 	}
-	image, err := spec.Transfer.deliver(ctx, s, spec.Image)
+	image, err := s.stage(ctx, spec, &rec, Compose)
 	if err != nil {
-		return fail(err)
-	}
-	if rec.ImageID, err = s.imageID(ctx, image); err != nil {
-		return fail(err)
-	}
-	compose, err := Compose(spec, image, len(spec.Env) > 0)
-	if err != nil {
-		return fail(err)
-	}
-	files := map[string]fileContent{"compose.yaml": {compose, 0o644}}
-	if len(spec.Env) > 0 {
-		files[".env"] = fileContent{spec.Env, 0o600}
-	}
-	recJSON, _ := json.MarshalIndent(rec, "", "  ")
-	files["release.json"] = fileContent{recJSON, 0o644}
-	if err := s.writeRelease(ctx, rec.Name, files); err != nil {
 		return fail(err)
 	}
 	// The container is created before the proxy lets go of the port, so

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -98,43 +97,12 @@ func (s *server) deployLocked(ctx context.Context, spec Spec, start time.Time) (
 	if prevRec, _ := findRecord(existing, prev); spec.Strategy == StrategyBlueGreen || prevRec.Strategy == StrategyBlueGreen || spec.Proxy.given() {
 		return s.deployBlueGreen(ctx, spec, existing, prev, start)
 	}
-	rec := Record{
-		Name: uniqueName(releaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
-		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
-		CreatedAt: time.Now().UTC(), Outcome: OutcomePending,
-		HealthPath: spec.Health.Path, HealthHost: spec.Health.Host, HealthPort: spec.Health.Port,
-		Strategy: StrategyRecreate,
-	}
-	logEvent := func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome, Strategy: StrategyRecreate}
-		if err != nil {
-			e.Error = err.Error()
-		}
-		_ = s.appendLog(context.WithoutCancel(ctx), e)
-	}
+	rec := newRecord(spec, existing, StrategyRecreate)
+	rec.HealthPath, rec.HealthHost, rec.HealthPort = spec.Health.Path, spec.Health.Host, spec.Health.Port
+	logEvent := s.deployLog(ctx, spec, &rec)
 	logEvent("started", nil)
-
-	// Nothing on the server changes until the image is there.
-	image, err := spec.Transfer.deliver(ctx, s, spec.Image)
+	image, err := s.stage(ctx, spec, &rec, Compose)
 	if err != nil {
-		logEvent("failed", err)
-		return nil, err
-	}
-	if rec.ImageID, err = s.imageID(ctx, image); err != nil {
-		logEvent("failed", err)
-		return nil, err
-	}
-	compose, err := Compose(spec, image, len(spec.Env) > 0)
-	if err != nil {
-		return nil, err
-	}
-	files := map[string]fileContent{"compose.yaml": {compose, 0o644}}
-	if len(spec.Env) > 0 {
-		files[".env"] = fileContent{spec.Env, 0o600}
-	}
-	recJSON, _ := json.MarshalIndent(rec, "", "  ")
-	files["release.json"] = fileContent{recJSON, 0o644}
-	if err := s.writeRelease(ctx, rec.Name, files); err != nil {
 		logEvent("failed", err)
 		return nil, err
 	}
