@@ -44,12 +44,18 @@ go mod tidy -diff > /lint/tidy.out 2>&1
 echo $? > /lint/tidy.rc`
 
 func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
+	script := lintScript
+	if g.Workspace {
+		// go mod tidy ignores go.work, so a module that requires a sibling
+		// of its workspace can never be tidy on its own: no tidy check.
+		script = strings.Replace(script, "go mod tidy -diff > /lint/tidy.out 2>&1", "true", 1)
+	}
 	run := g.goTool(dag.Container().From(g.LintImage)).
 		WithMountedCache("/root/.cache/golangci-lint", g.cache("golangci")).
 		WithEnvVariable("GOLANGCI_LINT_CACHE", "/root/.cache/golangci-lint").
 		WithMountedDirectory("/src", g.code()).
 		WithMountedDirectory("/lint", dag.Directory()).
-		WithExec([]string{"sh", "-c", lintScript})
+		WithExec([]string{"sh", "-c", script})
 	read := func(path string) string {
 		s, _ := run.File(path).Contents(ctx)
 		return strings.TrimSpace(s)
@@ -74,8 +80,12 @@ func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
 	return issues, errors.Join(errs...)
 }
 
-// modVerify checks the downloaded modules against go.sum.
+// modVerify checks the downloaded modules against go.sum (in a
+// workspace, the build checks them as it downloads).
 func (g *Goship) modVerify(ctx context.Context) error {
+	if g.Workspace {
+		return nil
+	}
 	deps, err := g.goDeps(ctx)
 	if err != nil {
 		return err

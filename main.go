@@ -39,6 +39,9 @@ type Goship struct {
 	// go.mod, go.sum and go.work files the module download reads.
 	// +private
 	DownloadFiles []string
+	// A go.work applies to the module.
+	// +private
+	Workspace bool
 	// Go version to build with.
 	GoVersion string
 	// Main package to ship, e.g. ./cmd/hello; empty: found when a function needs it.
@@ -249,7 +252,7 @@ func New(
 	if err != nil {
 		return nil, err
 	}
-	g.Dir, g.ModulePath, g.DownloadFiles = layout.Dir, layout.ModulePath, layout.DownloadFiles
+	g.Dir, g.ModulePath, g.DownloadFiles, g.Workspace = layout.Dir, layout.ModulePath, layout.DownloadFiles, layout.Workspace
 	if g.GoVersion == "" {
 		g.GoVersion = layout.GoVersion
 	}
@@ -395,6 +398,11 @@ func (g *Goship) goDeps(ctx context.Context) (*dagger.Container, error) {
 		modFiles = modFiles.WithNewFile(f, data)
 	}
 	download := "go mod download"
+	if g.Workspace {
+		// go mod download looks workspace modules up as if published; in a
+		// workspace the build downloads what it needs instead.
+		download = "true"
+	}
 	if g.Offline {
 		download += fmt.Sprintf(` || { echo "offline: the module cache (cache volume %s-gomod) lacks this project's modules; run once online" >&2; exit 1; }`, g.CacheNamespace)
 	}
