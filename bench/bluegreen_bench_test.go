@@ -27,19 +27,6 @@ import (
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
-// halt stops p without waiting for the service to answer again (a
-// broken release the seeds deploy never does), returning its failures.
-func (p *prober) halt() (failed, total int, window time.Duration) {
-	close(p.stop)
-	p.done.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.failures) == 0 {
-		return 0, p.total, 0
-	}
-	return len(p.failures), p.total, p.failures[len(p.failures)-1].Sub(p.failures[0]) + 20*time.Millisecond
-}
-
 // slowCalls keeps a GET /slow?d=2s in flight, a new one every 250 ms,
 // until stopped, and counts those that did not answer 200.
 type slowCalls struct {
@@ -128,7 +115,10 @@ func measure(b *testing.B, port int, slow bool, step func() error) measured {
 	if s != nil {
 		m.slow = s.finish()
 	}
-	m.failed, m.total, m.window = p.halt()
+	// Stopped without waiting for the service to answer again: after a
+	// broken release the seeds' way never does.
+	p.Halt(0)
+	m.failed, m.total, m.window = len(p.Failures()), p.Total(), p.Window()
 	return m
 }
 

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,52 +23,22 @@ import (
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
-// prober GETs /healthz every 20 ms and records failures.
-type prober struct {
-	url      string
-	stop     chan struct{}
-	done     sync.WaitGroup
-	mu       sync.Mutex
-	total    int
-	failures []time.Time
+// startProber probes port's /healthz every 20 ms; an answer slower than
+// 500 ms counts as failed.
+func startProber(port int) *testworld.Prober {
+	return testworld.StartProber(healthURL(port), testworld.ProbeTimeout(500*time.Millisecond))
 }
 
-func startProber(port int) *prober {
-	p := &prober{url: fmt.Sprintf("http://127.0.0.1:%d/healthz", port), stop: make(chan struct{})}
-	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
-	p.done.Add(1)
-	go func() {
-		defer p.done.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-tick.C:
-			}
-			ok := false
-			if resp, err := client.Get(p.url); err == nil {
-				ok = resp.StatusCode == http.StatusOK
-				_ = resp.Body.Close()
-			}
-			p.mu.Lock()
-			p.total++
-			if !ok {
-				p.failures = append(p.failures, time.Now())
-			}
-			p.mu.Unlock()
-		}
-	}()
-	return p
-}
+func healthURL(port int) string { return fmt.Sprintf("http://127.0.0.1:%d/healthz", port) }
 
-// finish waits until the service answers again (at most 30 s), stops, and
-// returns the failed-request window: first to last failure.
-func (p *prober) finish() (failed int, window time.Duration) {
+// finish waits until the service on port answers again (at most 30 s),
+// stops p, and returns the failed requests and the failed-request window:
+// first to last failure.
+func finish(p *testworld.Prober, port int) (failed int, window time.Duration) {
+	url := healthURL(port)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(p.url); err == nil {
+		if resp, err := http.Get(url); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				break
@@ -78,14 +47,8 @@ func (p *prober) finish() (failed int, window time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond)
-	close(p.stop)
-	p.done.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.failures) == 0 {
-		return 0, 0
-	}
-	return len(p.failures), p.failures[len(p.failures)-1].Sub(p.failures[0]) + 20*time.Millisecond
+	p.Halt(0)
+	return len(p.Failures()), p.Window()
 }
 
 func BenchmarkDeployV1ToV2(b *testing.B) {
@@ -129,7 +92,7 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 			b.Fatal(err)
 		}
 		took := time.Since(start)
-		failed, window := p.finish()
+		failed, window := finish(p, port)
 		gDeploy, gWindow, gFailed = gDeploy+took, gWindow+window, gFailed+failed
 		docker.RemoveComposeProject(app)
 
@@ -154,7 +117,7 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 			b.Fatal(err)
 		}
 		took = time.Since(start)
-		failed, window = p.finish()
+		failed, window = finish(p, port)
 		sDeploy, sWindow, sFailed = sDeploy+took, sWindow+window, sFailed+failed
 		docker.RemoveComposeProject(app)
 	}

@@ -97,7 +97,7 @@ func BenchmarkFleetRolling(b *testing.B) {
 				for _, ref := range []string{rel["v2"].String()} {
 					_, _ = docker.Try(nil, "image", "rm", "-f", ref)
 				}
-				var probers []*prober
+				var probers []*testworld.Prober
 				for _, cfg := range cfgs {
 					probers = append(probers, startProber(apps[cfg.Addr()].port))
 				}
@@ -112,7 +112,7 @@ func BenchmarkFleetRolling(b *testing.B) {
 				}
 				r := row{hosts: n, parallel: parallel, took: took}
 				for i, p := range probers {
-					failed, _ := p.finish()
+					failed, _ := finish(p, apps[cfgs[i].Addr()].port)
 					r.failed += failed
 					r.perHost += rep.Hosts[i].Took
 				}

@@ -8,25 +8,54 @@ import (
 	"time"
 )
 
+// probeEvery is how often a Prober sends a request.
+const probeEvery = 20 * time.Millisecond
+
 // Prober GETs a URL every 20 ms, on a fresh connection each time like
 // independent clients, and counts the answers that were not 200. It stops
 // by itself after an hour at most.
 type Prober struct {
-	stop     chan struct{}
-	done     sync.WaitGroup
-	mu       sync.Mutex
-	total    int
-	failures []string
+	url, host string
+	timeout   time.Duration
+	stop      chan struct{}
+	halt      sync.Once
+	done      sync.WaitGroup
+	mu        sync.Mutex
+	total     int
+	failures  []ProbeFailure
 }
 
-// StartProber starts probing url until Finish.
-func StartProber(url string) *Prober {
-	p := &Prober{stop: make(chan struct{})}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+// ProbeFailure is one request that did not answer 200.
+type ProbeFailure struct {
+	At     time.Time // when the answer (or the error) came
+	Reason string    // the error or the status
+}
+
+// String reads "15:04:05.000 reason", as test logs show failures.
+func (f ProbeFailure) String() string { return f.At.Format("15:04:05.000") + " " + f.Reason }
+
+// ProbeOption changes how a Prober asks.
+type ProbeOption func(*Prober)
+
+// ProbeHost sends host as the Host header, for a proxy that routes by
+// host name. Empty means the URL's host.
+func ProbeHost(host string) ProbeOption { return func(p *Prober) { p.host = host } }
+
+// ProbeTimeout counts a request that takes longer than d as failed
+// (default 2 s).
+func ProbeTimeout(d time.Duration) ProbeOption { return func(p *Prober) { p.timeout = d } }
+
+// StartProber starts probing url until Finish or Halt.
+func StartProber(url string, opts ...ProbeOption) *Prober {
+	p := &Prober{url: url, timeout: 2 * time.Second, stop: make(chan struct{})}
+	for _, o := range opts {
+		o(p)
+	}
+	client := &http.Client{Timeout: p.timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
+		tick := time.NewTicker(probeEvery)
 		defer tick.Stop()
 		deadline := time.After(time.Hour)
 		for {
@@ -37,46 +66,89 @@ func StartProber(url string) *Prober {
 				return
 			case <-tick.C:
 			}
-			msg := ""
-			if resp, err := client.Get(url); err != nil {
-				msg = err.Error()
-			} else {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					msg = resp.Status
-				}
-			}
-			p.mu.Lock()
-			p.total++
-			if msg != "" {
-				p.failures = append(p.failures, time.Now().Format("15:04:05.000")+" "+msg)
-			}
-			p.mu.Unlock()
+			p.record(p.get(client))
 		}
 	}()
 	return p
 }
 
-// Finish keeps probing until at least atLeast probes ran, stops, and
-// fails t on any failed request.
+// get sends one request and returns why it failed, or "".
+func (p *Prober) get(client *http.Client) string {
+	req, err := http.NewRequest(http.MethodGet, p.url, nil)
+	if err != nil {
+		return err.Error()
+	}
+	req.Host = p.host
+	resp, err := client.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.Status
+	}
+	return ""
+}
+
+func (p *Prober) record(reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total++
+	if reason != "" {
+		p.failures = append(p.failures, ProbeFailure{At: time.Now(), Reason: reason})
+	}
+}
+
+// Halt keeps probing until at least atLeast probes ran (for a minute at
+// most), then stops; it never fails a test. Halting twice is harmless.
+func (p *Prober) Halt(atLeast int) {
+	p.halt.Do(func() {
+		for deadline := time.Now().Add(time.Minute); p.Total() < atLeast && time.Now().Before(deadline); {
+			time.Sleep(probeEvery)
+		}
+		close(p.stop)
+		p.done.Wait()
+	})
+}
+
+// Finish halts p after at least atLeast probes and fails t on any failed
+// request, or when fewer than atLeast probes ran within the minute.
 func (p *Prober) Finish(t testing.TB, what string, atLeast int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		p.mu.Lock()
-		n := p.total
-		p.mu.Unlock()
-		if n >= atLeast || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	p.Halt(atLeast)
+	total, failures := p.Total(), p.Failures()
+	if total < atLeast {
+		t.Errorf("%s: only %d requests ran within a minute, want at least %d", what, total, atLeast)
 	}
-	close(p.stop)
-	p.done.Wait()
-	if len(p.failures) > 0 {
-		t.Errorf("%s: %d of %d requests failed, first: %v", what, len(p.failures), p.total, p.failures[:min(len(p.failures), 5)])
+	if len(failures) > 0 {
+		t.Errorf("%s: %d of %d requests failed, first: %v", what, len(failures), total, failures[:min(len(failures), 5)])
 		return
 	}
-	t.Logf("%s: 0 of %d requests failed", what, p.total)
+	t.Logf("%s: 0 of %d requests failed", what, total)
+}
+
+// Total is how many probes ran so far.
+func (p *Prober) Total() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.total
+}
+
+// Failures are the probes so far that did not answer 200, oldest first.
+func (p *Prober) Failures() []ProbeFailure {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]ProbeFailure(nil), p.failures...)
+}
+
+// Window is how long requests failed: from the first failure to the last,
+// plus one probe interval (0 when none failed). It spans every failure, so
+// two outages read as one long one.
+func (p *Prober) Window() time.Duration {
+	f := p.Failures()
+	if len(f) == 0 {
+		return 0
+	}
+	return f[len(f)-1].At.Sub(f[0].At) + probeEvery
 }

@@ -78,81 +78,6 @@ func (w *proxyWorld) bgSpec(app string, port int, version string) Spec {
 	return s
 }
 
-// prober GETs a URL every 20 ms, with a fresh connection each time,
-// like independent clients, and counts what did not answer 200.
-type prober struct {
-	url, host string
-	stop      chan struct{}
-	done      sync.WaitGroup
-	mu        sync.Mutex
-	total     int
-	failures  []string
-}
-
-func probe(url, host string) *prober {
-	p := &prober{url: url, host: host, stop: make(chan struct{})}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	p.done.Add(1)
-	go func() {
-		defer p.done.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-tick.C:
-			}
-			msg := ""
-			req, _ := http.NewRequest(http.MethodGet, p.url, nil)
-			req.Host = p.host
-			if resp, err := client.Do(req); err != nil {
-				msg = err.Error()
-			} else {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					msg = resp.Status
-				}
-			}
-			p.mu.Lock()
-			p.total++
-			if msg != "" {
-				p.failures = append(p.failures, time.Now().Format("15:04:05.000")+" "+msg)
-			}
-			p.mu.Unlock()
-		}
-	}()
-	return p
-}
-
-// finish keeps probing until at least min probes ran, stops, and fails t
-// on any failed request.
-func (p *prober) finish(t *testing.T, what string, atLeast int) {
-	t.Helper()
-	p.halt(atLeast)
-	if len(p.failures) > 0 {
-		t.Errorf("%s: %d of %d requests failed, first: %v", what, len(p.failures), p.total, p.failures[:min(len(p.failures), 5)])
-	} else {
-		t.Logf("%s: 0 of %d requests failed", what, p.total)
-	}
-}
-
-// halt keeps probing until at least min probes ran, then stops.
-func (p *prober) halt(atLeast int) {
-	for {
-		p.mu.Lock()
-		n := p.total
-		p.mu.Unlock()
-		if n >= atLeast {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	close(p.stop)
-	p.done.Wait()
-}
-
 // slowRequests keeps a 2 s request in flight from start until stop, each
 // started 250 ms after the previous one, and returns what they answered.
 type slowRequests struct {
@@ -271,14 +196,14 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 	blue := w.docker.Run(t, nil, "ps", "-q", "--filter", "label=com.docker.compose.project="+app+"-blue")
 	since := time.Now()
 	loads := w.proxyReloads(t)
-	p, slow := probe(url, ""), startSlow(port)
+	p, slow := testworld.StartProber(url), startSlow(port)
 	r2, err := Deploy(ctx, c, w.bgSpec(app, port, "v2"))
 	if err != nil {
 		t.Fatalf("deploy v2: %v", err)
 	}
 	time.Sleep(500 * time.Millisecond)
 	slow.finish(t, port, "v1", "v2")
-	p.finish(t, "v1 -> v2", 200)
+	p.Finish(t, "v1 -> v2", 200)
 	// The drain: v1 is sent SIGTERM only after its last request ended
 	// (not merely before its own graceful shutdown would have ended it).
 	kill := w.docker.Run(t, nil, "events", "--since", fmt.Sprint(since.Unix()), "--until", fmt.Sprint(time.Now().Unix()),
@@ -294,9 +219,9 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 		t.Fatalf("after v2: /version = %q", got)
 	}
 
-	p = probe(url, "")
+	p = testworld.StartProber(url)
 	_, err = Deploy(ctx, c, w.bgSpec(app, port, "v3"))
-	p.finish(t, "broken v3", 200)
+	p.Finish(t, "broken v3", 200)
 	if err == nil || !strings.Contains(err.Error(), "failed health gate") || !strings.Contains(err.Error(), r2.Release+" kept serving") {
 		t.Fatalf("deploy of broken v3: %v", err)
 	}
@@ -309,14 +234,14 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 		t.Errorf("the failed v3 left its container behind: %s", out)
 	}
 
-	p, slow = probe(url, ""), startSlow(port)
+	p, slow = testworld.StartProber(url), startSlow(port)
 	rb, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: dir, Who: "test", Health: Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
 	if err != nil {
 		t.Fatalf("rollback: %v", err)
 	}
 	time.Sleep(500 * time.Millisecond)
 	slow.finish(t, port, "v2", "v1")
-	p.finish(t, "rollback v2 -> v1", 200)
+	p.Finish(t, "rollback v2 -> v1", 200)
 	if got := version(t, port); got != "v1" || rb.Release != r1.Release {
 		t.Fatalf("after rollback: /version = %q, release %s (want v1, %s)", got, rb.Release, r1.Release)
 	}
@@ -476,15 +401,15 @@ func TestBlueGreenAppsShareTheProxyUndisturbed(t *testing.T) {
 		cApp: {fmt.Sprintf("http://127.0.0.1:%d/healthz", cPort), ""},
 	}
 	deployWhileOthersProbed := func(app, v string, live []string) {
-		var probes []*prober
+		var probes []*testworld.Prober
 		for _, o := range live {
-			probes = append(probes, probe(urls[o][0], urls[o][1]))
+			probes = append(probes, testworld.StartProber(urls[o][0], testworld.ProbeHost(urls[o][1])))
 		}
 		if _, err := Deploy(ctx, c, specs[app](v)); err != nil {
 			t.Fatalf("deploy %s %s: %v", app, v, err)
 		}
 		for i, o := range live {
-			probes[i].finish(t, fmt.Sprintf("%s while %s deployed %s", o, app, v), 200)
+			probes[i].Finish(t, fmt.Sprintf("%s while %s deployed %s", o, app, v), 200)
 		}
 	}
 	deployWhileOthersProbed(a, "v1", nil)
@@ -546,19 +471,17 @@ func TestMigrationRecreateToBlueGreenAndBack(t *testing.T) {
 		t.Fatalf("deploy v1 (recreate): %v", err)
 	}
 	gap := func(what string, deploy func() error) {
-		p := probe(url, "")
+		p := testworld.StartProber(url)
 		if err := deploy(); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		p.halt(200)
-		// The one switch-over: the app frees the port, the other side takes it.
-		window := time.Duration(0)
-		if n := len(p.failures); n > 0 {
-			first, _ := time.Parse("15:04:05.000", strings.Fields(p.failures[0])[0])
-			last, _ := time.Parse("15:04:05.000", strings.Fields(p.failures[n-1])[0])
-			window = last.Sub(first) + 20*time.Millisecond
+		p.Halt(200)
+		if p.Total() < 200 {
+			t.Errorf("%s: only %d requests ran within a minute, want at least 200", what, p.Total())
 		}
-		t.Logf("%s: %d of %d requests failed, switch-over window %s", what, len(p.failures), p.total, window)
+		// The one switch-over: the app frees the port, the other side takes it.
+		window := p.Window()
+		t.Logf("%s: %d of %d requests failed, switch-over window %s", what, len(p.Failures()), p.Total(), window)
 		if window > 3*time.Second {
 			t.Errorf("%s: switch-over window %s, want one short gap", what, window)
 		}

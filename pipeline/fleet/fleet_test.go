@@ -53,7 +53,7 @@ func testRolling(t *testing.T, w *world) {
 	plan.Log = &log
 	rep, err := Run(context.Background(), plan)
 	for _, p := range probers {
-		p.finish()
+		p.Halt(0)
 	}
 	t.Logf("\n%s\nprogress:\n%s", FormatReport(rep), log.String())
 	if err != nil {
@@ -77,8 +77,8 @@ func testRolling(t *testing.T, w *world) {
 
 	var windows [][]outage
 	for i, p := range probers {
-		t.Logf("host %d: %d of %d probes failed", i+1, len(p.failures), p.total)
-		windows = append(windows, p.outages())
+		t.Logf("host %d: %d of %d probes failed", i+1, len(p.Failures()), p.Total())
+		windows = append(windows, outages(p))
 	}
 	for i := range windows {
 		for j := i + 1; j < len(windows); j++ {
@@ -144,7 +144,7 @@ func testGateFailure(t *testing.T, w *world) {
 	}
 	rep, err := Run(context.Background(), plan)
 	for _, p := range probers {
-		p.finish()
+		p.Halt(0)
 	}
 	t.Logf("\n%s", FormatReport(rep))
 	if err == nil {
@@ -173,10 +173,10 @@ func testGateFailure(t *testing.T, w *world) {
 		t.Errorf("the untouched host has %d releases, had %d", n, before)
 	}
 	for i, p := range probers {
-		t.Logf("host %d: %d of %d probes failed", i+1, len(p.failures), p.total)
+		t.Logf("host %d: %d of %d probes failed", i+1, len(p.Failures()), p.Total())
 	}
-	if len(probers[2].failures) > 0 {
-		t.Errorf("the untouched host failed %d requests", len(probers[2].failures))
+	if n := len(probers[2].Failures()); n > 0 {
+		t.Errorf("the untouched host failed %d requests", n)
 	}
 }
 
@@ -401,7 +401,7 @@ func testBlueGreen(t *testing.T, w *world) {
 	probers := startProbers(hs)
 	rep, err := Run(context.Background(), blueGreen(w.plan(hs, cfgs, "v2"), cfgs[2].Addr()))
 	for _, p := range probers {
-		p.finish()
+		p.Halt(0)
 	}
 	t.Logf("\n%s", FormatReport(rep))
 	if err == nil {
@@ -419,8 +419,8 @@ func testBlueGreen(t *testing.T, w *world) {
 	}
 	wantVersions(t, hs, "v1")
 	for i, p := range probers {
-		if len(p.failures) > 0 || p.total == 0 {
-			t.Errorf("host %d: %d of %d probes failed: %v", i+1, len(p.failures), p.total, p.reasons)
+		if failures, total := p.Failures(), p.Total(); len(failures) > 0 || total == 0 {
+			t.Errorf("host %d: %d of %d probes failed: %v", i+1, len(failures), total, failures)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -140,73 +139,27 @@ func releaseCount(t *testing.T, h *host) int {
 	return len(strings.Fields(h.srv.Exec(t, "sh", "-c", "ls "+h.srv.AppRoot+"/"+h.app+"/releases")))
 }
 
-// prober GETs a host's /healthz every 20 ms and keeps when it failed.
-type prober struct {
-	port     int
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	total    int
-	failures []time.Time
-	reasons  []string
-}
-
-func startProbers(hs []*host) []*prober {
-	var ps []*prober
+// startProbers probes each host's /healthz every 20 ms.
+func startProbers(hs []*host) []*testworld.Prober {
+	var ps []*testworld.Prober
 	for _, h := range hs {
-		p := &prober{port: h.port, stop: make(chan struct{})}
-		client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-p.stop:
-					return
-				case <-tick.C:
-				}
-				reason := ""
-				if resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", p.port)); err != nil {
-					reason = err.Error()
-				} else {
-					if resp.StatusCode != http.StatusOK {
-						reason = resp.Status
-					}
-					_ = resp.Body.Close()
-				}
-				p.mu.Lock()
-				p.total++
-				if reason != "" {
-					p.failures = append(p.failures, time.Now())
-					p.reasons = append(p.reasons, time.Now().Format("15:04:05.000 ")+reason)
-				}
-				p.mu.Unlock()
-			}
-		}()
-		ps = append(ps, p)
+		ps = append(ps, testworld.StartProber(fmt.Sprintf("http://127.0.0.1:%d/healthz", h.port)))
 	}
 	return ps
-}
-
-func (p *prober) finish() {
-	close(p.stop)
-	p.wg.Wait()
 }
 
 // outage is a run of failed probes.
 type outage struct{ from, to time.Time }
 
-// outages groups failures less than 250 ms apart into outages.
-func (p *prober) outages() []outage {
+// outages groups p's failures less than 250 ms apart into outages.
+func outages(p *testworld.Prober) []outage {
 	var out []outage
-	for _, f := range p.failures {
-		if n := len(out); n > 0 && f.Sub(out[n-1].to) < 250*time.Millisecond {
-			out[n-1].to = f
+	for _, f := range p.Failures() {
+		if n := len(out); n > 0 && f.At.Sub(out[n-1].to) < 250*time.Millisecond {
+			out[n-1].to = f.At
 			continue
 		}
-		out = append(out, outage{f, f})
+		out = append(out, outage{f.At, f.At})
 	}
 	return out
 }
