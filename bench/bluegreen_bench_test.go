@@ -20,11 +20,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/deploy"
-	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
 // slowCalls keeps a GET /slow?d=2s in flight, a new one every 250 ms,
@@ -136,36 +133,27 @@ type column struct {
 }
 
 func BenchmarkZeroDowntime(b *testing.B) {
-	reg := testworld.StartRegistry(b)
-	srv := testworld.StartSSHD(b)
-	docker := testworld.NeedDocker(b)
-	rel := testworld.HelloReleases(b, reg)
-	proxyImage := testworld.ProxyImage(b, docker)
+	w := newWorld(b)
+	proxyImage := testworld.ProxyImage(b, w.docker)
 	ctx := context.Background()
-	cfg := sshconn.Config{Host: srv.Host, Port: srv.Port, User: srv.User, PrivateKey: srv.ClientKeyPEM, KnownHosts: srv.KnownHosts}
-	client, err := sshconn.Dial(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = client.Close() }()
 	proxyName := fmt.Sprintf("benchproxy%d", testworld.FreePort(b))
 	defer func() {
-		docker.RemoveComposeProject(proxyName)
-		_, _ = docker.Try(nil, "network", "rm", proxyName)
+		w.docker.RemoveComposeProject(proxyName)
+		_, _ = w.docker.Try(nil, "network", "rm", proxyName)
 	}()
 	// Every measured deploy pulls its image, as a real one does.
 	forget := func(v string) {
-		for _, ref := range []string{rel[v].String(), reg.Host + "/goship/hello:" + v} {
-			_, _ = docker.Try(nil, "image", "rm", ref)
+		for _, ref := range []string{w.rel[v].String(), w.reg.Host + "/goship/hello:" + v} {
+			_, _ = w.docker.Try(nil, "image", "rm", ref)
 		}
 	}
 
 	var cols []column
 	for i := 0; i < b.N; i++ {
 		for _, strategy := range []deploy.Strategy{deploy.StrategyRecreate, deploy.StrategyBlueGreen} {
-			cols = append(cols, goshipColumn(b, ctx, client, srv, reg, docker, rel, strategy, proxyName, proxyImage, forget))
+			cols = append(cols, goshipColumn(b, ctx, w, strategy, proxyName, proxyImage, forget))
 		}
-		cols = append(cols, seedsColumn(b, ctx, client, srv, reg, docker, forget))
+		cols = append(cols, seedsColumn(b, ctx, w, forget))
 	}
 	cols = cols[len(cols)-3:]
 
@@ -194,70 +182,61 @@ func BenchmarkZeroDowntime(b *testing.B) {
 
 // goshipColumn deploys v1, then measures v2, a broken v3 and a rollback
 // to v1 with goship's deploy and rollback.
-func goshipColumn(b *testing.B, ctx context.Context, client *sshconn.Client, srv *testworld.SSHServer, reg *testworld.Registry, docker *testworld.Docker,
-	rel map[string]name.Digest, strategy deploy.Strategy, proxyName, proxyImage string, forget func(string)) column {
+func goshipColumn(b *testing.B, ctx context.Context, w *world, strategy deploy.Strategy, proxyName, proxyImage string, forget func(string)) column {
 	b.Helper()
 	port := testworld.FreePort(b)
 	app := fmt.Sprintf("bench%s%d", strings.ReplaceAll(string(strategy), "-", ""), port)
 	defer func() {
 		for _, p := range []string{app, app + "-blue", app + "-green"} {
-			docker.RemoveComposeProject(p)
+			w.docker.RemoveComposeProject(p)
 		}
 	}()
 	health := deploy.Health{Timeout: 15 * time.Second, Interval: 100 * time.Millisecond}
 	spec := func(v string) deploy.Spec {
 		s := deploy.Spec{
-			App: app, AppDir: srv.AppRoot + "/" + app, Image: rel[v].String(), Version: v, Who: "bench",
+			App: app, AppDir: w.srv.AppRoot + "/" + app, Image: w.rel[v].String(), Version: v, Who: "bench",
 			Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
 			Health:   health,
-			Transfer: deploy.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
+			Transfer: deploy.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 			Strategy: strategy,
 		}
 		if strategy == deploy.StrategyBlueGreen {
-			s.Proxy = deploy.Proxy{Name: proxyName, Root: srv.AppRoot + "/" + proxyName, Image: proxyImage}
+			s.Proxy = deploy.Proxy{Name: proxyName, Root: w.srv.AppRoot + "/" + proxyName, Image: proxyImage}
 		}
 		return s
 	}
-	if _, err := deploy.Deploy(ctx, client, spec("v1")); err != nil {
+	if _, err := deploy.Deploy(ctx, w.client, spec("v1")); err != nil {
 		b.Fatalf("%s: deploy v1: %v", strategy, err)
 	}
 	col := column{name: "goship " + string(strategy)}
 	forget("v2")
-	col.upgrade = measure(b, port, true, func() error { _, err := deploy.Deploy(ctx, client, spec("v2")); return err })
+	col.upgrade = measure(b, port, true, func() error { _, err := deploy.Deploy(ctx, w.client, spec("v2")); return err })
 	col.broken = measure(b, port, false, func() error {
-		if _, err := deploy.Deploy(ctx, client, spec("v3")); err == nil {
+		if _, err := deploy.Deploy(ctx, w.client, spec("v3")); err == nil {
 			return fmt.Errorf("the broken v3 passed the gate")
 		}
 		return nil
 	})
 	col.broken.note = "gate failed, v2 serves"
 	col.rollback = measure(b, port, true, func() error {
-		_, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{App: app, AppDir: srv.AppRoot + "/" + app, Who: "bench", Health: health})
+		_, err := deploy.Rollback(ctx, w.client, deploy.RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Who: "bench", Health: health})
 		return err
 	})
 	return col
 }
 
 // seedsColumn does what the seeds do: edit the tag, pull, down, up -d.
-func seedsColumn(b *testing.B, ctx context.Context, client *sshconn.Client, srv *testworld.SSHServer, reg *testworld.Registry, docker *testworld.Docker, forget func(string)) column {
+func seedsColumn(b *testing.B, ctx context.Context, w *world, forget func(string)) column {
 	b.Helper()
 	port := testworld.FreePort(b)
 	app := fmt.Sprintf("benchseeds%d", port)
-	dir := srv.AppRoot + "/" + app
-	defer docker.RemoveComposeProject(app)
-	compose := fmt.Sprintf("version: \"2.4\"\nservices:\n  app:\n    image: %s/goship/hello:v1\n    ports: [\"127.0.0.1:%d:%d\"]\n", reg.Host, port, testworld.HelloPort)
-	login := fmt.Sprintf("mkdir -p %[1]s && DOCKER_CONFIG=%[1]s/.docker docker login -u %[2]s --password-stdin %[3]s >/dev/null", dir, reg.Username, reg.Host)
-	if _, err := client.Run(ctx, "seeds login", login, strings.NewReader(reg.Password)); err != nil {
-		b.Fatal(err)
-	}
-	setup := fmt.Sprintf("cd %[1]s && cat > docker-compose.yml && export DOCKER_CONFIG=%[1]s/.docker && docker-compose -p %[2]s pull -q && docker-compose -p %[2]s up -d", dir, app)
-	if _, err := client.Run(ctx, "seeds setup", setup, strings.NewReader(compose)); err != nil {
-		b.Fatal(err)
-	}
+	dir := w.srv.AppRoot + "/" + app
+	defer w.docker.RemoveComposeProject(app)
+	w.seedsUp(b, ctx, app, dir, port)
 	to := func(from, v string) func() error {
 		return func() error {
 			script := fmt.Sprintf("cd %[1]s && export DOCKER_CONFIG=%[1]s/.docker && sed -i 's/hello:%[3]s/hello:%[4]s/' docker-compose.yml && docker-compose -p %[2]s pull -q && docker-compose -p %[2]s down && docker-compose -p %[2]s up -d", dir, app, from, v)
-			_, err := client.Run(ctx, "seeds deploy "+v, script, nil)
+			_, err := w.client.Run(ctx, "seeds deploy "+v, script, nil)
 			return err
 		}
 	}

@@ -14,13 +14,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/deploy"
-	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
 // startProber probes port's /healthz every 20 ms; an answer slower than
@@ -52,20 +50,11 @@ func finish(p *testworld.Prober, port int) (failed int, window time.Duration) {
 }
 
 func BenchmarkDeployV1ToV2(b *testing.B) {
-	reg := testworld.StartRegistry(b)
-	srv := testworld.StartSSHD(b)
-	docker := testworld.NeedDocker(b)
-	rel := testworld.HelloReleases(b, reg)
+	w := newWorld(b)
 	ctx := context.Background()
-	cfg := sshconn.Config{Host: srv.Host, Port: srv.Port, User: srv.User, PrivateKey: srv.ClientKeyPEM, KnownHosts: srv.KnownHosts}
-	client, err := sshconn.Dial(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = client.Close() }()
 	forget := func() { // both sides pull v2 from the registry, not the local cache
-		for _, ref := range []string{rel["v2"].String(), reg.Host + "/goship/hello:v2"} {
-			_, _ = docker.Try(nil, "image", "rm", "-f", ref)
+		for _, ref := range []string{w.rel["v2"].String(), w.reg.Host + "/goship/hello:v2"} {
+			_, _ = w.docker.Try(nil, "image", "rm", "-f", ref)
 		}
 	}
 	var gDeploy, gWindow, sDeploy, sWindow time.Duration
@@ -76,50 +65,42 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 		app := fmt.Sprintf("benchg%d", port)
 		spec := func(v string) deploy.Spec {
 			return deploy.Spec{
-				App: app, AppDir: srv.AppRoot + "/" + app, Image: rel[v].String(), Who: "bench",
+				App: app, AppDir: w.srv.AppRoot + "/" + app, Image: w.rel[v].String(), Who: "bench",
 				Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
 				Health:   deploy.Health{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond},
-				Transfer: deploy.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
+				Transfer: deploy.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 			}
 		}
-		if _, err := deploy.Deploy(ctx, client, spec("v1")); err != nil {
+		if _, err := deploy.Deploy(ctx, w.client, spec("v1")); err != nil {
 			b.Fatal(err)
 		}
 		forget()
 		p := startProber(port)
 		start := time.Now()
-		if _, err := deploy.Deploy(ctx, client, spec("v2")); err != nil {
+		if _, err := deploy.Deploy(ctx, w.client, spec("v2")); err != nil {
 			b.Fatal(err)
 		}
 		took := time.Since(start)
 		failed, window := finish(p, port)
 		gDeploy, gWindow, gFailed = gDeploy+took, gWindow+window, gFailed+failed
-		docker.RemoveComposeProject(app)
+		w.docker.RemoveComposeProject(app)
 
 		// the seeds' way
 		port = testworld.FreePort(b)
 		app = fmt.Sprintf("benchs%d", port)
-		dir := srv.AppRoot + "/" + app
-		compose := fmt.Sprintf("version: \"2.4\"\nservices:\n  app:\n    image: %s/goship/hello:v1\n    ports: [\"127.0.0.1:%d:%d\"]\n", reg.Host, port, testworld.HelloPort)
-		login := fmt.Sprintf("mkdir -p %[1]s && DOCKER_CONFIG=%[1]s/.docker docker login -u %[2]s --password-stdin %[3]s >/dev/null", dir, reg.Username, reg.Host)
-		if _, err := client.Run(ctx, "seeds login", login, strings.NewReader(reg.Password)); err != nil {
-			b.Fatal(err)
-		}
-		setup := fmt.Sprintf("cd %[1]s && cat > docker-compose.yml && export DOCKER_CONFIG=%[1]s/.docker && docker-compose -p %[2]s pull -q && docker-compose -p %[2]s up -d", dir, app)
-		if _, err := client.Run(ctx, "seeds setup", setup, strings.NewReader(compose)); err != nil {
-			b.Fatal(err)
-		}
+		dir := w.srv.AppRoot + "/" + app
+		w.seedsUp(b, ctx, app, dir, port)
 		forget()
 		p = startProber(port)
 		start = time.Now()
 		seeds := fmt.Sprintf("cd %[1]s && export DOCKER_CONFIG=%[1]s/.docker && sed -i 's/hello:v1/hello:v2/' docker-compose.yml && docker-compose -p %[2]s pull -q && docker-compose -p %[2]s down && docker-compose -p %[2]s up -d", dir, app)
-		if _, err := client.Run(ctx, "seeds deploy", seeds, nil); err != nil {
+		if _, err := w.client.Run(ctx, "seeds deploy", seeds, nil); err != nil {
 			b.Fatal(err)
 		}
 		took = time.Since(start)
 		failed, window = finish(p, port)
 		sDeploy, sWindow, sFailed = sDeploy+took, sWindow+window, sFailed+failed
-		docker.RemoveComposeProject(app)
+		w.docker.RemoveComposeProject(app)
 	}
 	n := float64(b.N)
 	b.ReportMetric(gDeploy.Seconds()/n, "goship-deploy-s")
