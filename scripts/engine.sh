@@ -21,7 +21,7 @@ start)
   [ -x "$kit/up.sh" ] || { echo "engine: no kit at $kit" > "$log"; echo 1 > "$state/rc"; exit 0; }
   rm -f "$state/rc"
   # The tool images wait for `ready`, which has the binaries.
-  ( set +e; GOSHIP_TOOLS=skip bash "$kit/up.sh" > "$log" 2>&1; echo $? > "$state/rc" ) &
+  ( set +e; echo "== up.sh at $(date -u +%FT%TZ)"; GOSHIP_TOOLS=skip bash "$kit/up.sh" 2>&1; echo $? > "$state/rc" ) >> "$log" 2>&1 &
   echo $! > "$state/pid"
   ;;
 ready)
