@@ -1,7 +1,6 @@
 package ci
 
 import (
-	"encoding/xml"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,18 +54,7 @@ func TestJUnitSuitesAreNamedPackagesWithTests(t *testing.T) {
 		{"plain go test -json", []string{"go", "test", "-json", "./..."}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			report, err := ParseTestJSON(goTestJSONOn(t, tt.argv))
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := report.JUnit()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var suites junitSuites
-			if err := xml.Unmarshal(data, &suites); err != nil {
-				t.Fatalf("junit.xml does not parse: %v\n%s", err, data)
-			}
+			report, suites, data := junitOf(t, goTestJSONOn(t, tt.argv))
 			var names []string
 			for _, s := range suites.Suites {
 				names = append(names, s.Name)

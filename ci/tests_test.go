@@ -52,8 +52,11 @@ type junitSuites struct {
 	} `xml:"testsuite"`
 }
 
-func TestJUnitFromRealGoTestOutput(t *testing.T) {
-	report, err := ParseTestJSON(realTestJSON(t))
+// junitOf parses go test -json output, renders its JUnit XML and reads
+// that back.
+func junitOf(t *testing.T, testJSON []byte) (*TestReport, junitSuites, []byte) {
+	t.Helper()
+	report, err := ParseTestJSON(testJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +68,11 @@ func TestJUnitFromRealGoTestOutput(t *testing.T) {
 	if err := xml.Unmarshal(data, &suites); err != nil {
 		t.Fatalf("junit.xml does not parse: %v\n%s", err, data)
 	}
+	return report, suites, data
+}
+
+func TestJUnitFromRealGoTestOutput(t *testing.T) {
+	report, suites, _ := junitOf(t, realTestJSON(t))
 	var failed []string
 	total := 0
 	for _, s := range suites.Suites {
