@@ -432,17 +432,7 @@ func (g *Goship) exportTarball(ctx context.Context) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	dir, err := os.MkdirTemp("", "goship-image-")
-	if err != nil {
-		return "", nil, err
-	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
-	path := dir + "/image.tar"
-	if _, err := img.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes}).Export(ctx, path); err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	return path, cleanup, nil
+	return exportTemp(ctx, img.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes}))
 }
 
 // Rollback brings back the previous healthy release (or a named one),

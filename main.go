@@ -106,6 +106,10 @@ type Goship struct {
 	pkgOnce     sync.Once
 	pkgResolved string
 	pkgErr      error
+	// The download step as built within one call (see goDeps).
+	depsOnce sync.Once
+	deps     *dagger.Container
+	depsErr  error
 }
 
 // New prepares goship for a Go project.
@@ -389,6 +393,13 @@ func (g *Goship) goEnv(ctx context.Context) (*dagger.Container, error) {
 // source's digest into the cache key, and any edit would redo the
 // download.
 func (g *Goship) goDeps(ctx context.Context) (*dagger.Container, error) {
+	// lint, test and build all start from it: read the files once per call.
+	g.depsOnce.Do(func() { g.deps, g.depsErr = g.buildDeps(ctx) })
+	return g.deps, g.depsErr
+}
+
+// buildDeps builds the download step for goDeps.
+func (g *Goship) buildDeps(ctx context.Context) (*dagger.Container, error) {
 	modFiles := dag.Directory()
 	for _, f := range g.DownloadFiles {
 		data, err := g.Source.File(f).Contents(ctx)
@@ -493,13 +504,26 @@ func exportFiles(ctx context.Context, source *dagger.Directory, patterns ...stri
 	return tree, cleanup, nil
 }
 
+// exportTemp writes f into a new temporary directory of goship's own
+// filesystem and returns its path there.
+func exportTemp(ctx context.Context, f *dagger.File) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "goship-export-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	path := filepath.Join(dir, "image.tar")
+	if _, err := f.Export(ctx, path); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("export the image: %w", err)
+	}
+	return path, cleanup, nil
+}
+
 // gitRemoteURL is the web address of the source's git remote, from its
 // .git/config; "" when there is none.
 func gitRemoteURL(ctx context.Context, source *dagger.Directory) string {
-	if ok, _ := exists(ctx, source, ".git/config"); !ok {
-		return ""
-	}
-	config, err := source.File(".git/config").Contents(ctx)
+	config, err := source.File(".git/config").Contents(ctx) // fails when there is none
 	if err != nil {
 		return ""
 	}

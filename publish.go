@@ -102,15 +102,9 @@ func (g *Goship) Publish(
 // exportLayout writes an image tarball into goship's own filesystem and
 // unpacks it as an OCI layout directory.
 func exportLayout(ctx context.Context, tarball *dagger.File) (string, func(), error) {
-	dir, err := os.MkdirTemp("", "goship-push-")
+	path, cleanup, err := exportTemp(ctx, tarball)
 	if err != nil {
 		return "", nil, err
-	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
-	path := filepath.Join(dir, "image.tar")
-	if _, err := tarball.Export(ctx, path); err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("export the image: %w", err)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -118,7 +112,7 @@ func exportLayout(ctx context.Context, tarball *dagger.File) (string, func(), er
 		return "", nil, err
 	}
 	defer func() { _ = f.Close() }()
-	layout := filepath.Join(dir, "layout")
+	layout := filepath.Join(filepath.Dir(path), "layout")
 	if err := image.Untar(f, layout); err != nil {
 		cleanup()
 		return "", nil, err

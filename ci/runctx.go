@@ -98,19 +98,3 @@ func (rc RunContext) SourceURL() string {
 	}
 	return strings.TrimRight(server, "/") + "/" + rc.Repository
 }
-
-// ModuleArgs are the goship constructor flags that carry this context
-// into `dagger call`.
-func (rc RunContext) ModuleArgs() []string {
-	args := []string{"--sha=" + rc.SHA, "--ref=" + rc.Ref}
-	if rc.DefaultBranch != "" {
-		args = append(args, "--default-branch="+rc.DefaultBranch)
-	}
-	if !rc.Time.IsZero() {
-		args = append(args, "--created="+rc.Time.UTC().Format(time.RFC3339))
-	}
-	if u := rc.SourceURL(); u != "" {
-		args = append(args, "--source-url="+u)
-	}
-	return args
-}
