@@ -1,0 +1,91 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+// realWorldService is an open-source service goship was not written for
+// (e2e/testdata/README.md says where it comes from).
+func realWorldService(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(testworld.RepoRoot(t), "e2e", "testdata", "go-httpbin")
+}
+
+// ci passes on go-httpbin as it is: its own golangci-lint config, its
+// main package in cmd/go-httpbin found without a flag, its race tests,
+// and the vulnerability scan against the test world's DB mirror. The
+// reports name its packages, and the binary serves.
+func TestCiOnARealWorldService(t *testing.T) {
+	src := realWorldService(t)
+	db := testworld.StartRegistry(t, testworld.WithTLS(), testworld.Anonymous())
+	dbRef := db.PushTrivyDB(t, "goship/trivy-db", "GOSHIP-2026-0001", vulnLib, "<1.0.1", "1.0.1")
+	args := []string{"--trivy-db-repository=" + dbRef, "--registry-ca=" + db.CAFile}
+
+	reports := t.TempDir()
+	must(t, goship(t, src, nil, append(args, "ci", "export", "--path="+reports)...), "ci on go-httpbin")
+	data, err := os.ReadFile(filepath.Join(reports, "test", "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var junit struct {
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Tests int    `xml:"tests,attr"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &junit); err != nil {
+		t.Fatalf("junit.xml: %v", err)
+	}
+	tests := map[string]int{}
+	for _, s := range junit.Suites {
+		tests[s.Name] = s.Tests
+	}
+	const core = "github.com/mccutchen/go-httpbin/v2/httpbin"
+	if tests[core] < 100 {
+		t.Errorf("junit.xml: %d tests in %s, want its full suite (hundreds); suites: %v", tests[core], core, tests)
+	}
+	summary, err := os.ReadFile(filepath.Join(reports, "scan", "summary.md"))
+	if err != nil || !strings.Contains(string(summary), "go-httpbin") {
+		t.Errorf("scan/summary.md does not name the app go-httpbin (%v):\n%s", err, summary)
+	}
+
+	bin := filepath.Join(t.TempDir(), "go-httpbin")
+	must(t, goship(t, src, nil, append(args, "binary", "export", "--path="+bin)...), "binary")
+	port := testworld.FreePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	server := exec.CommandContext(ctx, bin, "-host", "127.0.0.1", "-port", fmt.Sprint(port))
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = server.Wait() }()
+	url := fmt.Sprintf("http://127.0.0.1:%d/status/418", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusTeapot {
+				t.Fatalf("GET /status/418 = %d", resp.StatusCode)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("go-httpbin built by goship does not serve: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
