@@ -91,33 +91,11 @@ func (g *Goship) runtimeImage(ctx context.Context, platform string) (*dagger.Con
 		if err != nil {
 			return nil, err
 		}
-		spec := image.DefaultRuntimeSpec(g.Port)
-		if err := spec.Validate(); err != nil {
+		base, spec, err := g.runtimeBase(platform)
+		if err != nil {
 			return nil, err
 		}
-		goRoot := dag.Container().From(g.GoImage)
-		c = dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(platform)})
-		if g.RuntimeBase != "" {
-			c = c.From(g.RuntimeBase)
-		}
-		c = c.
-			WithFile(spec.BinaryPath, bin, dagger.ContainerWithFileOpts{Permissions: 0o755}).
-			// Certificates and time zones from the build image: a scratch
-			// image has neither, and Go's zoneinfo.zip is far smaller than
-			// /usr/share/zoneinfo.
-			WithFile("/etc/ssl/certs/ca-certificates.crt", goRoot.File("/etc/ssl/certs/ca-certificates.crt")).
-			WithFile("/usr/local/go/lib/time/zoneinfo.zip", goRoot.File("/usr/local/go/lib/time/zoneinfo.zip")).
-			WithEnvVariable("ZONEINFO", "/usr/local/go/lib/time/zoneinfo.zip").
-			WithEnvVariable("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt").
-			WithUser(spec.User).
-			WithWorkdir(spec.Workdir).
-			WithExposedPort(spec.Port).
-			WithEntrypoint([]string{spec.BinaryPath})
-		if g.Healthcheck != "" {
-			c = c.WithDockerHealthcheck([]string{spec.BinaryPath, g.Healthcheck}, dagger.ContainerWithDockerHealthcheckOpts{
-				Interval: "10s", Timeout: "3s", StartPeriod: "5s", Retries: 3,
-			})
-		}
+		c = base.WithFile(spec.BinaryPath, bin, dagger.ContainerWithFileOpts{Permissions: 0o755})
 	}
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
@@ -128,4 +106,38 @@ func (g *Goship) runtimeImage(ctx context.Context, platform string) (*dagger.Con
 		c = c.WithLabel(k, labels[k])
 	}
 	return c, nil
+}
+
+// runtimeBase is goship's runtime image without the binary: the base (or
+// nothing), CA certificates and Go's zoneinfo, the non-root user, port,
+// entrypoint and health check. Nothing in it depends on the source, so it
+// is built once; scan reuses its root filesystem.
+func (g *Goship) runtimeBase(platform string) (*dagger.Container, image.RuntimeSpec, error) {
+	spec := image.DefaultRuntimeSpec(g.Port)
+	if err := spec.Validate(); err != nil {
+		return nil, spec, err
+	}
+	goRoot := dag.Container().From(g.GoImage)
+	c := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(platform)})
+	if g.RuntimeBase != "" {
+		c = c.From(g.RuntimeBase)
+	}
+	c = c.
+		// Certificates and time zones from the build image: a scratch
+		// image has neither, and Go's zoneinfo.zip is far smaller than
+		// /usr/share/zoneinfo.
+		WithFile("/etc/ssl/certs/ca-certificates.crt", goRoot.File("/etc/ssl/certs/ca-certificates.crt")).
+		WithFile("/usr/local/go/lib/time/zoneinfo.zip", goRoot.File("/usr/local/go/lib/time/zoneinfo.zip")).
+		WithEnvVariable("ZONEINFO", "/usr/local/go/lib/time/zoneinfo.zip").
+		WithEnvVariable("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt").
+		WithUser(spec.User).
+		WithWorkdir(spec.Workdir).
+		WithExposedPort(spec.Port).
+		WithEntrypoint([]string{spec.BinaryPath})
+	if g.Healthcheck != "" {
+		c = c.WithDockerHealthcheck([]string{spec.BinaryPath, g.Healthcheck}, dagger.ContainerWithDockerHealthcheckOpts{
+			Interval: "10s", Timeout: "3s", StartPeriod: "5s", Retries: 3,
+		})
+	}
+	return c, spec, nil
 }

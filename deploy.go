@@ -432,7 +432,7 @@ func (g *Goship) exportTarball(ctx context.Context) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return exportTemp(ctx, img.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes}))
+	return exportTemp(ctx, img.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes}), "image.tar")
 }
 
 // Rollback brings back the previous healthy release (or a named one),

@@ -102,7 +102,7 @@ func (g *Goship) Publish(
 // exportLayout writes an image tarball into goship's own filesystem and
 // unpacks it as an OCI layout directory.
 func exportLayout(ctx context.Context, tarball *dagger.File) (string, func(), error) {
-	path, cleanup, err := exportTemp(ctx, tarball)
+	path, cleanup, err := exportTemp(ctx, tarball, "image.tar")
 	if err != nil {
 		return "", nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -56,7 +57,13 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 	}
 	var allow scan.Allowlist
 	if ok, _ := exists(ctx, g.moduleDir(), ".trivyignore"); ok {
-		trivy = trivy.WithMountedFile("/scan/.trivyignore", g.moduleDir().File(".trivyignore"))
+		ignore, err := g.moduleDir().File(".trivyignore").Contents(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// By content: a file taken from the source would make every
+		// source edit a new scan.
+		trivy = trivy.WithMountedFile("/scan/.trivyignore", dag.File(".trivyignore", ignore))
 		policy.IgnoreFile = "/scan/.trivyignore"
 	}
 	if ok, _ := exists(ctx, g.moduleDir(), ".goship-allowlist.yaml"); ok {
@@ -109,26 +116,55 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 	return reports, nil
 }
 
-// scanTarget mounts what Trivy scans. goship's own image is the binary
-// plus certificates and zoneinfo, with a config goship writes: its root
-// filesystem holds everything Trivy can find, and scanning it needs no
-// image tarball. A project Dockerfile may put anything in the image
-// config (ENV, history), so that image is scanned whole. A library has no
-// image: its source is scanned (go.mod's dependencies, secrets).
+// scanTarget mounts what Trivy scans. goship's own image is scanned as
+// its root filesystem with the binary's SBOM where the binary is (see
+// scan.GoBinarySBOM: the same findings, and a cache hit while the
+// dependencies stay the same; the rest of that filesystem does not depend
+// on the source, and Trivy's secret scanner skips binaries). A project
+// Dockerfile may put anything in the image config (ENV, history), so that
+// image is scanned whole. A library has no image: its source is scanned
+// (go.mod's dependencies, secrets).
 func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container) (*dagger.Container, scan.TargetKind, string, error) {
-	if g.Dockerfile == "" {
-		if _, err := g.mainPkg(ctx); errors.Is(err, project.ErrNoMainPackage) {
-			return trivy.WithMountedDirectory("/scan/source", g.moduleDir().WithoutDirectory(".git")), scan.Filesystem, "/scan/source", nil
+	if g.Dockerfile != "" {
+		img, err := g.Build(ctx)
+		if err != nil {
+			return nil, "", "", err
 		}
+		return trivy.WithMountedFile("/scan/image.tar", img.AsTarball()), scan.ImageTarball, "/scan/image.tar", nil
 	}
-	img, err := g.Build(ctx)
+	if _, err := g.mainPkg(ctx); errors.Is(err, project.ErrNoMainPackage) {
+		return trivy.WithMountedDirectory("/scan/source", g.moduleDir().WithoutDirectory(".git")), scan.Filesystem, "/scan/source", nil
+	}
+	platform := g.Platforms[0]
+	bin, err := g.Binary(ctx, platform)
 	if err != nil {
 		return nil, "", "", err
 	}
-	if g.Dockerfile != "" {
-		return trivy.WithMountedFile("/scan/image.tar", img.AsTarball()), scan.ImageTarball, "/scan/image.tar", nil
+	base, spec, err := g.runtimeBase(platform)
+	if err != nil {
+		return nil, "", "", err
 	}
-	return trivy.WithMountedDirectory("/scan/rootfs", img.Rootfs()), scan.Rootfs, "/scan/rootfs", nil
+	sbom, err := binarySBOM(ctx, bin, strings.TrimPrefix(spec.BinaryPath, "/"))
+	if err != nil {
+		return nil, "", "", err
+	}
+	rootfs := base.Rootfs().WithNewFile(spec.BinaryPath+scan.SBOMSuffix, string(sbom))
+	return trivy.WithMountedDirectory("/scan/rootfs", rootfs), scan.Rootfs, "/scan/rootfs", nil
+}
+
+// binarySBOM reads bin's build info in goship's own filesystem and
+// writes it as the SBOM Trivy scans in its place.
+func binarySBOM(ctx context.Context, bin *dagger.File, path string) ([]byte, error) {
+	local, cleanup, err := exportTemp(ctx, bin, "app")
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	info, err := buildinfo.ReadFile(local)
+	if err != nil {
+		return nil, fmt.Errorf("read the binary's build info: %w", err)
+	}
+	return scan.GoBinarySBOM(info, path)
 }
 
 // trivy is the Trivy container: its DB cache, the registry CA for DB

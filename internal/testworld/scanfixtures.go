@@ -65,12 +65,21 @@ func GoModuleProxy(t testing.TB, path string, versions ...string) string {
 // depVersion (served by proxy), so its build info names that version.
 func BinaryWithDependency(t testing.TB, proxy, depPath, depVersion string) []byte {
 	t.Helper()
+	return BinaryImporting(t, proxy, depPath, "require "+depPath+" "+depVersion+"\n", "-trimpath")
+}
+
+// BinaryImporting builds a static program, module example.com/scanme, that
+// imports depPath, with requires (require and replace lines for go.mod)
+// and extra go build arguments (e.g. -ldflags).
+func BinaryImporting(t testing.TB, proxy, depPath, requires string, buildArgs ...string) []byte {
+	t.Helper()
 	src := Dir(t, "scanme")
-	writeFile(t, filepath.Join(src, "go.mod"), []byte("module example.com/scanme\n\ngo 1.22\n\nrequire "+depPath+" "+depVersion+"\n"), 0o644)
+	writeFile(t, filepath.Join(src, "go.mod"), []byte("module example.com/scanme\n\ngo 1.22\n\n"+requires), 0o644)
 	writeFile(t, filepath.Join(src, "main.go"), []byte("package main\n\nimport lib \""+depPath+"\"\n\nfunc main() { println(lib.Version) }\n"), 0o644)
 	out := filepath.Join(src, "scanme")
 	env := []string{"GOPROXY=" + proxy, "GOSUMDB=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOWORK=off", "GOMODCACHE=" + filepath.Join(src, "modcache")}
-	if _, err := runIn(src, env, "go", "build", "-trimpath", "-o", out, "."); err != nil {
+	args := append(append([]string{"go", "build"}, buildArgs...), "-o", out, ".")
+	if _, err := runIn(src, env, args...); err != nil {
 		t.Fatalf("testworld: build scan fixture: %v", err)
 	}
 	t.Cleanup(func() { _, _ = runIn(src, nil, "chmod", "-R", "u+w", src) })
