@@ -27,12 +27,11 @@ func (g *Goship) Ci(
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
-	reports, err := g.runAll(ctx, repoPath, module, false)
+	reports, failed, err := g.runAll(ctx, repoPath, module, false)
 	if err != nil {
 		return nil, err
 	}
-	failed, err := reports.File("FAILED").Contents(ctx)
-	if err == nil && failed != "" {
+	if failed != "" {
 		return reports, fmt.Errorf("%s", failed)
 	}
 	return reports, nil
@@ -49,22 +48,21 @@ func (g *Goship) Reports(
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
-	return g.runAll(ctx, repoPath, module, true)
+	reports, _, err := g.runAll(ctx, repoPath, module, true)
+	return reports, err
 }
 
 // runAll runs lint, test, build and scan in parallel and gathers their
-// reports. With materialize, every report format is produced, now (so a
-// failed step still leaves its files); without, only what the gate needs.
-func (g *Goship) runAll(ctx context.Context, repoPath, module string, materialize bool) (*dagger.Directory, error) {
-	app, err := g.appName(ctx)
-	if err != nil {
-		return nil, err
-	}
+// reports, and what failed ("" when nothing did; the same text is in the
+// reports' FAILED file). With materialize, every report format is
+// produced, now (so a failed step still leaves its files); without, only
+// what the gate needs.
+func (g *Goship) runAll(ctx context.Context, repoPath, module string, materialize bool) (*dagger.Directory, string, error) {
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 		reports = dag.Directory()
-		sum     = ci.Summary{App: app}
+		sum     ci.Summary
 	)
 	step := func(name string, fn func(context.Context) (*dagger.Directory, error)) {
 		wg.Add(1)
@@ -116,6 +114,14 @@ func (g *Goship) runAll(ctx context.Context, repoPath, module string, materializ
 		return g.scan(ctx, g.scanPolicy("", "", false, nil, nil), materialize)
 	})
 	wg.Wait()
+	// Named only now: lint and test need no main package, so they start
+	// without waiting for it to be found.
+	app, err := g.appName(ctx)
+	if err != nil {
+		// The build step has failed with this error already.
+		app = project.AppName("", g.ModulePath)
+	}
+	sum.App = app
 
 	var args []string
 	if repoPath != "" {
@@ -134,11 +140,11 @@ func (g *Goship) runAll(ctx context.Context, repoPath, module string, materializ
 			errs = append(errs, fmt.Errorf("%s: %w", s.Name, s.Err))
 		}
 	}
-	if len(errs) > 0 {
-		msg := fmt.Sprintf("ci failed in %d step(s):\n%v\n\nreproduce locally:\n%s", len(errs), errors.Join(errs...), sum.Reproduce)
-		reports = reports.WithNewFile("FAILED", msg)
+	if len(errs) == 0 {
+		return reports, "", nil
 	}
-	return reports, nil
+	msg := fmt.Sprintf("ci failed in %d step(s):\n%v\n\nreproduce locally:\n%s", len(errs), errors.Join(errs...), sum.Reproduce)
+	return reports.WithNewFile("FAILED", msg), msg, nil
 }
 
 // Reproduce prints the command that re-runs a call on a laptop: the same
