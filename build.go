@@ -43,6 +43,7 @@ func (g *Goship) Binary(
 	if err != nil {
 		return nil, err
 	}
+	c = withToolGC(c)
 	// Sorted, not map order: a different order is a different cache key.
 	for _, kv := range gobuild.SortedEnv(gobuild.Env(target)) {
 		k, v, _ := strings.Cut(kv, "=")

@@ -22,7 +22,7 @@ func (g *Goship) Lint(ctx context.Context) error {
 
 // lint runs golangci-lint and the module checks and returns
 // golangci-lint's findings too. go mod tidy -diff needs the source, like
-// golangci-lint, so it runs in the same container, after it: one
+// golangci-lint, so it runs in the same container, beside it: one
 // container less per source change. go mod verify reads only go.mod and
 // go.sum, so it runs on the download step and stays cached while only
 // sources change.
@@ -36,11 +36,14 @@ func (g *Goship) lint(ctx context.Context) ([]ci.LintIssue, error) {
 	return issues, errors.Join(lintErr, verifyErr)
 }
 
-// lintScript runs golangci-lint, then go mod tidy -diff, recording each
-// one's exit code and output for goship to read.
-const lintScript = `golangci-lint run --output.json.path=/lint/lint.json --output.text.path=/lint/lint.txt ./... 2>/lint/lint.err
+// lintScript runs golangci-lint and, beside it, go mod tidy -diff (a
+// few reads of go.mod and the imports, off golangci-lint's path),
+// recording each one's exit code and output for goship to read.
+const lintScript = `go mod tidy -diff > /lint/tidy.out 2>&1 &
+tidy=$!
+golangci-lint run --output.json.path=/lint/lint.json --output.text.path=/lint/lint.txt ./... 2>/lint/lint.err
 echo $? > /lint/lint.rc
-go mod tidy -diff > /lint/tidy.out 2>&1
+wait $tidy
 echo $? > /lint/tidy.rc`
 
 func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
@@ -50,7 +53,7 @@ func (g *Goship) golangciLint(ctx context.Context) ([]ci.LintIssue, error) {
 		// of its workspace can never be tidy on its own: no tidy check.
 		script = strings.Replace(script, "go mod tidy -diff > /lint/tidy.out 2>&1", "true", 1)
 	}
-	run := g.goTool(dag.Container().From(g.LintImage)).
+	run := withToolGC(g.goTool(dag.Container().From(g.LintImage))).
 		WithMountedCache("/root/.cache/golangci-lint", g.cache("golangci")).
 		WithEnvVariable("GOLANGCI_LINT_CACHE", "/root/.cache/golangci-lint").
 		WithMountedDirectory("/src", g.code()).

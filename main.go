@@ -484,6 +484,22 @@ func (g *Goship) goTool(c *dagger.Container) *dagger.Container {
 	return c
 }
 
+// withToolGC runs a Go tool (golangci-lint, the compiler; not the tests)
+// with gobuild.ToolGCEnv for the memory of the engine's machine: less CPU
+// on garbage collection, memory still bounded.
+func withToolGC(c *dagger.Container) *dagger.Container {
+	meminfo, _ := os.ReadFile("/proc/meminfo")
+	limit, err := os.ReadFile("/sys/fs/cgroup/memory.max") // cgroup v2
+	if err != nil {
+		limit, _ = os.ReadFile("/sys/fs/cgroup/memory/memory.limit_in_bytes") // v1
+	}
+	for _, kv := range gobuild.ToolGCEnv(meminfo, string(limit)) {
+		k, v, _ := strings.Cut(kv, "=")
+		c = c.WithEnvVariable(k, v)
+	}
+	return c
+}
+
 // trimmedSecret returns secret without the trailing newline that file://
 // and cmd:// secrets keep, as a new secret (the value stays in the engine's
 // secret store, never in a layer or an argv).

@@ -1,0 +1,24 @@
+package gobuild
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestToolGCEnv(t *testing.T) {
+	meminfo := []byte("MemTotal:       16384000 kB\nMemFree:         8000000 kB\n")
+	for _, c := range []struct {
+		name, meminfo, cgroup string
+		want                  []string
+	}{
+		{"a quarter of the machine", string(meminfo), "max", []string{"GOGC=400", "GOMEMLIMIT=4000MiB"}},
+		{"a quarter of a smaller cgroup limit", string(meminfo), "4294967296\n", []string{"GOGC=400", "GOMEMLIMIT=1024MiB"}},
+		{"a cgroup limit above the machine", string(meminfo), "99999999999999", []string{"GOGC=400", "GOMEMLIMIT=4000MiB"}},
+		{"no meminfo, a cgroup limit", "", "2147483648", []string{"GOGC=400", "GOMEMLIMIT=512MiB"}},
+		{"nothing readable", "garbage", "", []string{"GOGC=400"}},
+	} {
+		if got := ToolGCEnv([]byte(c.meminfo), c.cgroup); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
