@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"debug/buildinfo"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"errors"
 	"fmt"
