@@ -17,9 +17,10 @@ import (
 )
 
 // BenchmarkCi compares goship's ci with the same checks run natively on
-// this machine, in one run, on the same tree (needs the engine):
+// this machine, in one run, on the same tree (needs the engine), for the
+// sample service and for a real-world one (go-httpbin, e2e/testdata):
 //
-//	go test -tags e2e -run '^$' -bench Ci -benchtime 1x ./e2e/
+//	go test -tags e2e -run '^$' -bench Ci -benchtime 1x -timeout 60m ./e2e/
 //
 // Native is what a developer would type: golangci-lint run ./...; go test
 // -race -coverprofile ./... && CGO_ENABLED=0 go build -trimpath -ldflags
@@ -32,14 +33,19 @@ import (
 //     cached results, native with empty GOCACHE and lint cache (modules
 //     stay downloaded on both sides).
 //
-// GOSHIP_BENCH_SOURCE names another Go project to measure instead of
-// examples/hello-service.
+// GOSHIP_BENCH_SOURCE names another Go project to measure instead.
 func BenchmarkCi(b *testing.B) {
 	root := testworld.RepoRoot(b)
-	origin := os.Getenv("GOSHIP_BENCH_SOURCE")
-	if origin == "" {
-		origin = filepath.Join(root, "examples", "hello-service")
+	projects := []string{filepath.Join(root, "examples", "hello-service"), realWorldService(b)}
+	if origin := os.Getenv("GOSHIP_BENCH_SOURCE"); origin != "" {
+		projects = []string{origin}
 	}
+	for _, origin := range projects {
+		b.Run(filepath.Base(origin), func(b *testing.B) { benchCi(b, origin) })
+	}
+}
+
+func benchCi(b *testing.B, origin string) {
 	src := filepath.Join(b.TempDir(), "src")
 	if out, err := exec.Command("cp", "-r", origin, src).CombinedOutput(); err != nil {
 		b.Fatalf("copy: %v %s", err, out)
