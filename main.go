@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -567,6 +569,29 @@ func exportTemp(ctx context.Context, f *dagger.File, name string) (string, func(
 		return "", nil, fmt.Errorf("export %s: %w", name, err)
 	}
 	return path, cleanup, nil
+}
+
+// moduleFile hands the engine data, generated here, as a file it holds by
+// content. A large one (the JUnit report of a big suite) given as a
+// literal (WithNewFile) would travel inside every ID built on it: ~175 ms
+// for go-httpbin's 1 MB report. The path is named after the content, so
+// the same report is the same file for the cache.
+func moduleFile(ctx context.Context, name string, data []byte) (*dagger.File, error) {
+	sum := sha256.Sum256(data)
+	dir := filepath.Join("goship-files", hex.EncodeToString(sum[:12]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return nil, err
+	}
+	f := dag.CurrentModule().WorkdirFile(path)
+	// Loaded now, while goship's filesystem (gone after the call) has it.
+	if _, err := f.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("hand %s to the engine: %w", name, err)
+	}
+	return f, nil
 }
 
 // gitRemoteURL is the web address of the source's git remote, from its

@@ -29,9 +29,8 @@ func (g *Goship) test(ctx context.Context) (*dagger.Directory, *ci.TestReport, e
 		// A mount, not a directory in the image: writing into the image
 		// would first copy on top of its whole root filesystem.
 		WithMountedDirectory("/out", dag.Directory()).
-		WithExec(gobuild.TestArgs("/out/coverage.out"), dagger.ContainerWithExecOpts{
-			RedirectStdout: "/out/test.json",
-			Expect:         dagger.ReturnTypeAny,
+		WithExec([]string{"sh", "-c", gobuild.TestScript("/out/coverage.out", "/out/test.json")}, dagger.ContainerWithExecOpts{
+			Expect: dagger.ReturnTypeAny,
 		})
 	code, err := run.ExitCode(ctx)
 	if err != nil {
@@ -49,7 +48,11 @@ func (g *Goship) test(ctx context.Context) (*dagger.Directory, *ci.TestReport, e
 	if err != nil {
 		return nil, nil, err
 	}
-	out := run.Directory("/out").WithNewFile("junit.xml", string(junit))
+	junitFile, err := moduleFile(ctx, "junit.xml", junit)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := run.Directory("/out").WithFile("junit.xml", junitFile)
 	if code != 0 {
 		if fails := report.Failures(); len(fails) > 0 {
 			return out, report, fmt.Errorf("%s", ci.FailureSummary(fails))

@@ -2,6 +2,7 @@ package ci
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -17,11 +18,102 @@ type TestReport struct {
 
 // ParseTestJSON reads `go test -json` output.
 func ParseTestJSON(data []byte) (*TestReport, error) {
+	data, err := joinSplitLines(data)
+	if err != nil {
+		return nil, fmt.Errorf("go test -json output: %w", err)
+	}
 	r, err := gotest.NewJSONParser().Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("go test -json output: %w", err)
 	}
 	return &TestReport{report: r}, nil
+}
+
+// joinSplitLines merges the output events test2json splits a long line
+// into: an output without a trailing newline goes on in the next output
+// event of the same test. The parser reads each event as a line, so a
+// split "--- PASS: <very long subtest name>" left that test without a
+// result (go-httpbin has such a test). Output with no split line, the
+// usual case, is returned as it is.
+func joinSplitLines(data []byte) ([]byte, error) {
+	if !hasSplitLine(data) {
+		return data, nil
+	}
+	var out bytes.Buffer
+	var open map[string]json.RawMessage // an output event whose line goes on
+	openText := ""
+	flush := func() error {
+		if open == nil {
+			return nil
+		}
+		text, err := json.Marshal(openText)
+		if err != nil {
+			return err
+		}
+		open["Output"] = text
+		line, err := json.Marshal(open)
+		out.Write(line)
+		out.WriteByte('\n')
+		open = nil
+		return err
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		output := bytes.Contains(line, []byte(`"Action":"output"`))
+		if open == nil && (!output || bytes.Contains(line, []byte(`\n"`))) {
+			out.Write(line) // most lines: copied, not decoded
+			out.WriteByte('\n')
+			continue
+		}
+		var e map[string]json.RawMessage
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, err
+		}
+		var text string
+		_ = json.Unmarshal(e["Output"], &text)
+		switch {
+		case open != nil && output && sameTest(open, e):
+			openText += text
+		case output:
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			open, openText = e, text
+		default:
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			out.Write(line)
+			out.WriteByte('\n')
+			continue
+		}
+		if strings.HasSuffix(openText, "\n") {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// hasSplitLine reports whether some output event's text does not end in
+// a newline, without decoding the events.
+func hasSplitLine(data []byte) bool {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if bytes.Contains(line, []byte(`"Action":"output"`)) && !bytes.Contains(line, []byte(`\n"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameTest(a, b map[string]json.RawMessage) bool {
+	return bytes.Equal(a["Package"], b["Package"]) && bytes.Equal(a["Test"], b["Test"])
 }
 
 // JUnit renders the report as JUnit XML: one testsuite per package that

@@ -143,3 +143,39 @@ func TestSummaryMarkdown(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// test2json splits a line longer than it buffers into several output
+// events; a subtest with a very long name (go-httpbin has one) still
+// passes in the JUnit report, as go test says it did.
+func TestJUnitWithASplitResultLine(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("X", 9000)
+	files := map[string]string{
+		"go.mod":       "module example.com/long\n\ngo 1.22\n",
+		"long_test.go": "package long\n\nimport \"testing\"\n\nfunc TestLong(t *testing.T) {\n\tt.Run(\"" + long + "\", func(t *testing.T) { t.Log(\"" + long + "\") })\n\tt.Run(\"short\", func(t *testing.T) {})\n}\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", "test", "-json", "-v", "./...")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go test: %v\n%s", err, out)
+	}
+	if !hasSplitLine(out) {
+		t.Fatal("test2json did not split the long line; the test proves nothing")
+	}
+	report, suites, data := junitOf(t, out)
+	if c := report.Counts(); c.Passed != 3 || c.Failed != 0 {
+		t.Fatalf("counts = %+v, want 3 passed", c)
+	}
+	if strings.Contains(string(data), "<error") || strings.Contains(string(data), "No test result found") {
+		t.Fatalf("a passing test is reported as an error:\n%.2000s", data)
+	}
+	if len(suites.Suites) != 1 || suites.Suites[0].Tests != 3 {
+		t.Fatalf("suites = %+v", suites.Suites)
+	}
+}

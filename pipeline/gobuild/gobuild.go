@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"al.essio.dev/pkg/shellescape"
 )
 
 // Stamp is what gets written into the binary at link time.
@@ -111,6 +113,20 @@ func TestArgs(coverprofile string, pkgs ...string) []string {
 	}
 	args := []string{"go", "test", "-race", "-covermode=atomic", "-coverprofile=" + coverprofile, "-json"}
 	return append(args, pkgs...)
+}
+
+// TestScript is a shell command that runs TestArgs with its JSON events
+// written to jsonOut by the shell: output the engine never sees is output
+// it never turns into log records (a cached run of a large suite replays
+// megabytes of events, which went through the engine's telemetry when
+// the engine redirected stdout itself).
+func TestScript(coverprofile, jsonOut string, pkgs ...string) string {
+	args := TestArgs(coverprofile, pkgs...)
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellescape.Quote(a)
+	}
+	return "exec " + strings.Join(quoted, " ") + " > " + shellescape.Quote(jsonOut)
 }
 
 // FormatDate renders t the way Stamp.Date expects.
