@@ -42,8 +42,10 @@ func TestCiOnARealWorldService(t *testing.T) {
 	}
 	var junit struct {
 		Suites []struct {
-			Name  string `xml:"name,attr"`
-			Tests int    `xml:"tests,attr"`
+			Name     string `xml:"name,attr"`
+			Tests    int    `xml:"tests,attr"`
+			Failures int    `xml:"failures,attr"`
+			Errors   int    `xml:"errors,attr"`
 		} `xml:"testsuite"`
 	}
 	if err := xml.Unmarshal(data, &junit); err != nil {
@@ -52,6 +54,11 @@ func TestCiOnARealWorldService(t *testing.T) {
 	tests := map[string]int{}
 	for _, s := range junit.Suites {
 		tests[s.Name] = s.Tests
+		if s.Failures+s.Errors > 0 {
+			// go test passed: so must every test case (one subtest's
+			// result line is longer than test2json's line buffer).
+			t.Errorf("junit.xml: suite %s has %d failures and %d errors; go test passed", s.Name, s.Failures, s.Errors)
+		}
 	}
 	const core = "github.com/mccutchen/go-httpbin/v2/httpbin"
 	if tests[core] < 100 {

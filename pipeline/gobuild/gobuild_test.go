@@ -47,3 +47,11 @@ func TestArgsAndEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestTestScriptRedirectsInTheShell(t *testing.T) {
+	got := TestScript("/out/cover age.out", "/out/test.json", "./...")
+	want := "exec go test -race -covermode=atomic '-coverprofile=/out/cover age.out' -json ./... > /out/test.json"
+	if got != want {
+		t.Fatalf("TestScript = %q\nwant        %q", got, want)
+	}
+}
