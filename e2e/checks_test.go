@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,20 +30,8 @@ func TestChecksOnHelloService(t *testing.T) {
 
 	dir := t.TempDir()
 	must(t, goship(t, src, nil, "test", "export", "--path="+dir), "test")
-	data, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var suites struct {
-		Suites []struct {
-			Name  string `xml:"name,attr"`
-			Tests int    `xml:"tests,attr"`
-		} `xml:"testsuite"`
-	}
-	if err := xml.Unmarshal(data, &suites); err != nil || len(suites.Suites) == 0 {
-		t.Fatalf("junit.xml: %v\n%s", err, data)
-	}
-	for _, s := range suites.Suites {
+	suites := readJUnit(t, filepath.Join(dir, "junit.xml"))
+	for _, s := range suites {
 		if s.Name == "" || s.Tests == 0 {
 			t.Errorf("junit.xml has a suite %q with %d tests", s.Name, s.Tests)
 		}

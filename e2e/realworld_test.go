@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"net/http"
 	"os"
@@ -36,23 +35,8 @@ func TestCiOnARealWorldService(t *testing.T) {
 
 	reports := t.TempDir()
 	must(t, goship(t, src, nil, append(args, "ci", "export", "--path="+reports)...), "ci on go-httpbin")
-	data, err := os.ReadFile(filepath.Join(reports, "test", "junit.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var junit struct {
-		Suites []struct {
-			Name     string `xml:"name,attr"`
-			Tests    int    `xml:"tests,attr"`
-			Failures int    `xml:"failures,attr"`
-			Errors   int    `xml:"errors,attr"`
-		} `xml:"testsuite"`
-	}
-	if err := xml.Unmarshal(data, &junit); err != nil {
-		t.Fatalf("junit.xml: %v", err)
-	}
 	tests := map[string]int{}
-	for _, s := range junit.Suites {
+	for _, s := range readJUnit(t, filepath.Join(reports, "test", "junit.xml")) {
 		tests[s.Name] = s.Tests
 		if s.Failures+s.Errors > 0 {
 			// go test passed: so must every test case (one subtest's

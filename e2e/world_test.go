@@ -18,6 +18,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -133,6 +134,31 @@ func writeFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// junitSuite is what the tests read of a JUnit report's test suites.
+type junitSuite struct {
+	Name     string `xml:"name,attr"`
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+}
+
+// readJUnit reads the test suites of the JUnit report at path; none is
+// a failure.
+func readJUnit(t testing.TB, path string) []junitSuite {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report struct {
+		Suites []junitSuite `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &report); err != nil || len(report.Suites) == 0 {
+		t.Fatalf("junit.xml: %v\n%.2000s", err, data)
+	}
+	return report.Suites
 }
 
 // getEventually GETs url until it answers 200 and returns the body.

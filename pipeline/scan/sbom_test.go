@@ -24,12 +24,7 @@ import (
 // goship builds: -trimpath, stamped with -X.
 func TestSBOMScanFindsWhatTheBinaryScanFinds(t *testing.T) {
 	proxy := testworld.GoModuleProxy(t, vulnLib, "v1.0.0", "v1.0.1")
-	cache := t.TempDir()
-	testworld.TrivyDB(t, cache, "GOSHIP-2026-0001", vulnLib, "<1.0.1", "1.0.1")
-	p := scan.DefaultPolicy()
-	p.Scanners = []string{"vuln"}
-	p.Offline = true
-	p.CacheDir = cache
+	p := offlineVulnPolicy(t)
 
 	build := []string{"-trimpath", "-ldflags", "-s -w -X main.version=1.2.3 -X 'main.commit=abc def'"}
 	for _, c := range []struct {

@@ -40,6 +40,19 @@ func imageTarball(t *testing.T, bin []byte, extra ...image.File) string {
 	return testworld.WriteImageTarball(t, img, "goship.local/scanme:test")
 }
 
+// offlineVulnPolicy scans for vulnerabilities only, offline, against a
+// fixture DB with one HIGH advisory, GOSHIP-2026-0001, for vulnLib <1.0.1.
+func offlineVulnPolicy(t *testing.T) scan.Policy {
+	t.Helper()
+	cache := t.TempDir()
+	testworld.TrivyDB(t, cache, "GOSHIP-2026-0001", vulnLib, "<1.0.1", "1.0.1")
+	p := scan.DefaultPolicy()
+	p.Scanners = []string{"vuln"}
+	p.Offline = true
+	p.CacheDir = cache
+	return p
+}
+
 func run(t *testing.T, p scan.Policy, tarball string, allow scan.Allowlist) (*scan.Report, scan.Verdict, string) {
 	t.Helper()
 	out := t.TempDir()
@@ -98,12 +111,7 @@ func TestSecretScannerGate(t *testing.T) {
 
 func TestVulnerabilityGateOffline(t *testing.T) {
 	proxy := testworld.GoModuleProxy(t, vulnLib, "v1.0.0", "v1.0.1")
-	cache := t.TempDir()
-	testworld.TrivyDB(t, cache, "GOSHIP-2026-0001", vulnLib, "<1.0.1", "1.0.1")
-	p := scan.DefaultPolicy()
-	p.Scanners = []string{"vuln"}
-	p.Offline = true
-	p.CacheDir = cache
+	p := offlineVulnPolicy(t)
 
 	vulnerable := imageTarball(t, testworld.BinaryWithDependency(t, proxy, vulnLib, "v1.0.0"))
 	_, verdict, out := run(t, p, vulnerable, nil)
