@@ -152,6 +152,9 @@ func benchCi(b *testing.B, origin string) {
 		fmt.Fprintf(&table, "| %s | %.2f s | %.2f s | %.2f× |\n", name, g.Seconds(), n.Seconds(), g.Seconds()/n.Seconds())
 		b.ReportMetric(g.Seconds()/n.Seconds(), strings.ReplaceAll(strings.ReplaceAll(name, ",", ""), " ", "-")+"-ratio")
 	}
+	for _, name := range []string{"warm, no change", "one file changed", "cold"} {
+		fmt.Fprintf(&table, "%s, every run: goship %v, native %v\n", name, rounded(rows[name].goship), rounded(rows[name].native))
+	}
 	b.Log(table.String())
 	fmt.Print(table.String())
 }
@@ -186,6 +189,15 @@ func mainPackage(src string) string {
 		return "./cmd/" + filepath.Base(filepath.Dir(m[0]))
 	}
 	return "."
+}
+
+// rounded is ds to the 10 ms, for the log.
+func rounded(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(10 * time.Millisecond)
+	}
+	return out
 }
 
 func median(ds []time.Duration) time.Duration {
