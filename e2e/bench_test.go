@@ -95,6 +95,10 @@ func benchCi(b *testing.B, origin string) {
 
 	ci := func(ns string) time.Duration {
 		r := goship(b, src, nil, "--scanners=secret", "--cache-namespace="+ns, "ci")
+		if flakedInUpstreamTests(r) {
+			b.Logf("a timing-sensitive test of the project failed under load; measured once more:\n%s", tail(r.out, 1500))
+			r = goship(b, src, nil, "--scanners=secret", "--cache-namespace="+ns, "ci")
+		}
 		if r.err != nil {
 			b.Fatalf("goship ci: %v\n%s", r.err, tail(r.out, 3000))
 		}
@@ -112,7 +116,17 @@ func benchCi(b *testing.B, origin string) {
 		cmd.Dir, cmd.Env = src, env
 		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("native: %v\n%s", err, out)
+			if !strings.Contains(string(out), "--- FAIL") {
+				b.Fatalf("native: %v\n%s", err, out)
+			}
+			// The same timing-sensitive tests, natively: measured once more.
+			b.Logf("native: a test failed under load; measured once more:\n%s", tail(string(out), 1500))
+			cmd = exec.CommandContext(ctx, "sh", "-c", script)
+			cmd.Dir, cmd.Env = src, env
+			start = time.Now()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("native: %v\n%s", err, out)
+			}
 		}
 		return time.Since(start)
 	}

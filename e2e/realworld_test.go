@@ -34,7 +34,13 @@ func TestCiOnARealWorldService(t *testing.T) {
 	args := []string{"--trivy-db-repository=" + dbRef, "--registry-ca=" + db.CAFile}
 
 	reports := t.TempDir()
-	must(t, goship(t, src, nil, append(args, "ci", "export", "--path="+reports)...), "ci on go-httpbin")
+	ci := func() result { return goship(t, src, nil, append(args, "ci", "export", "--path="+reports)...) }
+	r := ci()
+	if flakedInUpstreamTests(r) {
+		t.Logf("go-httpbin's own timing-sensitive tests failed under load (race detector, 2 busy cores); once more:\n%s", tail(r.out, 1500))
+		r = ci()
+	}
+	must(t, r, "ci on go-httpbin")
 	tests := map[string]int{}
 	for _, s := range readJUnit(t, filepath.Join(reports, "test", "junit.xml")) {
 		tests[s.Name] = s.Tests
@@ -79,4 +85,13 @@ func TestCiOnARealWorldService(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// flakedInUpstreamTests reports whether ci failed in its test step alone,
+// in go-httpbin's own tests: some of them (TestDrip's cancellation) time
+// requests to the millisecond and miss on a loaded machine. A failure goship
+// causes fails the second run too.
+func flakedInUpstreamTests(r result) bool {
+	return r.err != nil && strings.Contains(r.out, "ci failed in 1 step(s):\ntest:") &&
+		strings.Contains(r.out, "github.com/mccutchen/go-httpbin/v2/")
 }
