@@ -118,7 +118,7 @@ func (g *Goship) runAll(ctx context.Context, repoPath, module string, materializ
 	// without waiting for it to be found.
 	app, err := g.appName(ctx)
 	if err != nil {
-		// The build step has failed with this error already.
+		sum.Steps = append(sum.Steps, ci.Step{Name: "app name", Err: err})
 		app = project.AppName("", g.ModulePath)
 	}
 	sum.App = app

@@ -488,7 +488,8 @@ func (g *Goship) goTool(c *dagger.Container) *dagger.Container {
 
 // withToolGC runs a Go tool (golangci-lint, the compiler; not the tests)
 // with gobuild.ToolGCEnv for the memory of the engine's machine: less CPU
-// on garbage collection, memory still bounded.
+// on garbage collection, memory still bounded. The cgroup read is this
+// module container's own, which may not show a limit set on the engine.
 func withToolGC(c *dagger.Container) *dagger.Container {
 	meminfo, _ := os.ReadFile("/proc/meminfo")
 	limit, err := os.ReadFile("/sys/fs/cgroup/memory.max") // cgroup v2
@@ -583,7 +584,19 @@ func moduleFile(ctx context.Context, name string, data []byte) (*dagger.File, er
 		return nil, err
 	}
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	// Written whole before it is named: a reader never sees half a file.
+	tmp, err := os.CreateTemp(dir, name+".*")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, err
 	}
 	f := dag.CurrentModule().WorkdirFile(path)

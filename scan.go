@@ -51,7 +51,7 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
-	trivy, kind, target, err := g.scanTarget(ctx, g.trivy(policy))
+	trivy, kind, target, sbomOf, err := g.scanTarget(ctx, g.trivy(policy))
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +98,11 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 	if err != nil {
 		return nil, err
 	}
+	if sbomOf != "" && slices.Contains(policy.Scanners, "vuln") && !report.HasGoBinary(sbomOf) {
+		// Trivy logs an SBOM it cannot read at debug level and scans on:
+		// that would pass the gate with no Go package looked at.
+		return nil, fmt.Errorf("trivy read no Go packages from the SBOM of %s; this Trivy may not read goship's SBOMs (pass --dockerfile to scan the image whole)", sbomOf)
+	}
 	verdict := scan.Gate(report, policy, allow, time.Now())
 	app, err := g.appName(ctx)
 	if err != nil {
@@ -123,33 +128,35 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 // on the source, and Trivy's secret scanner skips binaries). A project
 // Dockerfile may put anything in the image config (ENV, history), so that
 // image is scanned whole. A library has no image: its source is scanned
-// (go.mod's dependencies, secrets).
-func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container) (*dagger.Container, scan.TargetKind, string, error) {
+// (go.mod's dependencies, secrets). The last string names the binary
+// whose SBOM stands in for it, if one does.
+func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container) (*dagger.Container, scan.TargetKind, string, string, error) {
 	if g.Dockerfile != "" {
 		img, err := g.Build(ctx)
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", "", err
 		}
-		return trivy.WithMountedFile("/scan/image.tar", img.AsTarball()), scan.ImageTarball, "/scan/image.tar", nil
+		return trivy.WithMountedFile("/scan/image.tar", img.AsTarball()), scan.ImageTarball, "/scan/image.tar", "", nil
 	}
 	if _, err := g.mainPkg(ctx); errors.Is(err, project.ErrNoMainPackage) {
-		return trivy.WithMountedDirectory("/scan/source", g.moduleDir().WithoutDirectory(".git")), scan.Filesystem, "/scan/source", nil
+		return trivy.WithMountedDirectory("/scan/source", g.moduleDir().WithoutDirectory(".git")), scan.Filesystem, "/scan/source", "", nil
 	}
 	platform := g.Platforms[0]
 	bin, err := g.Binary(ctx, platform)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
 	base, spec, err := g.runtimeBase(platform)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
-	sbom, err := binarySBOM(ctx, bin, strings.TrimPrefix(spec.BinaryPath, "/"))
+	binPath := strings.TrimPrefix(spec.BinaryPath, "/")
+	sbom, err := binarySBOM(ctx, bin, binPath)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
 	rootfs := base.Rootfs().WithNewFile(spec.BinaryPath+scan.SBOMSuffix, string(sbom))
-	return trivy.WithMountedDirectory("/scan/rootfs", rootfs), scan.Rootfs, "/scan/rootfs", nil
+	return trivy.WithMountedDirectory("/scan/rootfs", rootfs), scan.Rootfs, "/scan/rootfs", binPath, nil
 }
 
 // binarySBOM reads bin's build info in goship's own filesystem and

@@ -29,80 +29,104 @@ func ParseTestJSON(data []byte) (*TestReport, error) {
 	return &TestReport{report: r}, nil
 }
 
-// joinSplitLines merges the output events test2json splits a long line
-// into: an output without a trailing newline goes on in the next output
-// event of the same test. The parser reads each event as a line, so a
-// split "--- PASS: <very long subtest name>" left that test without a
-// result (go-httpbin has such a test). Output with no split line, the
-// usual case, is returned as it is.
+// joinSplitLines joins the pieces test2json splits a long line into, for
+// the lines the parser must read whole: a "--- PASS: <very long subtest
+// name> (0.00s)" split in two left that test without a result (go-httpbin
+// has such a test). A piece that starts such a framing line ("--- ",
+// "=== ") and ends without a newline goes on in the next output events of
+// the same package and test, however other packages' events interleave.
+// Other output is left as it is; so is a joined line that would outgrow
+// the parser's 64 KiB line buffer. Output with no unfinished line is
+// returned untouched, without decoding.
 func joinSplitLines(data []byte) ([]byte, error) {
 	if !hasSplitLine(data) {
 		return data, nil
 	}
+	const maxJoined = 48 << 10 // under the parser's 64 KiB per line, escapes included
+	type piece struct {
+		event map[string]json.RawMessage
+		text  strings.Builder
+	}
 	var out bytes.Buffer
-	var open map[string]json.RawMessage // an output event whose line goes on
-	openText := ""
-	flush := func() error {
-		if open == nil {
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	open := map[string]*piece{} // by package
+	flush := func(pkg string) error {
+		p := open[pkg]
+		if p == nil {
 			return nil
 		}
-		text, err := json.Marshal(openText)
+		delete(open, pkg)
+		text, err := json.Marshal(p.text.String())
 		if err != nil {
 			return err
 		}
-		open["Output"] = text
-		line, err := json.Marshal(open)
-		out.Write(line)
-		out.WriteByte('\n')
-		open = nil
-		return err
+		p.event["Output"] = text
+		return enc.Encode(p.event)
 	}
 	for _, line := range bytes.Split(data, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		output := bytes.Contains(line, []byte(`"Action":"output"`))
-		if open == nil && (!output || bytes.Contains(line, []byte(`\n"`))) {
-			out.Write(line) // most lines: copied, not decoded
+		var e struct{ Action, Package, Test, Output string }
+		if line[0] != '{' || json.Unmarshal(line, &e) != nil {
+			out.Write(line) // not an event: the parser reads it as text
 			out.WriteByte('\n')
 			continue
 		}
-		var e map[string]json.RawMessage
-		if err := json.Unmarshal(line, &e); err != nil {
-			return nil, err
+		p := open[e.Package]
+		if p != nil && (e.Action != "output" || e.Test != testOf(p.event)) {
+			if err := flush(e.Package); err != nil {
+				return nil, err
+			}
+			p = nil
 		}
-		var text string
-		_ = json.Unmarshal(e["Output"], &text)
 		switch {
-		case open != nil && output && sameTest(open, e):
-			openText += text
-		case output:
-			if err := flush(); err != nil {
+		case p != nil:
+			p.text.WriteString(e.Output)
+		case e.Action == "output" && !strings.HasSuffix(e.Output, "\n") && isFramingLine(e.Output):
+			var raw map[string]json.RawMessage
+			if err := json.Unmarshal(line, &raw); err != nil {
 				return nil, err
 			}
-			open, openText = e, text
+			p = &piece{event: raw}
+			p.text.WriteString(e.Output)
+			open[e.Package] = p
 		default:
-			if err := flush(); err != nil {
-				return nil, err
-			}
 			out.Write(line)
 			out.WriteByte('\n')
 			continue
 		}
-		if strings.HasSuffix(openText, "\n") {
-			if err := flush(); err != nil {
+		if strings.HasSuffix(p.text.String(), "\n") || p.text.Len() > maxJoined {
+			if err := flush(e.Package); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return nil, err
+	for pkg := range open {
+		if err := flush(pkg); err != nil {
+			return nil, err
+		}
 	}
 	return out.Bytes(), nil
 }
 
-// hasSplitLine reports whether some output event's text does not end in
-// a newline, without decoding the events.
+// isFramingLine reports whether text starts a line the parser reads
+// test results from.
+func isFramingLine(text string) bool {
+	t := strings.TrimLeft(text, " \t")
+	return strings.HasPrefix(t, "--- ") || strings.HasPrefix(t, "=== ")
+}
+
+func testOf(event map[string]json.RawMessage) string {
+	var test string
+	_ = json.Unmarshal(event["Test"], &test)
+	return test
+}
+
+// hasSplitLine reports whether some output event's text may not end in a
+// newline, without decoding the events (a false alarm only costs the
+// decoding).
 func hasSplitLine(data []byte) bool {
 	for _, line := range bytes.Split(data, []byte("\n")) {
 		if bytes.Contains(line, []byte(`"Action":"output"`)) && !bytes.Contains(line, []byte(`\n"`)) {
@@ -110,10 +134,6 @@ func hasSplitLine(data []byte) bool {
 		}
 	}
 	return false
-}
-
-func sameTest(a, b map[string]json.RawMessage) bool {
-	return bytes.Equal(a["Package"], b["Package"]) && bytes.Equal(a["Test"], b["Test"])
 }
 
 // JUnit renders the report as JUnit XML: one testsuite per package that

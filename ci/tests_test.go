@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"os"
 	"os/exec"
@@ -177,5 +178,39 @@ func TestJUnitWithASplitResultLine(t *testing.T) {
 	}
 	if len(suites.Suites) != 1 || suites.Suites[0].Tests != 3 {
 		t.Fatalf("suites = %+v", suites.Suites)
+	}
+}
+
+// A long log line of characters JSON escapes, split by test2json (12 KB
+// of '<' is 72 KB escaped: too long for the parser once joined), passes
+// through as it is, while a split result line is joined.
+func TestJoinSplitLinesLeavesLongLogsAlone(t *testing.T) {
+	lt := strings.Repeat("<", 12000)
+	name := strings.Repeat("X", 3000)
+	ev := func(action, test, output string) string {
+		b, err := json.Marshal(map[string]string{"Action": action, "Package": "example.com/a", "Test": test, "Output": output})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b) + "\n"
+	}
+	test := "TestA" + name
+	stream := ev("start", "", "") + ev("run", test, "") +
+		ev("output", test, "=== RUN   "+test+"\n") +
+		ev("output", test, lt[:4000]) + ev("output", test, lt[4000:8000]) + ev("output", test, lt[8000:]+"\n") +
+		ev("output", test, "--- PASS: "+test[:1500]) +
+		ev("output", test, test[1500:]+" (0.00s)\n") +
+		ev("pass", test, "") +
+		ev("output", "", "PASS\n") + ev("output", "", "ok  \texample.com/a\t0.01s\n") + ev("pass", "", "")
+	report, err := ParseTestJSON([]byte(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := report.JUnit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := report.Counts(); c.Passed != 1 || c.Failed != 0 || strings.Contains(string(data), "No test result found") {
+		t.Fatalf("counts %+v; junit:\n%.1000s", c, data)
 	}
 }

@@ -16,10 +16,12 @@ const ToolGOGC = "400"
 
 // ToolGCEnv is GOGC and GOMEMLIMIT for a Go tool on a machine whose
 // /proc/meminfo is meminfo and whose cgroup allows cgroupLimit ("" or
-// "max" for none): the memory limit, a quarter of what there is, keeps
-// the larger GOGC from growing a big project's heap past what the machine
-// can give the tools that run side by side (the collector works harder
-// near the limit instead). Without a readable MemTotal only GOGC is set.
+// "max" for none). The limit is per process (golangci-lint, each
+// compile): a quarter of the memory, rounded down to a power of two GiB
+// so that machines of about the same size share cache keys, keeps the
+// larger GOGC from growing a big project's heap past what the machine has
+// (near the limit the collector works harder instead). Without a readable
+// MemTotal only GOGC is set.
 func ToolGCEnv(meminfo []byte, cgroupLimit string) []string {
 	env := []string{"GOGC=" + ToolGOGC}
 	total := memTotal(meminfo)
@@ -29,7 +31,12 @@ func ToolGCEnv(meminfo []byte, cgroupLimit string) []string {
 	if total == 0 {
 		return env
 	}
-	return append(env, fmt.Sprintf("GOMEMLIMIT=%dMiB", total/4>>20))
+	quarter := total / 4
+	limit := uint64(1) << 30
+	for limit*2 <= quarter {
+		limit *= 2
+	}
+	return append(env, fmt.Sprintf("GOMEMLIMIT=%dMiB", limit>>20))
 }
 
 // memTotal is MemTotal of /proc/meminfo, in bytes; 0 when absent.

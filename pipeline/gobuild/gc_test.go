@@ -11,10 +11,11 @@ func TestToolGCEnv(t *testing.T) {
 		name, meminfo, cgroup string
 		want                  []string
 	}{
-		{"a quarter of the machine", string(meminfo), "max", []string{"GOGC=400", "GOMEMLIMIT=4000MiB"}},
+		{"a quarter of the machine, a power of two GiB", string(meminfo), "max", []string{"GOGC=400", "GOMEMLIMIT=2048MiB"}},
 		{"a quarter of a smaller cgroup limit", string(meminfo), "4294967296\n", []string{"GOGC=400", "GOMEMLIMIT=1024MiB"}},
-		{"a cgroup limit above the machine", string(meminfo), "99999999999999", []string{"GOGC=400", "GOMEMLIMIT=4000MiB"}},
-		{"no meminfo, a cgroup limit", "", "2147483648", []string{"GOGC=400", "GOMEMLIMIT=512MiB"}},
+		{"a cgroup limit above the machine", string(meminfo), "99999999999999", []string{"GOGC=400", "GOMEMLIMIT=2048MiB"}},
+		{"no meminfo, a cgroup limit", "", "2147483648", []string{"GOGC=400", "GOMEMLIMIT=1024MiB"}},
+		{"a big machine", "MemTotal:       131072000 kB\n", "max", []string{"GOGC=400", "GOMEMLIMIT=16384MiB"}},
 		{"nothing readable", "garbage", "", []string{"GOGC=400"}},
 	} {
 		if got := ToolGCEnv([]byte(c.meminfo), c.cgroup); !slices.Equal(got, c.want) {

@@ -65,6 +65,17 @@ func ParseReport(data []byte) (*Report, error) {
 	return &r, nil
 }
 
+// HasGoBinary reports whether Trivy listed the Go binary at target (as
+// it names it: relative to the scanned root) among its results.
+func (r *Report) HasGoBinary(target string) bool {
+	for _, res := range r.Results {
+		if res.Type == "gobinary" && res.Target == target {
+			return true
+		}
+	}
+	return false
+}
+
 // Finding is one vulnerability, secret or misconfiguration, flattened.
 type Finding struct {
 	Kind     string // vuln, secret, misconfig

@@ -53,6 +53,9 @@ func TestSBOMScanFindsWhatTheBinaryScanFinds(t *testing.T) {
 			if !slices.Equal(want, got) {
 				t.Fatalf("from the SBOM:\n%v\nfrom the binary:\n%v", got, want)
 			}
+			if !slices.Contains(got, "target usr/local/bin/app lang-pkgs gobinary") {
+				t.Fatalf("no Go binary result for the SBOM: %v", got)
+			}
 			advisory := "vuln usr/local/bin/app GOSHIP-2026-0001 " + vulnLib + "@v1.0.0 fixed 1.0.1 HIGH"
 			if slices.Contains(want, advisory) != c.vulnerable {
 				t.Fatalf("want the advisory: %v; found %v", c.vulnerable, want)
