@@ -575,7 +575,7 @@ func exportTemp(ctx context.Context, f *dagger.File, name string) (string, func(
 // moduleFile hands the engine data, generated here, as a file it holds by
 // content. A large one (the JUnit report of a big suite) given as a
 // literal (WithNewFile) would travel inside every ID built on it: ~175 ms
-// for go-httpbin's 1 MB report. The path is named after the content, so
+// for go-httpbin's 220 KB report. The path is named after the content, so
 // the same report is the same file for the cache.
 func moduleFile(ctx context.Context, name string, data []byte) (*dagger.File, error) {
 	sum := sha256.Sum256(data)

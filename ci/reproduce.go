@@ -55,9 +55,6 @@ func Reproduce(r Replay) string {
 	parts = append(parts, r.ConstructorArgs...)
 	parts = append(parts, r.Verb)
 	parts = append(parts, r.VerbArgs...)
-	for i, p := range parts {
-		parts[i] = shellescape.Quote(p)
-	}
-	b.WriteString(strings.Join(parts, " "))
+	b.WriteString(shellescape.QuoteCommand(parts))
 	return b.String()
 }

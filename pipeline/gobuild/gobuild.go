@@ -121,12 +121,7 @@ func TestArgs(coverprofile string, pkgs ...string) []string {
 // megabytes of events, which went through the engine's telemetry when
 // the engine redirected stdout itself).
 func TestScript(coverprofile, jsonOut string, pkgs ...string) string {
-	args := TestArgs(coverprofile, pkgs...)
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		quoted[i] = shellescape.Quote(a)
-	}
-	return "exec " + strings.Join(quoted, " ") + " > " + shellescape.Quote(jsonOut)
+	return "exec " + shellescape.QuoteCommand(TestArgs(coverprofile, pkgs...)) + " > " + shellescape.Quote(jsonOut)
 }
 
 // FormatDate renders t the way Stamp.Date expects.
