@@ -2,7 +2,7 @@
 # Prepares a fresh Debian machine (as root) for goship's test suite:
 # the real servers the tests start (dockerd, sshd, registry, docker-compose),
 # the pinned Go tools, and (in the background) the local Dagger engine the
-# e2e suite runs on. Idempotent: a warm machine does nothing.
+# e2e suite runs on, and the Kubernetes cluster. Idempotent: a warm machine does nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -27,8 +27,11 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { tail -20 /var/log/goship-dockerd.log; echo "setup: dockerd did not start" >&2; exit 1; }
 fi
 
-# The Dagger engine for the e2e suite builds in the background (cold: 10-17
-# minutes) while the tools build and the engine-free suite runs.
+# The Dagger engine for the e2e suite (cold: 10-17 minutes) and the
+# Kubernetes cluster for the cluster tests (first build: about 25 minutes)
+# come up in the background while the tools build and the engine-free
+# suite runs.
 "$root/scripts/engine.sh" start
+"$root/scripts/cluster.sh" start
 "$root/scripts/tools.sh" >/dev/null
 echo "setup: ready (the Dagger engine may still be coming up: scripts/engine.sh ready)"

@@ -3,7 +3,8 @@
 # module type-check, golangci-lint, every Go test (against the real
 # registry, sshd, dockerd, trivy started by the tests), actionlint and the
 # Taskfile. Then the e2e suite through the dagger CLI on the local Dagger
-# engine (scripts/engine.sh). Run scripts/setup.sh first on a fresh machine.
+# engine (scripts/engine.sh), with the Kubernetes cluster of the kit
+# (scripts/cluster.sh) for the cluster tests. Run scripts/setup.sh first on a fresh machine.
 #
 # If the engine kit itself fails, the e2e suite is reported as not run
 # (loudly) and the result is the engine-free suite's; if e2e fails, this
@@ -46,6 +47,20 @@ step "task --list"
 
 step "go test"
 "$root/scripts/engine.sh" start # no-op when setup.sh started it
+"$root/scripts/cluster.sh" start
+# The cluster tests (pipeline/kube, and the e2e cluster tests) need the
+# kit's cluster. If the kit itself fails, they are reported as not run,
+# loudly; a failure in goship's own cluster tests fails this script.
+if cluster=$("$root/scripts/cluster.sh" ready); then
+  eval "$cluster"
+  export GOSHIP_KUBECONFIG=$KUBECONFIG GOSHIP_K8S_REGISTRY=$GSK8S_REGISTRY
+  export GOSHIP_KUBECONFIG_DAGGER=$GSK8S_KUBECONFIG_DAGGER
+else
+  echo "=================================================================="
+  echo "CLUSTER UNAVAILABLE: the cluster tests are not run. The Kubernetes kit (../shared/k8s) failed:"
+  "$root/scripts/cluster.sh" log 40
+  echo "=================================================================="
+fi
 (cd examples/hello-service && go test -race -count=1 ./...)
 go test -race -count=1 -timeout 30m "${pkgs[@]}"
 
