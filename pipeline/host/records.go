@@ -1,0 +1,135 @@
+package host
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Strategy names how a release went live, as release.json records it;
+// pipeline/deploy defines the strategies.
+type Strategy string
+
+// Record is a release's release.json.
+type Record struct {
+	Name      string    `json:"name"`
+	App       string    `json:"app"`
+	Image     string    `json:"image"`
+	ImageID   string    `json:"image_id"`
+	Version   string    `json:"version,omitempty"`
+	Commit    string    `json:"commit,omitempty"`
+	Who       string    `json:"who"`
+	Transfer  string    `json:"transfer"`
+	CreatedAt time.Time `json:"created_at"`
+	// HealthPath and HealthPort are the gate this release passed, reused
+	// when it is rolled back to.
+	HealthPath string `json:"health_path"`
+	HealthHost string `json:"health_host,omitempty"`
+	HealthPort int    `json:"health_port"`
+	// Outcome is pending, healthy (passed its gate), or failed.
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+	// Strategy is how the release went live (empty in records from before
+	// strategies: recreate). Color is the blue-green color it last ran as,
+	// and Proxy the proxy serving it.
+	Strategy Strategy     `json:"strategy,omitempty"`
+	Color    string       `json:"color,omitempty"`
+	Proxy    *ProxyRecord `json:"proxy,omitempty"`
+	// Current is set by History, not stored.
+	Current bool `json:"-"`
+}
+
+// ProxyRecord is how a release behind the shared proxy is reached, kept
+// in its release.json so rollbacks and status find the proxy again.
+type ProxyRecord struct {
+	Name  string        `json:"name"`
+	Root  string        `json:"root"`
+	Image string        `json:"image"`
+	Bind  string        `json:"bind,omitempty"` // host IP the public port binds; empty: every address
+	Port  int           `json:"port"`           // public port
+	Host  string        `json:"host,omitempty"`
+	Drain time.Duration `json:"drain"`
+}
+
+// Outcomes of a release.
+const (
+	OutcomePending = "pending"
+	OutcomeHealthy = "healthy"
+	OutcomeFailed  = "failed"
+)
+
+// LogEntry is one line of deploys.log.
+type LogEntry struct {
+	Time    time.Time `json:"time"`
+	Event   string    `json:"event"` // deploy, rollback
+	Release string    `json:"release"`
+	Image   string    `json:"image,omitempty"`
+	Who     string    `json:"who"`
+	Outcome string    `json:"outcome"` // started, succeeded, failed, rolled-back
+	Error   string    `json:"error,omitempty"`
+	// Strategy and Color: as in Record.
+	Strategy Strategy `json:"strategy,omitempty"`
+	Color    string   `json:"color,omitempty"`
+}
+
+// FindRecord is the release named name among recs.
+func FindRecord(recs []Record, name string) (Record, bool) {
+	for _, r := range recs {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Record{}, false
+}
+
+// PreviousHealthy is the newest healthy release older than cur.
+func PreviousHealthy(newestFirst []Record, cur string) string {
+	for _, r := range newestFirst {
+		if r.Name < cur && r.Outcome == OutcomeHealthy {
+			return r.Name
+		}
+	}
+	return ""
+}
+
+func sortNewestFirst(recs []Record) {
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Name > recs[j].Name })
+}
+
+var nonTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// ReleaseName is <UTC yyyymmddHHMMSS>-<tag>: sortable and readable. The
+// tag is the image's tag, or the first 12 hex digits of its digest.
+func ReleaseName(t time.Time, image string) string {
+	tag := "image"
+	if ref, err := name.ParseReference(image); err == nil {
+		switch r := ref.(type) {
+		case name.Digest:
+			tag = strings.TrimPrefix(r.DigestStr(), "sha256:")
+			if len(tag) > 12 {
+				tag = tag[:12]
+			}
+		case name.Tag:
+			tag = r.TagStr()
+		}
+	}
+	return t.UTC().Format("20060102150405") + "-" + nonTagChars.ReplaceAllString(tag, "_")
+}
+
+// UniqueName appends -2, -3… when a release of that name exists (two
+// deploys of one tag within a second).
+func UniqueName(base string, existing []Record) string {
+	taken := map[string]bool{}
+	for _, r := range existing {
+		taken[r.Name] = true
+	}
+	n := base
+	for i := 2; taken[n]; i++ {
+		n = fmt.Sprintf("%s-%d", base, i)
+	}
+	return n
+}

@@ -1,0 +1,153 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/host"
+)
+
+// writeFiles writes the Route, the port's Caddy config and compose.yaml,
+// each replaced atomically (a reader sees the old or the new file). It
+// reports whether the Caddy config changed (a switch leaves it as it is).
+func (p *Proxy) writeFiles(ctx context.Context, r Route, all []Route, removed bool) (bool, error) {
+	var next []Route
+	for _, o := range all {
+		if o.App != r.App {
+			next = append(next, o)
+		}
+	}
+	if !removed {
+		next = append(next, r)
+	}
+	caddyJSON, err := caddyConfig(r.Port, next, p.rec.Drain)
+	if err != nil {
+		return false, err
+	}
+	compose, err := proxyCompose(p.rec, next)
+	if err != nil {
+		return false, err
+	}
+	routeJSON, _ := json.Marshal(r)
+	put := func(path string, data []byte) (bool, error) {
+		script := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && cat > %[1]s.tmp
+if cmp -s %[1]s.tmp %[1]s; then rm -f %[1]s.tmp; else mv -f %[1]s.tmp %[1]s && echo changed; fi`, host.Q(path))
+		out, err := p.s.Run(ctx, "write "+path, script, bytes.NewReader(data))
+		return strings.TrimSpace(out) == "changed", err
+	}
+	changed, err := put(fmt.Sprintf("%s/ports/%d/caddy.json", p.rec.Root, r.Port), caddyJSON)
+	if err != nil {
+		return false, err
+	}
+	if _, err := put(p.rec.Root+"/compose.yaml", compose); err != nil {
+		return false, err
+	}
+	routePath := p.rec.Root + "/routes/" + r.App + ".json"
+	if removed {
+		_, err := p.s.Run(ctx, "remove Route", "rm -f "+host.Q(routePath), nil)
+		return changed, err
+	}
+	_, err = put(routePath, routeJSON)
+	return changed, err
+}
+
+func (p *Proxy) liveDir(port int) string {
+	return fmt.Sprintf("%s/ports/%d/live", p.rec.Root, port)
+}
+
+// setLive creates the live files of live and removes those of dead, in
+// that order: for a moment both are live, never neither.
+func (p *Proxy) setLive(ctx context.Context, port int, live []string, dead []string) error {
+	dir := p.liveDir(port)
+	script := "mkdir -p " + host.Q(dir)
+	for _, u := range live {
+		script += " && : > " + host.Q(dir+"/"+u)
+	}
+	for _, u := range dead {
+		script += " && rm -f " + host.Q(dir+"/"+u)
+	}
+	if _, err := p.s.Run(ctx, "switch live upstream", script, nil); err != nil {
+		return fmt.Errorf("switch the live upstream on proxy port %d: %w", port, err)
+	}
+	return nil
+}
+
+// composeCmd runs compose on the proxy project.
+func (p *Proxy) composeCmd(args string) string {
+	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", host.Q(p.rec.Root), p.s.ComposeBin(), host.Q(p.rec.Name), args)
+}
+
+// Switch gives r.Live r.App's traffic. When the port has no Caddy
+// yet, one is created; handover, if set, runs between creating and
+// starting it (a migration frees the port there). It returns once Caddy's
+// health checks have seen the switch.
+func (p *Proxy) Switch(ctx context.Context, r Route, who string, handover func(context.Context) error) error {
+	l, err := p.lock(ctx, who)
+	if err != nil {
+		return fmt.Errorf("proxy lock: %w", err)
+	}
+	defer l.Release()
+	all, err := p.Routes(ctx)
+	if err != nil {
+		return err
+	}
+	if err := Conflict(all, r); err != nil {
+		return err
+	}
+	old, had := findRoute(all, r.App)
+	if err := p.setLive(ctx, r.Port, []string{r.Live}, nil); err != nil {
+		return err
+	}
+	changed, err := p.writeFiles(ctx, r, all, false)
+	if err == nil {
+		err = p.apply(ctx, r, changed, handover)
+	}
+	if err != nil {
+		// The files go back to what the running Caddy serves, so a later
+		// restart of the proxy does not Route to a release that failed.
+		rctx := context.WithoutCancel(ctx)
+		if had {
+			_, _ = p.writeFiles(rctx, old, all, false)
+		} else {
+			_, _ = p.writeFiles(rctx, r, all, true)
+		}
+		if !had || old.Live != r.Live {
+			_ = p.setLive(rctx, r.Port, nil, []string{r.Live})
+		}
+		return err
+	}
+	var dead []string
+	for _, u := range r.Upstreams {
+		if u != r.Live {
+			dead = append(dead, u)
+		}
+	}
+	if err := p.setLive(ctx, r.Port, nil, dead); err != nil {
+		return err
+	}
+	if had && old.Port != r.Port {
+		// The app already serves on its new port; a stale Route on the old
+		// one must not undo that.
+		_ = p.leavePort(ctx, old, all)
+	}
+	// Caddy acts on the live files at its next health check.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(3 * liveCheckInterval):
+	}
+	return nil
+}
+
+func findRoute(routes []Route, app string) (Route, bool) {
+	for _, r := range routes {
+		if r.App == app {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
