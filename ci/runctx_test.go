@@ -89,7 +89,7 @@ func TestReproduce(t *testing.T) {
 	}
 	// A local run has no real commit: no git step, and nothing to fetch.
 	for _, sha := range []string{"0000000", "", "not-a-sha"} {
-		if q := Reproduce(Replay{SHA: sha, Verb: "ci"}); q != "dagger call --source=. ci" {
+		if q := Reproduce(Replay{SHA: sha, Source: ".", Verb: "ci"}); q != "dagger call --source=. ci" {
 			t.Fatalf("Reproduce with sha %q = %q", sha, q)
 		}
 	}
