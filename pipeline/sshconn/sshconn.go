@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -40,6 +42,10 @@ type Config struct {
 	// KeepAlive is the interval of keepalive requests (default 15s);
 	// a connection that stops answering is closed.
 	KeepAlive time.Duration
+	// Jump is the chain of jump hosts (bastions) to reach Host through,
+	// first hop first; empty means Host is dialled directly. Each hop's
+	// host key is checked before anything is sent through it.
+	Jump []Hop
 }
 
 // Addr is host:port, with an IPv6 host in brackets once ([::1]:22),
@@ -54,8 +60,22 @@ func hostOnly(h string) string {
 	return h
 }
 
-// Validate checks the config before any network traffic.
+// Validate checks the config, and every jump host's, before any network
+// traffic.
 func (c Config) Validate() error {
+	for _, h := range c.chain() {
+		if err := h.cfg.validateOne(); err != nil {
+			if h.jump {
+				return fmt.Errorf("%s: %w", h.name, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// validateOne checks one connection's settings (not its jump hosts).
+func (c Config) validateOne() error {
 	if err := ValidateHost(c.Host); err != nil {
 		return err
 	}
@@ -74,15 +94,20 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Client is an open connection.
+// Client is an open connection to the server; through jump hosts, the
+// embedded client is the server's and jumps hold the hops in front of it.
 type Client struct {
 	*ssh.Client
-	cfg  Config
-	done chan struct{}
+	cfg       Config
+	jumps     []*ssh.Client
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
-// Dial connects, verifying the host key against cfg.KnownHosts before
-// authenticating.
+// Dial connects, through cfg.Jump's hosts in order when there are any,
+// verifying each host key against known_hosts before authenticating or
+// sending anything through that hop: a bastion with a wrong key is
+// refused before the next hop or the server is contacted.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = 15 * time.Second
@@ -93,51 +118,114 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	hostKeys, algos, err := hostKeyCallback(cfg)
-	if err != nil {
-		return nil, err
+	chain := cfg.chain()
+	// Every hop's known_hosts entry and key are read before the first
+	// connection, so a typo fails here, not after a bastion login.
+	clientCfgs := make([]*ssh.ClientConfig, len(chain))
+	for i, h := range chain {
+		hostKeys, algos, err := hostKeyCallback(h)
+		if err != nil {
+			return nil, err
+		}
+		auth, closeAgent, err := authMethod(ctx, h.cfg)
+		if err != nil {
+			if h.jump {
+				return nil, fmt.Errorf("%s: %w", h.name, err)
+			}
+			return nil, err
+		}
+		defer closeAgent()
+		clientCfgs[i] = &ssh.ClientConfig{
+			User:              h.cfg.User,
+			Auth:              []ssh.AuthMethod{auth},
+			HostKeyCallback:   hostKeys,
+			HostKeyAlgorithms: algos,
+			Timeout:           cfg.DialTimeout,
+		}
 	}
-	auth, closeAgent, err := authMethod(ctx, cfg)
-	if err != nil {
-		return nil, err
+	var jumps []*ssh.Client
+	closeJumps := func() {
+		for i := len(jumps) - 1; i >= 0; i-- {
+			_ = jumps[i].Close()
+		}
 	}
-	defer closeAgent()
-	clientCfg := &ssh.ClientConfig{
-		User:              cfg.User,
-		Auth:              []ssh.AuthMethod{auth},
-		HostKeyCallback:   hostKeys,
-		HostKeyAlgorithms: algos,
-		Timeout:           cfg.DialTimeout,
+	dial := (&net.Dialer{}).DialContext
+	for i, h := range chain {
+		c, err := dialHop(ctx, dial, h, clientCfgs[i], cfg.DialTimeout, chain[:i])
+		if err != nil {
+			closeJumps()
+			return nil, err
+		}
+		if h.jump {
+			jumps = append(jumps, c)
+			dial = c.DialContext
+			continue
+		}
+		client := &Client{Client: c, cfg: cfg, jumps: jumps, done: make(chan struct{})}
+		// The server's connection runs inside the hops': when it ends,
+		// for whatever reason, they have nothing left to carry.
+		go func() { _ = c.Wait(); client.closeChain() }()
+		for _, sc := range append(slices.Clone(jumps), c) {
+			go client.keepAlive(sc)
+		}
+		return client, nil
 	}
-	dialCtx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	panic("unreachable: a chain ends with the server")
+}
+
+// dialHop opens the TCP connection to h with dial (directly, or as a
+// channel of the previous hop) and runs the SSH handshake, all within
+// timeout.
+func dialHop(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), h hop, clientCfg *ssh.ClientConfig, timeout time.Duration, before []hop) (*ssh.Client, error) {
+	dialCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dialCtx, "tcp", cfg.Addr())
+	conn, err := dial(dialCtx, "tcp", h.cfg.Addr())
 	if err != nil {
-		return nil, fmt.Errorf("ssh %s unreachable: %w (check the host, the port and any firewall/security group)", cfg.Addr(), err)
+		via := ""
+		if len(before) > 0 {
+			via = " from " + before[len(before)-1].name
+		}
+		return nil, fmt.Errorf("ssh %s unreachable%s: %w (check the host, the port and any firewall/security group)", h.name, via, err)
 	}
-	_ = conn.SetDeadline(time.Now().Add(cfg.DialTimeout))
-	c, chans, reqs, err := ssh.NewClientConn(conn, cfg.Addr(), clientCfg)
+	// A channel through a jump host has no deadlines: closing the
+	// connection is what ends a handshake that hangs, for both kinds.
+	stop := context.AfterFunc(dialCtx, func() { _ = conn.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(conn, h.cfg.Addr(), clientCfg)
+	if !stop() {
+		if err == nil {
+			_ = c.Close()
+		}
+		_ = conn.Close()
+		return nil, fmt.Errorf("ssh %s: no handshake within %s: %w (is it an SSH server, and is the link up?)", h.name, timeout, dialCtx.Err())
+	}
 	if err != nil {
 		_ = conn.Close()
-		return nil, explainHandshake(cfg, err)
+		return nil, explainHandshake(h, err)
 	}
-	_ = conn.SetDeadline(time.Time{})
-	client := &Client{Client: ssh.NewClient(c, chans, reqs), cfg: cfg, done: make(chan struct{})}
-	go client.keepAlive()
-	return client, nil
+	return ssh.NewClient(c, chans, reqs), nil
 }
 
-// Close closes the connection and stops keepalives.
+// Close closes the connection to the server, then every jump host's,
+// and stops keepalives.
 func (c *Client) Close() error {
-	select {
-	case <-c.done:
-	default:
-		close(c.done)
-	}
-	return c.Client.Close()
+	err := c.Client.Close()
+	c.closeChain()
+	return err
 }
 
-func (c *Client) keepAlive() {
+// closeChain stops keepalives and closes the jump hosts, last first.
+func (c *Client) closeChain() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		for i := len(c.jumps) - 1; i >= 0; i-- {
+			_ = c.jumps[i].Close()
+		}
+	})
+}
+
+// keepAlive asks hop (the server or a jump host) for an answer every
+// KeepAlive; one that stops answering takes the whole chain down.
+func (c *Client) keepAlive(hop *ssh.Client) {
 	t := time.NewTicker(c.cfg.KeepAlive)
 	defer t.Stop()
 	for {
@@ -145,8 +233,9 @@ func (c *Client) keepAlive() {
 		case <-c.done:
 			return
 		case <-t.C:
-			if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+			if _, _, err := hop.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 				_ = c.Client.Close()
+				c.closeChain()
 				return
 			}
 		}
@@ -186,10 +275,17 @@ func authMethod(ctx context.Context, cfg Config) (ssh.AuthMethod, func(), error)
 // keys and @cert-authority lines) and the host key algorithms to offer,
 // so the server presents a key or certificate we can verify rather than
 // another type.
-func hostKeyCallback(cfg Config) (ssh.HostKeyCallback, []string, error) {
+func hostKeyCallback(h hop) (ssh.HostKeyCallback, []string, error) {
+	cfg := h.cfg
 	kh, err := parseKnownHosts(cfg.KnownHosts, cfg.Addr())
 	if err != nil {
+		if h.jump {
+			return nil, nil, fmt.Errorf("%s: %w", h.name, err)
+		}
 		return nil, nil, err
+	}
+	if len(kh.pinned) == 0 && len(kh.authorities) == 0 && h.jump {
+		return nil, nil, fmt.Errorf("known_hosts has no entry for %s: add it with `ssh-keyscan -p %d %s` and verify the fingerprint against the bastion before trusting it", h.name, cfg.Port, hostOnly(cfg.Host))
 	}
 	if len(kh.pinned) == 0 && len(kh.authorities) == 0 {
 		return nil, nil, fmt.Errorf("known_hosts has no entry for %s: add it with `ssh-keyscan -p %d %s` and verify the fingerprint against the server before trusting it", knownhosts.Normalize(cfg.Addr()), cfg.Port, hostOnly(cfg.Host))
@@ -219,17 +315,17 @@ func algorithmsFor(keyType string) []string {
 	return []string{keyType}
 }
 
-func explainHandshake(cfg Config, err error) error {
-	msg := err.Error()
+func explainHandshake(h hop, err error) error {
+	msg, name, user := err.Error(), h.name, h.cfg.User
 	switch {
 	case strings.Contains(msg, "HOST KEY MISMATCH"), strings.Contains(msg, "host key for"):
-		return fmt.Errorf("ssh %s: %w", cfg.Addr(), err)
+		return fmt.Errorf("ssh %s: %w", name, err)
 	case strings.Contains(msg, "unable to authenticate"):
-		return fmt.Errorf("ssh %s: the server refused the key for user %q: is its public key in ~%s/.ssh/authorized_keys, and is the account unlocked?", cfg.Addr(), cfg.User, cfg.User)
+		return fmt.Errorf("ssh %s: the server refused the key for user %q: is its public key in ~%s/.ssh/authorized_keys, and is the account unlocked?", name, user, user)
 	case strings.Contains(msg, "no common algorithm for host key"):
-		return fmt.Errorf("ssh %s: the server offers no host key or certificate of a type known_hosts can verify (a @cert-authority line needs HostCertificate in the server's sshd_config; a pinned key needs its type): %w", cfg.Addr(), err)
+		return fmt.Errorf("ssh %s: the server offers no host key or certificate of a type known_hosts can verify (a @cert-authority line needs HostCertificate in the server's sshd_config; a pinned key needs its type): %w", name, err)
 	case errors.Is(err, io.EOF) || strings.Contains(msg, "connection reset"):
-		return fmt.Errorf("ssh %s: the server closed the connection during the handshake (MaxStartups, AllowUsers or a fail2ban rule?): %w", cfg.Addr(), err)
+		return fmt.Errorf("ssh %s: the server closed the connection during the handshake (MaxStartups, AllowUsers or a fail2ban rule?): %w", name, err)
 	}
-	return fmt.Errorf("ssh %s: handshake: %w", cfg.Addr(), err)
+	return fmt.Errorf("ssh %s: handshake: %w", name, err)
 }
