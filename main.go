@@ -133,6 +133,9 @@ type Goship struct {
 	// Prefix of the cache volumes (Go modules, build cache, lint cache, Trivy DB).
 	// +private
 	CacheNamespace string
+	// Seeds for empty cache volumes, as Caches exports them (see cacheSeed).
+	// +private
+	CacheFrom *dagger.Directory
 	// The constructor flags that differ from their defaults, for reproduce commands.
 	// +private
 	CallArgs []string
@@ -152,7 +155,7 @@ func New(
 	ctx context.Context,
 	// The Go project to ship (a directory with go.mod, or a repository with the module in --dir). Of .git only the config is read, for the image's source label.
 	// +defaultPath="/"
-	// +ignore=[".git/*", "!.git/config", "bin", "dist", "reports", "node_modules", ".dagger", "**/*.test"]
+	// +ignore=[".git/*", "!.git/config", "bin", "dist", "reports", "node_modules", ".dagger", "**/*.test", ".goship-cache"]
 	source *dagger.Directory,
 	// The Go module's directory inside the source, e.g. services/api in a monorepo; a go.work above it is honoured.
 	// +optional
@@ -229,6 +232,9 @@ func New(
 	// +optional
 	// +default="goship"
 	cacheNamespace string,
+	// Seeds goship's empty cache volumes from a directory that `caches` exported (a fresh CI runner's engine starts warm); a volume that already has contents keeps them.
+	// +optional
+	cacheFrom *dagger.Directory,
 	// Commit SHA of the source (CI passes $GITHUB_SHA).
 	// +optional
 	// +default="0000000"
@@ -271,6 +277,8 @@ func New(
 	flags.File("registry-ca", registryCa != nil)
 	flags.Strings("plain-http-registry", plainHttpRegistry, nil)
 	flags.String("cache-namespace", cacheNamespace, "goship")
+	// --cache-from is not replayed: it changes how fast a run is, not what
+	// it finds, and the runner's cache directory is not on the laptop.
 	flags.String("sha", sha, "0000000")
 	flags.String("ref", ref, "")
 	flags.String("default-branch", defaultBranch, "main")
@@ -283,7 +291,7 @@ func New(
 		LinkVars: linkVars, Port: port, Healthcheck: healthcheck, Dockerfile: dockerfile,
 		ScanSeverity: scanSeverity, Scanners: scanners,
 		TrivyDbRepository: trivyDbRepository, TrivyJavaDbRepository: trivyJavaDbRepository,
-		RegistryCa: registryCa, PlainHttpRegistry: plainHttpRegistry, CacheNamespace: cacheNamespace,
+		RegistryCa: registryCa, PlainHttpRegistry: plainHttpRegistry, CacheNamespace: cacheNamespace, CacheFrom: cacheFrom,
 		Sha: sha, Ref: ref, DefaultBranch: defaultBranch, Created: created, SourceURL: sourceURL,
 		CallArgs: flags.Args(),
 	}
@@ -515,9 +523,10 @@ func trimmedSecret(ctx context.Context, name string, secret *dagger.Secret) (*da
 	return dag.SetSecret(name, plain), plain, nil
 }
 
-// cache is goship's cache volume for what, in its namespace.
+// cache is goship's cache volume for what, in its namespace, seeded
+// from --cache-from when it is empty.
 func (g *Goship) cache(what string) *dagger.CacheVolume {
-	return dag.CacheVolume(g.CacheNamespace + "-" + what)
+	return dag.CacheVolume(g.CacheNamespace+"-"+what, g.cacheSeed(what))
 }
 
 func firstNonEmpty(a, b string) string {

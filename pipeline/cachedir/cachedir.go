@@ -63,7 +63,7 @@ type Reason string
 // Why files are left out.
 const (
 	// Secret: the path is one that holds credentials or keys (see Secret).
-	Secret Reason = "may hold a secret"
+	Secret Reason = "may hold a secret" //nolint:gosec // a reason's wording, not a credential
 	// Derived: rebuilt from what is kept, or scratch (extracted module
 	// trees, lock and temporary files, Trivy's scan results).
 	Derived Reason = "derived or scratch"

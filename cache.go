@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goship-dev/goship/internal/dagger"
+	"github.com/goship-dev/goship/pipeline/cachedir"
+)
+
+// Caches returns goship's cache volumes (the module download, the Go
+// build cache, golangci-lint's cache and Trivy's DB) as a directory, one
+// subdirectory per volume (gomod/, gobuild/, golangci/, trivy/), for
+// `export --path=… --wipe`. Given back with --cache-from to a fresh engine
+// (an ephemeral CI runner), it seeds that engine's empty volumes. It is
+// bounded: build and lint entries unused for longer than max-age are
+// left out, and the files' sizes add up to at most max-size (Trivy's DBs
+// go first, then the least recently used build and lint entries, the
+// module download last). No file that may hold a secret is kept:
+// .netrc, .env, keys, Docker and Git credentials, Go's VCS clones,
+// Trivy's scan results, and any file containing the credentials of
+// --goproxy. goship-caches.txt says what was kept and left out.
+// +cache="never"
+func (g *Goship) Caches(
+	ctx context.Context,
+	// Cap on the sum of the kept files' sizes (a compressed archive of them is smaller), e.g. 2GiB or 500MiB.
+	// +optional
+	// +default="2GiB"
+	maxSize string,
+	// Build and lint cache entries unused for longer are left out, e.g. 5d or 36h (Go's own limit is 5 days).
+	// +optional
+	// +default="5d"
+	maxAge string,
+) (*dagger.Directory, error) {
+	limit, err := cachedir.ParseSize(maxSize)
+	if err != nil {
+		return nil, fmt.Errorf("max-size: %w", err)
+	}
+	age, err := cachedir.ParseAge(maxAge)
+	if err != nil {
+		return nil, fmt.Errorf("max-age: %w", err)
+	}
+	policy := cachedir.Policy{MaxAge: age, MaxBytes: limit, Now: time.Now().UTC()}
+	names := g.cacheNames()
+	c := dag.Container().From(g.GoImage).
+		// A volume's contents are in no cache key: without this, a second
+		// export would reuse the first one's listing and copy.
+		WithEnvVariable("GOSHIP_CACHES_AT", policy.Now.Format(time.RFC3339Nano)).
+		WithMountedDirectory("/plan", dag.Directory())
+	for _, n := range names {
+		c = c.WithMountedCache("/caches/"+n, g.cache(n))
+	}
+	listed := c.WithExec([]string{"sh", "-c", "(" + cachedir.ListScript("/caches", names) + ") > /plan/listing"})
+	listing, cleanup, err := exportTemp(ctx, listed.File("/plan/listing"), "listing")
+	if err != nil {
+		return nil, fmt.Errorf("list the cache volumes: %w", err)
+	}
+	defer cleanup()
+	data, err := os.ReadFile(listing)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := cachedir.ParseListing(data)
+	if err != nil {
+		return nil, err
+	}
+	plan := cachedir.Decide(entries, policy)
+	keep, err := moduleFile(ctx, "keep", plan.KeepList())
+	if err != nil {
+		return nil, err
+	}
+	// A file may go between the listing and the copy (a volume in use):
+	// skipped, not an error.
+	script := "tar -C /caches --null --files-from=/plan/keep --ignore-failed-read -cf - | tar -C /out -xf -"
+	c = c.WithMountedFile("/plan/keep", keep).WithMountedDirectory("/out", dag.Directory())
+	for i, cred := range proxyCredentials(g.Goproxy) {
+		// Go writes no proxy URL into its caches; this makes sure none
+		// slipped into a file that goes on to a CI cache service.
+		env := fmt.Sprintf("GOSHIP_SCRUB_%d", i)
+		c = c.WithSecretVariable(env, dag.SetSecret(fmt.Sprintf("goship-goproxy-credential-%d", i), cred))
+		script += fmt.Sprintf(` && grep -rlZF -e "$%s" /out | xargs -0r rm -fv --`, env)
+	}
+	out := c.WithExec([]string{"bash", "-o", "pipefail", "-c", script}).Directory("/out")
+	return out.WithNewFile("goship-caches.txt", plan.Summary()), nil
+}
+
+// cacheNames are the volumes Caches exports, without the namespace: the
+// Trivy one is named after the constructor's DB repositories (see
+// trivyCache), as ci's scan names it.
+func (g *Goship) cacheNames() []string {
+	return []string{cachedir.GoMod, cachedir.GoBuild, cachedir.Lint, trivyCache(g.scanPolicy("", "", false, nil, nil))}
+}
+
+// cacheSeed is how cache() creates volume what: with --cache-from, seeded
+// from that directory's what/ subdirectory (empty when it has none), read
+// without the paths that may hold a secret. In Dagger v0.21 a volume
+// with a source is the volume of that key and that source (the
+// cacheVolume call with both): the source fills it once, when it is
+// created, and never again, so it stays warm from call to call with the
+// same directory; the unseeded volume of the key is another one, and no
+// directory ever overwrites it.
+func (g *Goship) cacheSeed(what string) dagger.CacheVolumeOpts {
+	if g.CacheFrom == nil {
+		return dagger.CacheVolumeOpts{}
+	}
+	seed := dag.Directory().
+		WithDirectory(what, dag.Directory()).
+		WithDirectory(".", g.CacheFrom, dagger.DirectoryWithDirectoryOpts{
+			Include: []string{what + "/**"},
+			Exclude: cachedir.RestoreExcludes(),
+		}).
+		Directory(what)
+	return dagger.CacheVolumeOpts{Source: seed}
+}
+
+// proxyCredentials are the passwords (or lone tokens) in a GOPROXY list
+// (https://user:token@proxy,direct) long enough to search for.
+func proxyCredentials(goproxy string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(goproxy, func(r rune) bool { return r == ',' || r == '|' }) {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		// A token alone sits where the user name would (https://TOKEN@host).
+		cred, ok := u.User.Password()
+		if !ok {
+			cred = u.User.Username()
+		}
+		if len(cred) >= 8 { // shorter would match by chance
+			out = append(out, cred)
+		}
+	}
+	return out
+}
