@@ -1,0 +1,160 @@
+package kube
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Defaults applied by Spec.withDefaults.
+const (
+	DefaultReplicas     = 2
+	DefaultTimeout      = 5 * time.Minute
+	DefaultSettle       = 10 * time.Second
+	DefaultKeep         = 5
+	DefaultPreStopSleep = 5 * time.Second
+	DefaultHealthPath   = "/healthz"
+	DefaultPort         = 8080
+)
+
+// Spec is one release to deploy. Validate checks it before anything
+// touches the cluster.
+type Spec struct {
+	App        string // Deployment, Service and label name (a DNS-1035 label)
+	Image      string // repo@sha256:…; tags are refused
+	Port       int    // container port the app listens on (default 8080)
+	HealthPath string // readiness and liveness httpGet path (default /healthz)
+	Replicas   int32  // default 2
+
+	// Resources: requests and limits as Kubernetes quantities ("100m",
+	// "64Mi"); empty means unset.
+	CPURequest, CPULimit, MemoryRequest, MemoryLimit string
+
+	// Env is a .env file; it becomes a Secret the container reads with
+	// envFrom. Empty means none.
+	Env []byte
+	// RegistryAuth, when set, becomes a kubernetes.io/dockerconfigjson pull
+	// secret, and the image check uses it.
+	RegistryAuth *RegistryAuth
+
+	Version, Commit, Who string // recorded as labels and annotations
+
+	Timeout      time.Duration // whole rollout gate (default 5m)
+	Settle       time.Duration // each new pod Ready this long, no restarts (default 10s)
+	Keep         int           // releases kept in the cluster (default 5)
+	PreStopSleep time.Duration // a terminating pod keeps serving this long (default 5s)
+	LockWait     time.Duration // wait this long for another deploy's lease; 0 refuses at once
+
+	// Manifests, when set, replace the generated Deployment and Service:
+	// file name → YAML (several documents allowed). goship pins the image of
+	// the app's container (the container named App, or the only one of the
+	// Deployment named App) by digest. Kustomizations are not supported.
+	Manifests map[string][]byte
+
+	// SkipImageCheck skips asking the registry whether the image exists
+	// before applying (for registries only the cluster can reach).
+	// PlainHTTP lets that check speak plain HTTP to the registry.
+	SkipImageCheck, PlainHTTP bool
+}
+
+// RegistryAuth is a registry credential for pulling the image.
+type RegistryAuth struct {
+	Host, Username, Password string
+}
+
+// withDefaults fills every unset knob.
+func (s Spec) withDefaults() Spec {
+	if s.Port == 0 {
+		s.Port = DefaultPort
+	}
+	if s.HealthPath == "" {
+		s.HealthPath = DefaultHealthPath
+	}
+	if s.Replicas == 0 {
+		s.Replicas = DefaultReplicas
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if s.Settle == 0 {
+		s.Settle = DefaultSettle
+	}
+	if s.Keep == 0 {
+		s.Keep = DefaultKeep
+	}
+	if s.PreStopSleep == 0 {
+		s.PreStopSleep = DefaultPreStopSleep
+	}
+	if s.Who == "" {
+		s.Who = "unknown"
+	}
+	return s
+}
+
+// Validate rejects a spec that could not be deployed, naming the field to
+// fix. It needs no cluster.
+func (s Spec) Validate() error {
+	s = s.withDefaults()
+	if errs := validation.IsDNS1035Label(s.App); len(errs) > 0 {
+		return fmt.Errorf("app name %q: %s (it names the Deployment and the Service)", s.App, strings.Join(errs, "; "))
+	}
+	if err := checkDigestRef(s.Image); err != nil {
+		return err
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		return fmt.Errorf("port %d: want 1-65535", s.Port)
+	}
+	if !strings.HasPrefix(s.HealthPath, "/") {
+		return fmt.Errorf("health path %q: must start with /", s.HealthPath)
+	}
+	if s.Replicas < 1 {
+		return fmt.Errorf("replicas %d: want at least 1", s.Replicas)
+	}
+	for field, q := range map[string]string{"cpu request": s.CPURequest, "cpu limit": s.CPULimit, "memory request": s.MemoryRequest, "memory limit": s.MemoryLimit} {
+		if q == "" {
+			continue
+		}
+		if _, err := resource.ParseQuantity(q); err != nil {
+			return fmt.Errorf("%s %q: not a Kubernetes quantity (e.g. 250m, 128Mi): %w", field, q, err)
+		}
+	}
+	if s.Timeout < 0 || s.Settle < 0 || s.PreStopSleep < 0 || s.LockWait < 0 {
+		return fmt.Errorf("timeout, settle, pre-stop sleep and lock wait must not be negative")
+	}
+	if s.Settle >= s.Timeout {
+		return fmt.Errorf("settle %s must be shorter than the rollout timeout %s", s.Settle, s.Timeout)
+	}
+	if s.Keep < 1 {
+		return fmt.Errorf("keep %d: want at least 1 release", s.Keep)
+	}
+	if _, err := parseDotEnv(s.Env); err != nil {
+		return err
+	}
+	if a := s.RegistryAuth; a != nil && (a.Host == "" || a.Username == "" || a.Password == "") {
+		return fmt.Errorf("registry auth: host, username and password are all required")
+	}
+	if len(s.Manifests) > 0 {
+		if _, err := userObjects(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDigestRef accepts only an image pinned by digest.
+func checkDigestRef(image string) error {
+	if image == "" {
+		return fmt.Errorf("image is empty: pass repo@sha256:… (the digest reference publish prints)")
+	}
+	if !strings.Contains(image, "@sha256:") {
+		return fmt.Errorf("image %q is not pinned by digest: deploy repo@sha256:… (the digest reference publish prints), never a tag", image)
+	}
+	if _, err := name.NewDigest(image); err != nil {
+		return fmt.Errorf("parsing image reference %q: %w", image, err)
+	}
+	return nil
+}
