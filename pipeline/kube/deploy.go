@@ -123,9 +123,9 @@ type RollbackSpec struct {
 	App string
 	// To is a release name from Releases; "" is the newest healthy release
 	// other than the current one.
-	To                       string
+	To                        string
 	Timeout, Settle, LockWait time.Duration // as in Spec (defaults 5m, 10s, 0)
-	Who                      string
+	Who                       string
 }
 
 // Rollback re-applies a recorded release and gates it. If it fails its

@@ -200,9 +200,9 @@ func envSecret(s Spec) (*unstructured.Unstructured, error) {
 			Name:   s.App + "-env-" + hex.EncodeToString(h.Sum(nil))[:10],
 			Labels: map[string]string{labelApp: s.App, labelPart: "env", labelManagedBy: fieldManager},
 		},
-		Immutable:  &yes,
-		Type:       corev1.SecretTypeOpaque,
-		Data:       data,
+		Immutable: &yes,
+		Type:      corev1.SecretTypeOpaque,
+		Data:      data,
 	}
 	return toUnstructured(sec, corev1.SchemeGroupVersion.WithKind("Secret"))
 }
