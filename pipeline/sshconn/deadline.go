@@ -161,11 +161,12 @@ done`
 		return nil
 	}
 	select {
-	case <-done:
+	case err := <-done:
+		_ = err // killed: its exit status says only that
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("process group %s was ended but its session did not close within %s", p, endTimeout)
 	}
-	return nil
 }
 
 // pgidCatcher takes the marker line off the front of stderr and passes

@@ -92,16 +92,3 @@ func (c Config) chain() []hop {
 	server.Jump = nil
 	return append(out, hop{cfg: server, name: c.Addr()})
 }
-
-// via names the jump hosts in front of the server, for messages: "" or
-// " via deploy@10.0.0.5:22, deploy@10.0.1.5:22".
-func (c Config) via() string {
-	if len(c.Jump) == 0 {
-		return ""
-	}
-	var names []string
-	for _, h := range c.chain()[:len(c.Jump)] {
-		names = append(names, h.cfg.User+"@"+h.cfg.Addr())
-	}
-	return " via " + strings.Join(names, ", ")
-}

@@ -231,3 +231,67 @@ func TestJumpHosts(t *testing.T) {
 		}
 	})
 }
+
+// A hop that stops answering (its sshd frozen mid-connection) takes the
+// chain down within KeepAliveWait: the command running behind it fails
+// instead of waiting forever.
+func TestStalledBastionEndsTheChain(t *testing.T) {
+	w := newJumpWorld(t)
+	cfg := config(w.inner)
+	cfg.PrivateKey = w.inner.ClientKeyPEM
+	cfg.Jump = []sshconn.Hop{hop(w.bastion1), hop(w.bastion2)}
+	cfg.KeepAlive, cfg.KeepAliveWait = 200*time.Millisecond, time.Second
+	c, err := sshconn.Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	secs := uniqueSleep(t)
+	t.Cleanup(func() {
+		for _, p := range remoteProcs(t, secs) {
+			pid, _, _ := strings.Cut(p, ":")
+			_, _ = testworld.Run(context.Background(), nil, nil, "kill", "-KILL", pid)
+		}
+	})
+	ran := make(chan error, 1)
+	go func() {
+		_, err := c.Run(context.Background(), "compose up", "sleep "+secs, nil)
+		ran <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+	select {
+	case err := <-ran:
+		t.Fatalf("the command ended before the stall: %v", err)
+	default:
+	}
+
+	// Freeze the bastion's processes serving this connection.
+	out, err := testworld.Run(context.Background(), nil, nil, "ip", "netns", "exec", w.chain[0].Name, "ss", "-Htnp", "state", "established", "sport", "= :22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	for _, f := range strings.Split(out, "pid=")[1:] {
+		pid, _, _ := strings.Cut(f, ",")
+		pids = append(pids, pid)
+	}
+	if len(pids) == 0 {
+		t.Fatalf("no sshd process serves the bastion connection: %q", out)
+	}
+	if _, err := testworld.Run(context.Background(), nil, nil, append([]string{"kill", "-STOP"}, pids...)...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = testworld.Run(context.Background(), nil, nil, append([]string{"kill", "-CONT"}, pids...)...)
+	})
+	stalled := time.Now()
+	select {
+	case err := <-ran:
+		if err == nil || !strings.Contains(err.Error(), "connection lost") {
+			t.Fatalf("Run = %v, want the connection lost", err)
+		}
+		t.Logf("Run failed %s after the bastion froze: %v", time.Since(stalled).Round(time.Millisecond), err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still waits 5s after the bastion froze (KeepAliveWait 1s)")
+	}
+}

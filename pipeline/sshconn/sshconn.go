@@ -1,7 +1,8 @@
-// Package sshconn opens SSH connections to deploy targets with the host
-// key pinned by known_hosts content, and runs commands, streams and TCP
-// tunnels over them. Every failure says what to fix: an unknown or
-// mismatched host key, a refused key, an unreachable host.
+// Package sshconn opens SSH connections to deploy targets, directly or
+// through jump hosts, with every host key pinned by known_hosts content,
+// and runs commands (with deadlines that end the remote process), streams
+// and TCP tunnels over them. Every failure says what to fix: an unknown
+// or mismatched host key, a refused key, an unreachable host.
 package sshconn
 
 import (
@@ -42,6 +43,11 @@ type Config struct {
 	// KeepAlive is the interval of keepalive requests (default 15s);
 	// a connection that stops answering is closed.
 	KeepAlive time.Duration
+	// KeepAliveWait is how long a hop may leave a keepalive unanswered
+	// before the connection (every hop of it) is closed (default 2m:
+	// generous, as a slow link busy uploading an image answers late, but
+	// a stalled link no longer hangs its command forever).
+	KeepAliveWait time.Duration
 	// Jump is the chain of jump hosts (bastions) to reach Host through,
 	// first hop first; empty means Host is dialled directly. Each hop's
 	// host key is checked before anything is sent through it.
@@ -114,6 +120,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = 15 * time.Second
+	}
+	if cfg.KeepAliveWait == 0 {
+		cfg.KeepAliveWait = 2 * time.Minute
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -224,7 +233,9 @@ func (c *Client) closeChain() {
 }
 
 // keepAlive asks hop (the server or a jump host) for an answer every
-// KeepAlive; one that stops answering takes the whole chain down.
+// KeepAlive. A hop that does not answer within KeepAliveWait takes the
+// whole chain down: a link that stalls must not leave a command waiting
+// on it forever.
 func (c *Client) keepAlive(hop *ssh.Client) {
 	t := time.NewTicker(c.cfg.KeepAlive)
 	defer t.Stop()
@@ -233,12 +244,31 @@ func (c *Client) keepAlive(hop *ssh.Client) {
 		case <-c.done:
 			return
 		case <-t.C:
-			if _, _, err := hop.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+			if !c.answers(hop) {
 				_ = c.Client.Close()
 				c.closeChain()
 				return
 			}
 		}
+	}
+}
+
+// answers sends one keepalive request to hop and waits for the reply.
+func (c *Client) answers(hop *ssh.Client) bool {
+	reply := make(chan error, 1)
+	go func() {
+		_, _, err := hop.SendRequest("keepalive@openssh.com", true, nil)
+		reply <- err // a request still pending ends when the chain closes
+	}()
+	timer := time.NewTimer(c.cfg.KeepAliveWait)
+	defer timer.Stop()
+	select {
+	case err := <-reply:
+		return err == nil
+	case <-timer.C:
+		return false
+	case <-c.done:
+		return true // closing anyway
 	}
 }
 
