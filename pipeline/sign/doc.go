@@ -9,4 +9,21 @@
 // referrers. So `cosign verify --key` and `cosign verify-attestation --key`
 // accept what this package writes, and Verify accepts what cosign writes
 // with an ECDSA key.
+//
+// Keys: `cosign generate-key-pair` writes cosign.key (ENCRYPTED SIGSTORE
+// PRIVATE KEY, give its password to LoadKey) and cosign.pub (for Verify).
+// Without cosign, openssl makes an unencrypted PKCS#8 pair:
+//
+//	openssl ecparam -genkey -name prime256v1 -noout | openssl pkcs8 -topk8 -nocrypt -out goship.key
+//	openssl ec -in goship.key -pubout -out goship.pub
+//
+// (`cosign import-key-pair --key goship.key` turns it into cosign's
+// encrypted format.) A key's fingerprint is the SHA-256 of its public DER:
+// `openssl pkey -pubin -in goship.pub -outform DER | sha256sum`.
+//
+// Evidence: the CycloneDX SBOM (cosign --type cyclonedx), the Trivy report
+// in cosign's vuln predicate (--type vuln), and goship's gate statement
+// (GatePredicateType): commit, CI run, goship version and the gate's
+// outcome with its counts. Verify refuses a digest without a gate
+// statement that says passed, unless told otherwise.
 package sign

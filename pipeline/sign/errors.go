@@ -54,16 +54,16 @@ func (e *VerifyError) Unwrap() error { return e.Err }
 
 func (e *VerifyError) Error() string {
 	head := fmt.Sprintf("verify %s: ", e.Reference)
-	switch e.Err {
-	case ErrNoSignature:
+	switch {
+	case errors.Is(e.Err, ErrNoSignature):
 		return head + fmt.Sprintf("no signature for this digest (%s does not exist or is empty): publish with a signing key, or sign it with cosign sign --key", e.Tag)
-	case ErrSignatureInvalid:
+	case errors.Is(e.Err, ErrSignatureInvalid):
 		return head + fmt.Sprintf("signature does not verify with key %s: %d signature(s) under %s, none by this key; check that the verify key is the public half of the signing key", e.KeyFingerprint, e.Rejected, e.Tag)
-	case ErrWrongDigest:
+	case errors.Is(e.Err, ErrWrongDigest):
 		return head + fmt.Sprintf("signature is for digest %s, not this one: a signature was copied from another image; refusing", e.SignedDigest)
-	case ErrNoGate:
+	case errors.Is(e.Err, ErrNoGate):
 		return head + fmt.Sprintf("no gate attestation (%s) by key %s for this digest under %s (%d attestation(s) rejected): was it published by goship's ci with signing?", GatePredicateType, e.KeyFingerprint, e.Tag, e.Rejected)
-	case ErrGateFailed:
+	case errors.Is(e.Err, ErrGateFailed) && e.Gate != nil:
 		g := e.Gate
 		return head + fmt.Sprintf("gate attestation says failed: %s (commit %s, run %s)", g.Summary(), g.Commit, g.WorkflowRun)
 	}

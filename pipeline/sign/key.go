@@ -89,9 +89,13 @@ func (k *Key) PublicKeyPEM() ([]byte, error) {
 	return cryptoutils.MarshalPublicKeyToPEM(k.pub)
 }
 
-// String, GoString and Format keep the private key out of any output.
-func (k *Key) String() string             { return "signing key " + k.fingerprint }
-func (k *Key) GoString() string           { return k.String() }
+// String names the key by its fingerprint.
+func (k *Key) String() string { return "signing key " + k.fingerprint }
+
+// GoString is String, so %#v shows no key material.
+func (k *Key) GoString() string { return k.String() }
+
+// Format prints String for every verb (%x and %d included).
 func (k *Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 
 // Fingerprint is "sha256:" and the hex SHA-256 of the public key's DER
