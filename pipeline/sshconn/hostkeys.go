@@ -24,6 +24,12 @@ var certAlgorithms = []string{
 // knownHosts is known_hosts content split the way it is checked: pinned
 // (and revoked) keys through knownhosts, and the @cert-authority keys
 // that apply to the host, for an ssh.CertChecker.
+//
+// github.com/skeema/knownhosts (v1.3.3) was tried for this and not kept:
+// its wildcard fix matches any pattern holding '*' on every port
+// ("*.example.com" would trust a.example.com:2222, which OpenSSH does
+// not), and its HostKeyAlgorithms offers only the CA's own key type as a
+// certificate type, though a CA signs host keys of any type.
 type knownHosts struct {
 	plain       ssh.HostKeyCallback
 	pinned      []knownhosts.KnownKey

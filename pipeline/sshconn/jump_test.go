@@ -295,3 +295,51 @@ func TestStalledBastionEndsTheChain(t *testing.T) {
 		t.Fatal("Run still waits 5s after the bastion froze (KeepAliveWait 1s)")
 	}
 }
+
+// A fleet behind one bastion: the bastion is dialled once, and every host
+// through that one connection; closing a host leaves the bastion open.
+func TestDialViaSharesOneBastion(t *testing.T) {
+	w := newJumpWorld(t)
+	bcfg := config(w.bastion1)
+	bcfg.PrivateKey = w.bastion1.ClientKeyPEM
+	bastion, err := sshconn.Dial(context.Background(), bcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = bastion.Close() }()
+
+	second := config(w.bastion2)
+	second.PrivateKey = w.bastion2.ClientKeyPEM
+	inner := config(w.inner)
+	inner.PrivateKey = w.inner.ClientKeyPEM
+	inner.Jump = []sshconn.Hop{hop(w.bastion2)}
+	var hosts []*sshconn.Client
+	for _, cfg := range []sshconn.Config{second, inner} {
+		c, err := sshconn.DialVia(context.Background(), bastion, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.Run(context.Background(), "where", "echo $SSH_CONNECTION", nil)
+		if f := strings.Fields(out); err != nil || len(f) != 4 || f[2] != cfg.Host {
+			t.Fatalf("on %s: %q, %v", cfg.Host, out, err)
+		}
+		hosts = append(hosts, c)
+	}
+	if n := established(t, w.chain[0]); n != 1 {
+		t.Fatalf("the bastion has %d connections, want the one shared", n)
+	}
+	for _, c := range hosts {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bastion.Run(context.Background(), "still open", "true", nil); err != nil {
+		t.Fatalf("closing the hosts closed the bastion: %v", err)
+	}
+	// A host the bastion cannot reach says which connection it tried from.
+	far := config(w.inner)
+	far.PrivateKey = w.inner.ClientKeyPEM
+	if _, err := sshconn.DialVia(context.Background(), bastion, far); err == nil || !strings.Contains(err.Error(), "unreachable from "+bastion.Target()) {
+		t.Fatalf("DialVia to a host two links away: %v", err)
+	}
+}

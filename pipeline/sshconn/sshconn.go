@@ -115,6 +115,22 @@ type Client struct {
 // sending anything through that hop: a bastion with a wrong key is
 // refused before the next hop or the server is contacted.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	return dial(ctx, cfg, nil)
+}
+
+// DialVia is Dial starting from an open connection instead of from here:
+// cfg's host (through cfg.Jump, if any) is dialled as a TCP channel of
+// via. A fleet behind one bastion dials the bastion once and every host
+// through it, instead of logging in to the bastion once per host.
+// Closing the returned client leaves via open; closing via ends it.
+func DialVia(ctx context.Context, via *Client, cfg Config) (*Client, error) {
+	if via == nil {
+		return nil, fmt.Errorf("ssh %s: DialVia needs an open connection to dial through", cfg.Addr())
+	}
+	return dial(ctx, cfg, via)
+}
+
+func dial(ctx context.Context, cfg Config, via *Client) (*Client, error) {
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = 15 * time.Second
 	}
@@ -158,16 +174,19 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 			_ = jumps[i].Close()
 		}
 	}
-	dial := (&net.Dialer{}).DialContext
+	dialNext, from := (&net.Dialer{}).DialContext, ""
+	if via != nil {
+		dialNext, from = via.DialContext, via.Target()
+	}
 	for i, h := range chain {
-		c, err := dialHop(ctx, dial, h, clientCfgs[i], cfg.DialTimeout, chain[:i])
+		c, err := dialHop(ctx, dialNext, h, clientCfgs[i], cfg.DialTimeout, from)
 		if err != nil {
 			closeJumps()
 			return nil, err
 		}
 		if h.jump {
 			jumps = append(jumps, c)
-			dial = c.DialContext
+			dialNext, from = c.DialContext, h.name
 			continue
 		}
 		client := &Client{Client: c, cfg: cfg, jumps: jumps, done: make(chan struct{})}
@@ -183,16 +202,16 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 // dialHop opens the TCP connection to h with dial (directly, or as a
-// channel of the previous hop) and runs the SSH handshake, all within
-// timeout.
-func dialHop(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), h hop, clientCfg *ssh.ClientConfig, timeout time.Duration, before []hop) (*ssh.Client, error) {
+// channel of the previous hop, named by from) and runs the SSH handshake,
+// all within timeout.
+func dialHop(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), h hop, clientCfg *ssh.ClientConfig, timeout time.Duration, from string) (*ssh.Client, error) {
 	dialCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	conn, err := dial(dialCtx, "tcp", h.cfg.Addr())
 	if err != nil {
 		via := ""
-		if len(before) > 0 {
-			via = " from " + before[len(before)-1].name
+		if from != "" {
+			via = " from " + from
 		}
 		return nil, fmt.Errorf("ssh %s unreachable%s: %w (check the host, the port and any firewall/security group)", h.name, via, err)
 	}
