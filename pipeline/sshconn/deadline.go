@@ -64,9 +64,11 @@ func (c *Client) RunDeadline(ctx context.Context, step string, timeout time.Dura
 // sshd starts each session's command in a new session, so the remote
 // shell's pid is the process group of everything the script runs. The
 // script first reports that pid on stderr; on timeout a second session
-// sends the group SIGTERM, then SIGKILL after a grace period. OpenSSH
-// ignores "signal" requests before 7.9 and then signals only the shell,
-// not its children, so a signal alone is not enough.
+// sends the group SIGTERM, then SIGKILL after a 5 s grace, and waits
+// until no member runs. A "signal" channel request is not enough: recent
+// OpenSSH answers it with killpg (this test world's 9.2 does), but older
+// servers and Dropbear ignore it, sshd refuses it for some sessions, and
+// nothing confirms delivery or escalates to KILL.
 func (c *Client) StreamDeadline(ctx context.Context, step string, timeout time.Duration, script string, stdin io.Reader, w io.Writer) error {
 	start := time.Now()
 	if timeout > 0 {
