@@ -62,10 +62,14 @@ func (e *VerifyError) Error() string {
 	case errors.Is(e.Err, ErrWrongDigest):
 		return head + fmt.Sprintf("signature is for digest %s, not this one: a signature was copied from another image; refusing", e.SignedDigest)
 	case errors.Is(e.Err, ErrNoGate):
-		return head + fmt.Sprintf("no gate attestation (%s) by key %s for this digest under %s (%d attestation(s) rejected): was it published by goship's ci with signing?", GatePredicateType, e.KeyFingerprint, e.Tag, e.Rejected)
+		rejected := ""
+		if e.Rejected > 0 {
+			rejected = fmt.Sprintf(" (%d attestation(s) there are by another key or about another digest)", e.Rejected)
+		}
+		return head + fmt.Sprintf("no gate attestation (%s) by key %s for this digest under %s%s: publish it with goship's ci and a signing key", GatePredicateType, e.KeyFingerprint, e.Tag, rejected)
 	case errors.Is(e.Err, ErrGateFailed) && e.Gate != nil:
 		g := e.Gate
-		return head + fmt.Sprintf("gate attestation says failed: %s (commit %s, run %s)", g.Summary(), g.Commit, g.WorkflowRun)
+		return head + fmt.Sprintf("gate attestation says failed: %s; commit %s, run %s", g.Findings(), g.Commit, g.WorkflowRun)
 	}
 	return head + e.Err.Error()
 }

@@ -80,9 +80,12 @@ func (g Gate) Validate() error {
 	return nil
 }
 
-// Summary is one line for messages: outcome, blocking count and the
-// findings by severity, highest first.
-func (g Gate) Summary() string {
+// Summary is one line for messages: the outcome, then Findings.
+func (g Gate) Summary() string { return string(g.Outcome) + ": " + g.Findings() }
+
+// Findings is the blocking count and the findings by severity, highest
+// first.
+func (g Gate) Findings() string {
 	var parts []string
 	sevs := scan.Severities()
 	for i := len(sevs) - 1; i >= 0; i-- {
@@ -94,7 +97,7 @@ func (g Gate) Summary() string {
 	if len(parts) > 0 {
 		counts = strings.Join(parts, ", ")
 	}
-	return fmt.Sprintf("%s, %d blocking at %s (%s)", g.Outcome, g.Blocking, strings.Join(g.GatedSeverities, "/"), counts)
+	return fmt.Sprintf("%d blocking at %s (%s)", g.Blocking, strings.Join(g.GatedSeverities, "/"), counts)
 }
 
 // GatePredicate attests g.

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/scan"
 	"github.com/goship-dev/goship/pipeline/sign"
 )
@@ -121,7 +122,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"unsigned digest", unsigned, sign.ErrNoSignature, sign.CheckSignature, []string{"no signature", unsigned.DigestStr(), "sha256-"}},
 		{"signed by another key", byOther, sign.ErrSignatureInvalid, sign.CheckSignature, []string{"does not verify with key " + k.Fingerprint(), "1 signature(s)"}},
 		{"signature moved from another digest", moved, sign.ErrWrongDigest, sign.CheckDigest, []string{"signature is for digest " + signedA.DigestStr(), moved.DigestStr()}},
-		{"attestations moved from another digest", attMoved, sign.ErrNoGate, sign.CheckGate, []string{"no gate attestation", "3 attestation(s) rejected"}},
+		{"attestations moved from another digest", attMoved, sign.ErrNoGate, sign.CheckGate, []string{"no gate attestation", "3 attestation(s) there are by another key or about another digest"}},
 		{"gate failed", failed, sign.ErrGateFailed, sign.CheckGate, []string{"gate attestation says failed", "1 blocking at HIGH/CRITICAL", "HIGH 1, LOW 1", testRun.Commit}},
 		{"no gate attestation", noGate, sign.ErrNoGate, sign.CheckGate, []string{"no gate attestation", sign.GatePredicateType}},
 	} {
@@ -221,4 +222,32 @@ func sortedCopy(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// A wrong registry password fails every verb without being echoed.
+func TestRegistryPasswordNeverInErrors(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	_, k := newKey(t)
+	ref := w.push(t, "goship/hello:v1")
+	wrong := "wrong-" + strings.Repeat("p4ss", 4)
+	opts := []registry.Option{
+		registry.WithCredentials(registry.Credentials{Username: w.reg.Username, Password: wrong}),
+		registry.WithTrust(registry.Trust{CAPEM: w.reg.CAPEM}),
+	}
+	_, signErr := sign.Sign(ctx, ref.String(), k, nil, opts...)
+	_, attErr := sign.Attest(ctx, ref.String(), k, evidence(t, passingPolicy(), nil), opts...)
+	_, verErr := sign.Verify(ctx, ref.String(), publicPEM(t, k), sign.VerifyOptions{Registry: opts})
+	for _, err := range []error{signErr, attErr, verErr} {
+		if err == nil {
+			t.Fatal("a verb succeeded with a wrong registry password")
+		}
+		if strings.Contains(err.Error(), wrong) {
+			t.Errorf("error echoes the password: %v", err)
+		}
+		var ve *sign.VerifyError
+		if errors.As(err, &ve) {
+			t.Errorf("a registry failure reads as a verification verdict: %v", err)
+		}
+	}
 }
