@@ -94,7 +94,7 @@ func (c *Cluster) Deploy(ctx context.Context, s Spec) (Result, error) {
 	prev, ferr := restoreTarget(rels)
 	if ferr != nil {
 		res.Outcome, res.Took = outcome.Failed, time.Since(start)
-		return res, fmt.Errorf("%w; nothing to roll back to: %v", failure, ferr)
+		return res, fmt.Errorf("%w; nothing to roll back to: %w", failure, ferr)
 	}
 	res.RolledBackTo = prev.Name
 	res.Outcome = c.restore(bg, s.App, prev, s.Timeout, s.Settle, &failure)
@@ -111,7 +111,7 @@ func (c *Cluster) restore(ctx context.Context, app string, prev *Release, timeou
 		err = c.gate(ctx, app, prev.objects, timeout, settle)
 	}
 	if err != nil {
-		*failure = fmt.Errorf("%w; rolling back to %s failed too: %v", *failure, prev.Name, err)
+		*failure = fmt.Errorf("%w; rolling back to %s failed too: %w", *failure, prev.Name, err)
 		return outcome.Failed
 	}
 	*failure = fmt.Errorf("%w; rolled back to %s (%s), which is healthy", *failure, prev.Name, prev.Image)

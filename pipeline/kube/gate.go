@@ -25,7 +25,7 @@ const pollEvery = time.Second
 func (c *Cluster) gate(ctx context.Context, app string, objs []*unstructured.Unstructured, timeout, settle time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	last := "nothing observed yet"
+	var last string
 	for {
 		done, why, err := c.check(ctx, app, objs, settle)
 		if err != nil {
@@ -104,7 +104,7 @@ func (c *Cluster) newPods(ctx context.Context, app string) ([]corev1.Pod, error)
 	}
 	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
 	if err != nil {
-		return nil, fmt.Errorf("Deployment %s selector: %w", app, err)
+		return nil, fmt.Errorf("selector of Deployment %s: %w", app, err)
 	}
 	rss, err := c.kube.AppsV1().ReplicaSets(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
@@ -118,7 +118,7 @@ func (c *Cluster) newPods(ctx context.Context, app string) ([]corev1.Pod, error)
 		}
 	}
 	if rs == nil {
-		return nil, fmt.Errorf("Deployment %s has no ReplicaSet for revision %s yet", app, dep.Annotations[annoRevision])
+		return nil, fmt.Errorf("no ReplicaSet yet for revision %s of Deployment %s", dep.Annotations[annoRevision], app)
 	}
 	list, err := c.kube.CoreV1().Pods(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {

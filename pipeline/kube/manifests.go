@@ -75,7 +75,7 @@ func deployment(s Spec, release, envSecret string) *appsv1.Deployment {
 	grace := int64(s.PreStopSleep.Seconds()) + 30 // the sleep, then the app's own drain
 	settle := int32(s.Settle.Seconds())
 	deadline := max(int32(s.Timeout.Seconds()), settle+1)
-	history := int32(s.Keep)
+	history := int32(s.Keep) //nolint:gosec // Validate caps Keep at maxKeep
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: s.App, Labels: commonLabels(s), Annotations: releaseAnnotations(s, release)},
 		Spec: appsv1.DeploymentSpec{
@@ -113,10 +113,11 @@ func podSpec(s Spec, envSecret string, grace int64) corev1.PodSpec {
 		Name:            s.App,
 		Image:           s.Image,
 		ImagePullPolicy: corev1.PullIfNotPresent,
-		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: int32(s.Port), Protocol: corev1.ProtocolTCP}},
-		ReadinessProbe:  probe(2, 2),
-		LivenessProbe:   probe(10, 3),
-		Resources:       resources(s),
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(s.Port), //nolint:gosec // Validate keeps Port in 1-65535
+			Protocol: corev1.ProtocolTCP}},
+		ReadinessProbe: probe(2, 2),
+		LivenessProbe:  probe(10, 3),
+		Resources:      resources(s),
 		// The image is scratch: no shell, no sleep binary. The kubelet's own
 		// sleep keeps a terminating pod serving while endpoints update.
 		Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: int64(s.PreStopSleep.Seconds())}}},

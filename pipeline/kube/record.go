@@ -19,7 +19,7 @@ const (
 
 // releaseSecretType marks goship's release records. They are Secrets, not
 // ConfigMaps, because the manifests they keep include the .env Secret.
-const releaseSecretType corev1.SecretType = "goship.dev/release"
+const releaseSecretType corev1.SecretType = "goship.dev/release" //nolint:gosec // a type name, not a credential
 
 // Release is one applied release, as recorded in the cluster.
 type Release struct {

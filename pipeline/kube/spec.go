@@ -19,6 +19,7 @@ const (
 	DefaultPreStopSleep = 5 * time.Second
 	DefaultHealthPath   = "/healthz"
 	DefaultPort         = 8080
+	maxKeep             = 100
 )
 
 // Spec is one release to deploy. Validate checks it before anything
@@ -128,8 +129,8 @@ func (s Spec) Validate() error {
 	if s.Settle >= s.Timeout {
 		return fmt.Errorf("settle %s must be shorter than the rollout timeout %s", s.Settle, s.Timeout)
 	}
-	if s.Keep < 1 {
-		return fmt.Errorf("keep %d: want at least 1 release", s.Keep)
+	if s.Keep < 1 || s.Keep > maxKeep {
+		return fmt.Errorf("keep %d: want 1-%d releases", s.Keep, maxKeep)
 	}
 	if _, err := parseDotEnv(s.Env); err != nil {
 		return err
