@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,9 @@ import (
 // leaseDuration is how long a deploy's lease lasts without renewal: a
 // crashed deploy blocks the next one at most this long.
 const leaseDuration = 60 * time.Second
+
+// errLeaseTaken: another deploy holds the lease now.
+var errLeaseTaken = errors.New("the lease is held")
 
 func leaseName(app string) string { return "goship-deploy-" + app }
 
@@ -47,15 +51,23 @@ func (c *Cluster) lock(ctx context.Context, app, who string, wait time.Duration)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(leaseDuration / 4)
+		tick := time.NewTicker(leaseDuration / 6)
 		defer tick.Stop()
+		renewed := time.Now()
 		for {
 			select {
 			case <-lctx.Done():
 				return
 			case <-tick.C:
 			}
-			if err := c.renew(lctx, app, holder); err != nil && lctx.Err() == nil {
+			err := c.renew(lctx, app, holder)
+			if err == nil {
+				renewed = time.Now()
+				continue
+			}
+			// A passing API error is retried; a taken lease, or one about to
+			// expire, stops the deploy.
+			if lctx.Err() == nil && (errors.Is(err, errLeaseTaken) || time.Since(renewed) > leaseDuration/2) {
 				cancel(fmt.Errorf("lost the deploy lock of %q: %w", app, err))
 				return
 			}
@@ -121,7 +133,7 @@ func (c *Cluster) renew(ctx context.Context, app, holder string) error {
 		return err
 	}
 	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != holder {
-		return fmt.Errorf("now held by %v", ptrOr(l.Spec.HolderIdentity, "nobody"))
+		return fmt.Errorf("%w by %s", errLeaseTaken, ptrOr(l.Spec.HolderIdentity, "nobody"))
 	}
 	now := metav1.NewMicroTime(time.Now())
 	l.Spec.RenewTime = &now
