@@ -70,63 +70,107 @@ func Verify(ctx context.Context, ref string, publicKeyPEM []byte, opts VerifyOpt
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", d, err)
 	}
+	v := verification{s: s, pk: pk, d: d, h: h}
 	out := &Verified{Reference: d.String(), Digest: h.String(), KeyFingerprint: pk.fingerprint}
-	fail := func(c Check, sentinel error, tag name.Tag) *VerifyError {
-		return &VerifyError{Check: c, Err: sentinel, Reference: d.String(), KeyFingerprint: pk.fingerprint, Tag: tag.String()}
+	if out.Annotations, err = v.signature(ctx); err != nil {
+		return nil, err
 	}
-
-	sigTag, err := tagFor(d, sigSuffix)
+	out.Checks = append(out.Checks, CheckSignature, CheckDigest)
+	gates, rejected, err := v.attestations(ctx, out)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, err
 	}
-	sigs, err := readEntries(ctx, s, sigTag)
-	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", d, err)
+	if len(out.PredicateTypes) > 0 {
+		out.Checks = append(out.Checks, CheckAttestations)
 	}
-	if len(sigs) == 0 {
-		return nil, fail(CheckSignature, ErrNoSignature, sigTag)
-	}
-	var wrong string
-	accepted, rejected := false, 0
-	for _, e := range sigs {
-		claim, err := signedClaim(ctx, pk.v, e)
-		if err != nil {
-			rejected++
-			continue
+	if len(gates) == 0 {
+		if opts.AllowMissingGate {
+			return out, nil
 		}
-		if claim.Critical.Image.DockerManifestDigest != h.String() {
-			wrong = claim.Critical.Image.DockerManifestDigest
-			rejected++
-			continue
-		}
-		out.Annotations, accepted = stringClaims(claim.Optional), true
-		break
-	}
-	if !accepted {
-		if wrong != "" {
-			e := fail(CheckDigest, ErrWrongDigest, sigTag)
-			e.SignedDigest, e.Rejected = wrong, rejected
-			return nil, e
-		}
-		e := fail(CheckSignature, ErrSignatureInvalid, sigTag)
+		e := v.fail(CheckGate, ErrNoGate, attSuffix)
 		e.Rejected = rejected
 		return nil, e
 	}
-	out.Checks = append(out.Checks, CheckSignature, CheckDigest)
+	gate := decisive(gates)
+	if gate.Outcome != GatePassed && !opts.AllowFailedGate {
+		e := v.fail(CheckGate, ErrGateFailed, attSuffix)
+		e.Gate = &gate
+		return nil, e
+	}
+	if gate.Outcome == GatePassed {
+		out.Checks = append(out.Checks, CheckGate)
+	}
+	out.Gate = &gate
+	out.Commit, out.WorkflowRun, out.GoshipVersion, out.GateOutcome = gate.Commit, gate.WorkflowRun, gate.GoshipVersion, gate.Outcome
+	return out, nil
+}
 
-	attTag, err := tagFor(d, attSuffix)
+// verification is one Verify call's digest, key and registry session.
+type verification struct {
+	s  registry.Session
+	pk *PublicKey
+	d  name.Digest
+	h  v1.Hash
+}
+
+func (v verification) fail(c Check, sentinel error, suffix string) *VerifyError {
+	tag, _ := tagFor(v.d, suffix) // v.h parsed, so the tag is valid
+	return &VerifyError{Check: c, Err: sentinel, Reference: v.d.String(), KeyFingerprint: v.pk.fingerprint, Tag: tag.String()}
+}
+
+// signature finds a signature by the key whose payload names this digest
+// and returns its optional claims.
+func (v verification) signature(ctx context.Context) (map[string]string, error) {
+	tag, err := tagFor(v.d, sigSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	atts, err := readEntries(ctx, s, attTag)
+	sigs, err := readEntries(ctx, v.s, tag)
 	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", d, err)
+		return nil, fmt.Errorf("verify %s: %w", v.d, err)
+	}
+	if len(sigs) == 0 {
+		return nil, v.fail(CheckSignature, ErrNoSignature, sigSuffix)
+	}
+	var wrong string
+	for _, e := range sigs {
+		claim, err := signedClaim(ctx, v.pk.v, e)
+		if err != nil {
+			continue
+		}
+		if claim.Critical.Image.DockerManifestDigest != v.h.String() {
+			wrong = claim.Critical.Image.DockerManifestDigest
+			continue
+		}
+		return stringClaims(claim.Optional), nil
+	}
+	if wrong != "" {
+		e := v.fail(CheckDigest, ErrWrongDigest, sigSuffix)
+		e.SignedDigest, e.Rejected = wrong, len(sigs)
+		return nil, e
+	}
+	e := v.fail(CheckSignature, ErrSignatureInvalid, sigSuffix)
+	e.Rejected = len(sigs)
+	return nil, e
+}
+
+// attestations reads the statements by the key about this digest into
+// out.PredicateTypes and returns the gate statements among them, and how
+// many attestations were rejected.
+func (v verification) attestations(ctx context.Context, out *Verified) ([]Gate, int, error) {
+	tag, err := tagFor(v.d, attSuffix)
+	if err != nil {
+		return nil, 0, fmt.Errorf("verify: %w", err)
+	}
+	atts, err := readEntries(ctx, v.s, tag)
+	if err != nil {
+		return nil, 0, fmt.Errorf("verify %s: %w", v.d, err)
 	}
 	var gates []Gate
-	rejected = 0
+	rejected := 0
 	for _, e := range atts {
-		st, err := openEnvelope(ctx, pk.v, e.payload)
-		if err != nil || !st.names(h) {
+		st, err := openEnvelope(ctx, v.pk.v, e.payload)
+		if err != nil || !st.names(v.h) {
 			rejected++
 			continue
 		}
@@ -144,36 +188,19 @@ func Verify(ctx context.Context, ref string, publicKeyPEM []byte, opts VerifyOpt
 		gates = append(gates, g)
 	}
 	slices.Sort(out.PredicateTypes)
-	if len(out.PredicateTypes) > 0 {
-		out.Checks = append(out.Checks, CheckAttestations)
-	}
-	if len(gates) == 0 {
-		if opts.AllowMissingGate {
-			return out, nil
-		}
-		e := fail(CheckGate, ErrNoGate, attTag)
-		e.Rejected = rejected
-		return nil, e
-	}
-	// Attest replaces a key's gate statement, so there is one per key;
-	// should there be more, every one must pass.
+	return gates, rejected, nil
+}
+
+// decisive picks the gate statement that decides: Attest keeps one per
+// key, but should there be more, any failed one fails, else the newest.
+func decisive(gates []Gate) Gate {
 	gate := gates[0]
 	for _, g := range gates[1:] {
 		if g.Outcome == GateFailed || (gate.Outcome == GatePassed && g.FinishedAt.After(gate.FinishedAt)) {
 			gate = g
 		}
 	}
-	if gate.Outcome != GatePassed && !opts.AllowFailedGate {
-		e := fail(CheckGate, ErrGateFailed, attTag)
-		e.Gate = &gate
-		return nil, e
-	}
-	if gate.Outcome == GatePassed {
-		out.Checks = append(out.Checks, CheckGate)
-	}
-	out.Gate = &gate
-	out.Commit, out.WorkflowRun, out.GoshipVersion, out.GateOutcome = gate.Commit, gate.WorkflowRun, gate.GoshipVersion, gate.Outcome
-	return out, nil
+	return gate
 }
 
 // resolve pins ref to a digest: as given, or the tag's digest now.
