@@ -82,7 +82,8 @@ func (g *Goship) Caches(
 		// slipped into a file that goes on to a CI cache service.
 		env := fmt.Sprintf("GOSHIP_SCRUB_%d", i)
 		c = c.WithSecretVariable(env, dag.SetSecret(fmt.Sprintf("goship-goproxy-credential-%d", i), cred))
-		script += fmt.Sprintf(` && grep -rlZF -e "$%s" /out | xargs -0r rm -fv --`, env)
+		// grep finding nothing (exit 1) is the good outcome, not a failure.
+		script += fmt.Sprintf(` && { grep -rlZF -e "$%s" /out || [ $? -eq 1 ]; } | xargs -0r rm -fv --`, env)
 	}
 	out := c.WithExec([]string{"bash", "-o", "pipefail", "-c", script}).Directory("/out")
 	return out.WithNewFile("goship-caches.txt", plan.Summary()), nil
@@ -97,7 +98,7 @@ func (g *Goship) cacheNames() []string {
 
 // cacheSeed is how cache() creates volume what: with --cache-from, seeded
 // from that directory's what/ subdirectory (empty when it has none), read
-// without the paths that may hold a secret. In Dagger v0.21 a volume
+// as cachedir.Restore says: what an export would keep. In Dagger v0.21 a volume
 // with a source is the volume of that key and that source (the
 // cacheVolume call with both): the source fills it once, when it is
 // created, and never again, so it stays warm from call to call with the
@@ -107,12 +108,10 @@ func (g *Goship) cacheSeed(what string) dagger.CacheVolumeOpts {
 	if g.CacheFrom == nil {
 		return dagger.CacheVolumeOpts{}
 	}
+	include, exclude := cachedir.Restore(what)
 	seed := dag.Directory().
 		WithDirectory(what, dag.Directory()).
-		WithDirectory(".", g.CacheFrom, dagger.DirectoryWithDirectoryOpts{
-			Include: []string{what + "/**"},
-			Exclude: cachedir.RestoreExcludes(),
-		}).
+		WithDirectory(".", g.CacheFrom, dagger.DirectoryWithDirectoryOpts{Include: include, Exclude: exclude}).
 		Directory(what)
 	return dagger.CacheVolumeOpts{Source: seed}
 }

@@ -316,23 +316,38 @@ func IsSecret(p string) bool {
 	return secretExts[path.Ext(base)]
 }
 
-// RestoreExcludes are the patterns (Dagger's Include/Exclude syntax) a
-// seed directory is read without: the secret paths, so that a cache
-// directory from elsewhere never plants credentials in a volume either.
-func RestoreExcludes() []string {
-	var out []string
-	for name := range secretNames {
-		out = append(out, "**/"+name)
+// Restore is what of a seed directory's cache/ subdirectory reaches the
+// volume (Dagger's Include/Exclude patterns, relative to the seed's
+// root): what an export keeps, so that a directory from elsewhere never
+// plants credentials, VCS clones or scan results in a volume either.
+// Patterns match directories too, so the names a Go module path element
+// may take (credentials, kubeconfig, id_rsa, …) are left to the export's
+// file-by-file check: excluding them here would drop modules such as
+// github.com/aws/aws-sdk-go-v2/credentials.
+func Restore(cache string) (include, exclude []string) {
+	switch Kind(cache) {
+	case GoMod:
+		include = []string{cache + "/cache/download/**"}
+	case Trivy:
+		include = []string{cache + "/**"}
+		exclude = append(exclude, cache+"/fanal")
+	default:
+		include = []string{cache + "/**"}
 	}
-	out = append(out, "**/.env.*", "**/id_rsa*", "**/id_ed25519*", "**/id_ecdsa*")
+	for name := range secretNames {
+		if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+			exclude = append(exclude, "**/"+name)
+		}
+	}
+	exclude = append(exclude, "**/.env.*")
 	for dir := range secretDirs {
-		out = append(out, "**/"+dir+"/")
+		exclude = append(exclude, "**/"+dir)
 	}
 	for ext := range secretExts {
-		out = append(out, "**/*"+ext)
+		exclude = append(exclude, "**/*"+ext)
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(exclude)
+	return include, exclude
 }
 
 // ListScript prints, for each cache mounted at root/<name>, every regular

@@ -300,11 +300,34 @@ func TestPolicyValidate(t *testing.T) {
 	}
 }
 
-func TestRestoreExcludesCoverEverySecretRule(t *testing.T) {
-	ex := strings.Join(RestoreExcludes(), " ")
-	for _, want := range []string{"**/.netrc", "**/.env", "**/.env.*", "**/.docker/", "**/*.pem", "**/id_rsa*"} {
-		if !strings.Contains(ex, want) {
-			t.Errorf("restore excludes lack %q: %s", want, ex)
+func TestRestore(t *testing.T) {
+	for _, tt := range []struct {
+		cache       string
+		include     []string
+		exclude     []string
+		notExcluded []string
+	}{
+		{GoMod, []string{"gomod/cache/download/**"}, []string{"**/.netrc", "**/.git-credentials", "**/.env.*", "**/.docker", "**/*.pem"}, []string{"**/credentials", "**/kubeconfig", "**/id_rsa"}},
+		{"trivy-1a2b3c4d", []string{"trivy-1a2b3c4d/**"}, []string{"trivy-1a2b3c4d/fanal", "**/.env", "**/*.key"}, nil},
+		{GoBuild, []string{"gobuild/**"}, []string{"**/.ssh", "**/_netrc"}, nil},
+	} {
+		include, exclude := Restore(tt.cache)
+		if !reflect.DeepEqual(include, tt.include) {
+			t.Errorf("Restore(%s) include %q, want %q", tt.cache, include, tt.include)
+		}
+		set := map[string]bool{}
+		for _, e := range exclude {
+			set[e] = true
+		}
+		for _, want := range tt.exclude {
+			if !set[want] {
+				t.Errorf("Restore(%s) does not exclude %s: %q", tt.cache, want, exclude)
+			}
+		}
+		for _, no := range tt.notExcluded {
+			if set[no] {
+				t.Errorf("Restore(%s) excludes %s, which would drop a Go module of that name", tt.cache, no)
+			}
 		}
 	}
 }
