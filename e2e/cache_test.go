@@ -43,7 +43,9 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	proxy := "--goproxy=http://goship:" + token + "@10.87.0.1:8765"
 
 	// A cold run online, then its caches exported.
-	must(t, call(t, src, proxy, "--scanners=secret", "--cache-namespace="+first, "ci"), "cold ci")
+	cold := call(t, src, proxy, "--scanners=secret", "--cache-namespace="+first, "ci")
+	must(t, cold, "cold ci")
+	t.Logf("ci, fresh volumes (warm module and images): %s", cold.took.Round(100*time.Millisecond))
 	exported := filepath.Join(t.TempDir(), "caches")
 	must(t, call(t, src, proxy, "--cache-namespace="+first, "caches", "export", "--path="+exported, "--wipe"), "caches")
 	for _, p := range []string{"goship-caches.txt", "gomod/cache/download/golang.org/x/sync/@v/v0.20.0.zip", "gomod/cache/download/golang.org/x/sync/@v/v0.20.0.mod"} {
@@ -84,6 +86,7 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	seeded := call(t, src, "--goproxy=off", "--scanners=secret", "--cache-namespace="+second, "--cache-from="+exported,
 		"reports", "export", "--path="+reports)
 	must(t, seeded, "ci seeded from the export")
+	t.Logf("reports, fresh volumes seeded from the export, one new file: %s", seeded.took.Round(100*time.Millisecond))
 	if failed, err := os.ReadFile(filepath.Join(reports, "FAILED")); err == nil {
 		t.Fatalf("ci seeded from the export, GOPROXY=off, failed:\n%s", failed)
 	}
@@ -230,12 +233,13 @@ func TestAll(t *testing.T) {
 	}
 }
 `)
-	cmd := exec.Command("go", "get", "golang.org/x/sync@v0.20.0")
+	writeFile(t, filepath.Join(src, "go.mod"), "module example.com/hello-service\n\ngo 1.26\n\nrequire golang.org/x/sync v0.20.0\n")
+	cmd := exec.Command("go", "mod", "tidy")
 	cmd.Dir = src
-	// From this machine's module cache: the test needs no network.
+	// go.sum from this machine's module cache: the test needs no network.
 	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOSUMDB=off", "GOTOOLCHAIN=local")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go get golang.org/x/sync: %v\n%s", err, out)
+		t.Fatalf("go mod tidy with golang.org/x/sync: %v\n%s", err, out)
 	}
 }
 
