@@ -73,9 +73,7 @@ func (g *Goship) Caches(
 	if err != nil {
 		return nil, err
 	}
-	// A file may go between the listing and the copy (a volume in use):
-	// skipped, not an error.
-	script := "tar -C /caches --null --files-from=/plan/keep --ignore-failed-read -cf - | tar -C /out -xf -"
+	script := cachedir.CopyScript("/caches", "/plan/keep", "/out")
 	c = c.WithMountedFile("/plan/keep", keep).WithMountedDirectory("/out", dag.Directory())
 	for i, cred := range proxyCredentials(g.Goproxy) {
 		// Go writes no proxy URL into its caches; this makes sure none

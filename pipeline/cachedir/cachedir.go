@@ -362,6 +362,14 @@ func ListScript(root string, caches []string) string {
 	return b.String()
 }
 
+// CopyScript copies the files named in keepList (KeepList's format) from
+// root to out, keeping their mtimes (the age of each entry), with GNU tar.
+// A file gone since the listing (a volume in use) is skipped, not an
+// error. Run it with bash -o pipefail.
+func CopyScript(root, keepList, out string) string {
+	return fmt.Sprintf("tar -C %s --null --files-from=%s --ignore-failed-read -cf - | tar -C %s -xf -", root, keepList, out)
+}
+
 // ParseListing reads ListScript's output.
 func ParseListing(data []byte) ([]Entry, error) {
 	var out []Entry

@@ -237,6 +237,76 @@ func TestListScriptRoundTrip(t *testing.T) {
 	}
 }
 
+// An export end to end on a real tree, with the scripts the module runs:
+// list, decide, copy. What is kept arrives with its mtime; what is not,
+// does not; a file gone between listing and copy is skipped.
+func TestListDecideCopy(t *testing.T) {
+	for _, tool := range []string{"find", "tar", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip("no " + tool)
+		}
+	}
+	root, out := t.TempDir(), t.TempDir()
+	used, stale := now.Add(-time.Hour).Truncate(time.Second), now.Add(-10*day).Truncate(time.Second)
+	files := []struct {
+		path string
+		at   time.Time
+		keep bool
+	}{
+		{"gomod/cache/download/example.com/a/@v/v1.0.0.zip", stale, true},
+		{"gomod/example.com/a@v1.0.0/go.mod", stale, false},
+		{"gobuild/ab/ab01-d", used, true},
+		{"gobuild/cd/cd02-d", stale, false},
+		{"gobuild/.netrc", used, false},
+		{"golangci/ef/ef03-a", used, true},
+		{"trivy/db/trivy.db", used, true},
+		{"trivy/fanal/fanal.db", used, false},
+		{"gobuild/gone/gone-d", used, true}, // removed after the listing
+	}
+	for _, f := range files {
+		full := filepath.Join(root, f.path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(f.path), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(full, f.at, f.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listing, err := exec.Command("sh", "-c", ListScript(root, []string{GoMod, GoBuild, Lint, Trivy})).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := ParseListing(listing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := Decide(entries, Policy{MaxAge: 5 * day, MaxBytes: 1 << 20, Now: now})
+	keep := filepath.Join(t.TempDir(), "keep")
+	if err := os.WriteFile(keep, plan.KeepList(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "gobuild/gone/gone-d")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("bash", "-o", "pipefail", "-c", CopyScript(root, keep, out)).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v\n%s", err, b)
+	}
+	for _, f := range files {
+		info, err := os.Stat(filepath.Join(out, f.path))
+		switch {
+		case f.keep && f.path != "gobuild/gone/gone-d" && err != nil:
+			t.Errorf("%s was not copied: %v", f.path, err)
+		case f.keep && err == nil && !info.ModTime().Equal(f.at):
+			t.Errorf("%s copied with mtime %s, want %s", f.path, info.ModTime(), f.at)
+		case !f.keep && err == nil:
+			t.Errorf("%s was copied", f.path)
+		}
+	}
+}
+
 func TestParseListingRejectsGarbage(t *testing.T) {
 	for _, in := range []string{"gobuild 12 1700000000.0\x00", "gobuild x 1.0 a\x00", "gobuild 1 y a\x00", "gobuild -1 1.0 a\x00"} {
 		if _, err := ParseListing([]byte(in)); err == nil {
