@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 // EventKind is what ran.
@@ -19,16 +21,21 @@ const (
 	Fleet EventKind = "fleet"
 )
 
-// Outcome is how a run ended.
-type Outcome string
+// Outcome is how a run ended: the typed value the pipeline returns (see
+// pipeline/outcome), never read back out of an error's text.
+type Outcome = outcome.Outcome
 
 // The outcomes.
 const (
-	Succeeded Outcome = "succeeded"
-	Failed    Outcome = "failed"
+	Succeeded = outcome.Succeeded
+	Failed    = outcome.Failed
 	// RolledBack means the new release failed and the previous one serves
 	// again.
-	RolledBack Outcome = "rolled-back"
+	RolledBack = outcome.RolledBack
+	// Unchanged means the run failed before it moved any traffic: the
+	// previous release still serves (e.g. a blue-green color that failed
+	// its gate beside the live one).
+	Unchanged = outcome.Unchanged
 )
 
 // Event is one deploy, rollback or fleet run, as reported.
@@ -86,7 +93,7 @@ func (ev Event) MarshalJSON() ([]byte, error) {
 
 // Title is the one-line summary, e.g. "✅ api deploy succeeded: v1.4.2".
 func (ev Event) Title() string {
-	t := fmt.Sprintf("%s %s %s %s", ev.Outcome.emoji(), orUnknown(clean(ev.App, 80)), ev.Kind.label(), ev.Outcome.label())
+	t := fmt.Sprintf("%s %s %s %s", emoji(ev.Outcome), orUnknown(clean(ev.App, 80)), ev.Kind.label(), label(ev.Outcome))
 	if v := clean(ev.Version, 80); v != "" {
 		t += ": " + v
 	}
@@ -104,10 +111,12 @@ func (k EventKind) label() string {
 	}
 }
 
-func (o Outcome) label() string {
+func label(o Outcome) string {
 	switch o {
 	case RolledBack:
 		return "failed, rolled back"
+	case Unchanged:
+		return "failed; the previous release still serves"
 	case "":
 		return "ended"
 	default:
@@ -115,13 +124,13 @@ func (o Outcome) label() string {
 	}
 }
 
-func (o Outcome) emoji() string {
+func emoji(o Outcome) string {
 	switch o {
 	case Succeeded:
 		return "✅"
 	case Failed:
 		return "❌"
-	case RolledBack:
+	case RolledBack, Unchanged:
 		return "⚠️"
 	default:
 		return "ℹ️"

@@ -19,6 +19,7 @@ func TestTitle(t *testing.T) {
 		{Event{Kind: Deploy, App: "api", Version: "v2", Outcome: RolledBack}, "⚠️ api deploy failed, rolled back: v2"},
 		{Event{Kind: Rollback, App: "api", Version: "v1", Outcome: Succeeded}, "✅ api rollback succeeded: v1"},
 		{Event{Kind: Fleet, App: "api", Version: "v2", Outcome: RolledBack}, "⚠️ api fleet deploy failed, rolled back: v2"},
+		{Event{Kind: Deploy, App: "api", Version: "v3", Outcome: Unchanged}, "⚠️ api deploy failed; the previous release still serves: v3"},
 		{Event{Kind: Deploy, Outcome: Failed}, "❌ (unnamed app) deploy failed"},
 		{Event{App: "api\nsecond line"}, "ℹ️ api second line run ended"},
 	}
