@@ -5,14 +5,13 @@ import (
 	"path"
 	"strings"
 
+	"github.com/goship-dev/goship/pipeline/host"
 	"gopkg.in/yaml.v3"
 )
 
 // SharedDir is the app-level directory that relative host paths in a
-// user's compose file resolve against: it outlives releases, as the
-// shared/ directory of Capistrano and Kamal does, so `./data:/data` keeps
-// its data across deploys and pruning.
-func SharedDir(appDir string) string { return strings.TrimRight(appDir, "/") + "/shared" }
+// user's compose file resolve against (see host.SharedDir).
+func SharedDir(appDir string) string { return host.SharedDir(appDir) }
 
 // releaseEnvFile is the .env goship writes into each release from
 // Spec.Env: an env_file naming it stays relative to the release.

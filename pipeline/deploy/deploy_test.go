@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -160,11 +161,11 @@ func TestSecondDeployIsRefusedWhileLocked(t *testing.T) {
 	c := w.dial(t)
 	app, port := w.app(t, "lock")
 	spec := w.spec(app, port, "v1")
-	s := newServer(c, app, spec.AppDir, "app")
-	if err := s.preflight(context.Background(), 0); err != nil {
+	s := host.New(c, app, spec.AppDir, "app")
+	if err := s.Preflight(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
-	held, err := s.lock(context.Background(), "alice@laptop")
+	held, err := s.Lock(context.Background(), "alice@laptop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestSecondDeployIsRefusedWhileLocked(t *testing.T) {
 	if err != nil || owner.Who != "alice@laptop" {
 		t.Fatalf("BreakLock = %+v, %v", owner, err)
 	}
-	held.release()
+	held.Release()
 	if _, err := Deploy(context.Background(), c, spec); err != nil {
 		t.Fatalf("deploy after the lock was broken: %v", err)
 	}
@@ -188,8 +189,8 @@ type cutAfterPull struct {
 	client *sshconn.Client
 }
 
-func (c cutAfterPull) deliver(ctx context.Context, s *server, image string) (string, error) {
-	ref, err := c.Registry.deliver(ctx, s, image)
+func (c cutAfterPull) Deliver(ctx context.Context, s *host.App, image string) (string, error) {
+	ref, err := c.Registry.Deliver(ctx, s, image)
 	_ = c.client.Close()
 	return ref, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -15,9 +16,9 @@ import (
 // nothing changed anywhere. Deploy, Rollback, Verify and Restore run
 // under the held lock; Release lets it go.
 type Prepared struct {
-	s       *server
+	a       *host.App
 	spec    Spec
-	lock    *lock
+	lock    *host.Held
 	current string
 }
 
@@ -34,13 +35,13 @@ func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, erro
 	if err != nil {
 		return nil, err
 	}
-	s := newServer(c, spec.App, spec.AppDir, spec.Service)
-	l, err := s.begin(ctx, spec.MinFreeMB, spec.Who)
+	a := host.New(c, spec.App, spec.AppDir, spec.Service)
+	l, err := a.Begin(ctx, spec.MinFreeMB, spec.Who)
 	if err != nil {
 		return nil, err
 	}
-	p := &Prepared{s: s, spec: spec, lock: l}
-	if p.current, err = s.current(ctx); err != nil {
+	p := &Prepared{a: a, spec: spec, lock: l}
+	if p.current, err = a.Current(ctx); err != nil {
 		p.Release()
 		return nil, err
 	}
@@ -51,19 +52,36 @@ func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, erro
 // an app never deployed there).
 func (p *Prepared) Current() string { return p.current }
 
-// Deploy ships the prepared spec, exactly as Deploy does.
+// Deploy ships the prepared spec, exactly as Deploy does. The result is
+// never nil: its Outcome says what serves now.
 func (p *Prepared) Deploy(ctx context.Context) (*Result, error) {
-	return p.s.deployLocked(ctx, p.spec, time.Now())
+	return p.deploy(ctx, time.Now())
+}
+
+// deploy chooses the strategy from the spec and the current release's
+// record, and delegates to it.
+func (p *Prepared) deploy(ctx context.Context, start time.Time) (*Result, error) {
+	existing, cur, err := p.a.History(ctx)
+	if err != nil {
+		return unchanged(), err
+	}
+	prev, _ := host.FindRecord(existing, cur)
+	st, spec, err := forDeploy(p.spec, prev)
+	if err != nil {
+		return unchanged(), err
+	}
+	res, err := st.deploy(ctx, &deployment{a: p.a, spec: spec, existing: existing, prev: prev, start: start})
+	res.Strategy = st.describe()
+	return res, err
 }
 
 // Rollback brings back release to (as Rollback with RollbackSpec.To),
 // gated with the prepared spec's health timing.
 func (p *Prepared) Rollback(ctx context.Context, to string) (*Result, error) {
 	if to == "" {
-		return nil, fmt.Errorf("%w: no release named", ErrNoRollbackTarget)
+		return unchanged(), fmt.Errorf("%w: no release named", ErrNoRollbackTarget)
 	}
-	rs := RollbackSpec{App: p.spec.App, AppDir: p.spec.AppDir, Service: p.spec.Service, To: to, Who: p.spec.Who, Health: p.spec.Health}
-	return p.s.rollbackLocked(ctx, rs, p.spec.Health, p.spec.Who, time.Now())
+	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now())
 }
 
 // Verify gates the current release again where it runs, without starting
@@ -75,14 +93,7 @@ func (p *Prepared) Verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h := gateOf(rec, p.spec.Health)
-	if strategyOf(rec) == StrategyBlueGreen {
-		if rec.Proxy == nil {
-			return fmt.Errorf("release %s runs blue-green but records no proxy", rec.Name)
-		}
-		return p.s.gateColor(ctx, rec, rec.Proxy.Name, rec.HealthPort, h, nil)
-	}
-	return p.s.gate(ctx, rec.Name, rec.ImageID, h, nil)
+	return forRecord(rec).verify(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
 }
 
 // Restore brings the current release back after a deploy that was cut
@@ -92,67 +103,53 @@ func (p *Prepared) Verify(ctx context.Context) error {
 // (a first deploy cut off) the pending one is stopped. It reports whether
 // it had to start or stop anything.
 func (p *Prepared) Restore(ctx context.Context) (bool, error) {
-	recs, cur, err := p.s.history(ctx)
+	recs, cur, err := p.a.History(ctx)
 	if err != nil {
 		return false, err
 	}
+	stopped := false
 	for _, r := range recs {
-		if r.Outcome == OutcomePending && r.Name > cur {
-			r.Outcome, r.Error = OutcomeFailed, "the deploy was cut off before its gate passed"
-			if r.Strategy == StrategyBlueGreen && r.Color != "" {
-				// It never served: the proxy switches only after the gate.
-				p.s.removeColor(ctx, r.Name, r.Color)
-			}
-			_ = p.s.saveRecord(ctx, r)
+		if r.Outcome != OutcomePending || r.Name <= cur {
+			continue
 		}
+		r.Outcome, r.Error = OutcomeFailed, "the deploy was cut off before its gate passed"
+		switch {
+		case r.Color != "":
+			// A color never served: the proxy switches only after the gate.
+			removeColor(ctx, p.a, r.Name, r.Color)
+		case cur == "":
+			// A first deploy cut off: like a failed first deploy, it
+			// leaves nothing running.
+			_ = p.a.Down(ctx, r.Name)
+			stopped = true
+		}
+		_ = p.a.SaveRecord(ctx, r)
 	}
 	if cur == "" {
-		// A first deploy that was cut off: like a failed first deploy, it
-		// leaves nothing running.
-		stopped := false
-		for _, r := range recs {
-			if r.Outcome == OutcomePending && strategyOf(r) == StrategyRecreate {
-				_ = p.s.down(ctx, r.Name)
-				stopped = true
-			}
-		}
 		return stopped, nil
 	}
-	rec, ok := findRecord(recs, cur)
+	rec, ok := host.FindRecord(recs, cur)
 	if !ok {
 		return false, fmt.Errorf("current release %s has no release.json", cur)
 	}
-	h := gateOf(rec, p.spec.Health)
-	if strategyOf(rec) == StrategyBlueGreen {
-		if rec.Proxy == nil {
-			return false, fmt.Errorf("release %s runs blue-green but records no proxy", rec.Name)
-		}
-		if _, st, err := p.s.inColor(rec.Color).serviceState(ctx, rec.Name); err == nil && st.Status == "running" && st.Image == rec.ImageID {
-			return false, nil
-		}
-		return true, p.s.startColor(ctx, rec, rec.Proxy.Name, rec.HealthPort, h)
-	}
-	if _, st, err := p.s.serviceState(ctx, rec.Name); err == nil && st.Status == "running" && st.Image == rec.ImageID {
-		return false, nil
-	}
-	return true, p.s.startAndGate(ctx, rec, h)
+	return forRecord(rec).restore(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
 }
 
 func (p *Prepared) currentRecord(ctx context.Context) (Record, error) {
-	cur, err := p.s.current(ctx)
+	cur, err := p.a.Current(ctx)
 	if err != nil {
 		return Record{}, err
 	}
 	if cur == "" {
-		return Record{}, fmt.Errorf("%s has never been deployed to %s", p.spec.App, p.s.c.Target())
+		return Record{}, fmt.Errorf("%s has never been deployed to %s", p.spec.App, p.a.Target())
 	}
-	return p.s.record(ctx, cur)
+	return p.a.Release(ctx, cur)
 }
 
 // Release lets go of the deploy lock. It is safe to call twice.
 func (p *Prepared) Release() {
 	if p.lock != nil {
-		p.lock.release()
+		p.lock.Release()
 		p.lock = nil
 	}
 }

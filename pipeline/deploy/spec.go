@@ -1,29 +1,25 @@
-// Package deploy ships a release to a docker host over SSH, the way
+// Package deploy ships a release to one docker host over SSH, the way
 // Capistrano and Kamal do: each release in its own directory, one deploy
-// at a time, a health gate through an SSH tunnel, automatic rollback to the
-// previous release when the gate fails, a deploy log and pruning. A failed
-// deploy leaves the previous release serving.
+// at a time, a health gate, automatic rollback when the gate fails.
 //
-// Server layout under AppDir (default /opt/<app>):
-//
-//	releases/<UTC yyyymmddHHMMSS>-<tag>/compose.yaml, .env (0600), release.json
-//	current -> releases/<…>   the release that last passed its health gate
-//	shared/                   what relative paths in the user's compose file
-//	                          (bind mounts, env_file) point at; outlives releases
-//	deploys.log               one JSON line per attempt and outcome
-//	.lock, .lock.owner        the deploy lock (flock, held by the SSH session)
-//	                          and its holder, written and cleared under the lock
+// A strategy is chosen once, from the request and the app's record
+// (dispatch.go), and the verbs delegate to it: recreate (recreate.go),
+// blue-green behind the shared proxy (bluegreen.go, colors.go), and
+// leaving blue-green for recreate (leaveproxy.go). Every deploy and
+// rollback returns a Result whose Outcome (pipeline/outcome) says what
+// serves afterwards, with its error too. The host's mechanics live in
+// pipeline/host, the proxy in pipeline/proxy.
 package deploy
 
 import (
-	"context"
 	"fmt"
-	"io"
+	"net"
 	"regexp"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // Spec is one deploy.
@@ -65,83 +61,45 @@ type Spec struct {
 	Proxy    Proxy
 }
 
-// Health configures the gate.
-type Health struct {
-	// Path is the HTTP path checked through the SSH tunnel (default
-	// /healthz); "-" disables the HTTP check (container health only).
-	Path string
-	// Port is the server port the service is published on (default: the
-	// host port of Publish).
-	Port int
-	// Host is the server address the check connects to: the IP Publish
-	// binds, or 127.0.0.1 when it binds every address.
-	Host string
-	// Timeout is how long the new release has to become healthy (default 60s).
-	Timeout time.Duration
-	// Interval between probes (default 1s).
-	Interval time.Duration
-	// Settle is how long the release must stay healthy after its first
-	// passing probe (default 5s; negative: no settle window). Every probe
-	// in the window must pass, and the container must neither restart nor
-	// turn unhealthy, so a release that answers once and then degrades
-	// never goes live. It adds to Timeout.
-	Settle time.Duration
-}
+// Health configures the gate (see host.Health).
+type Health = host.Health
 
 // DefaultSettle is the settle window when Health.Settle is zero.
-const DefaultSettle = 5 * time.Second
+const DefaultSettle = host.DefaultSettle
 
-// Transfer gets the image onto the server.
-type Transfer interface {
-	// Name is "registry" or "ssh".
-	Name() string
-	// deliver makes the image available to the server's docker and
-	// returns the reference compose should run.
-	deliver(ctx context.Context, s *server, image string) (string, error)
-}
-
-// Registry pulls the image on the server after a `docker login` whose
-// password travels on stdin. The login is removed after the pull.
-type Registry struct {
-	Host, Username, Password string
-}
-
-// Name implements Transfer.
-func (Registry) Name() string { return "registry" }
-
-// SSH streams an image tarball (docker save format) over the SSH session
-// into `docker load`, for servers without registry access. Nothing is
-// written to a temp file on either side.
-type SSH struct {
-	Tarball io.Reader
-}
-
-// Name implements Transfer.
-func (SSH) Name() string { return "ssh" }
-
-// TransferNames are the transfer strategies.
-func TransferNames() []string { return []string{"registry", "ssh"} }
-
-var (
-	appRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	serviceRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-	publishRE = regexp.MustCompile(`^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$`)
-	dirRE     = regexp.MustCompile(`^/[A-Za-z0-9_./-]*$`)
+// Defaults declared once, for the pipeline and the root module's flags.
+const (
+	DefaultContainerPort = 8080
+	DefaultService       = "app"
+	DefaultHealthPath    = host.DefaultHealthPath
+	DefaultKeep          = 5
 )
 
+// Transfer gets the image onto the server: Registry or SSH.
+type Transfer = host.Transfer
+
+// Registry pulls the image on the server (see host.Registry).
+type Registry = host.Registry
+
+// SSH streams an image tarball into docker load (see host.SSH).
+type SSH = host.SSH
+
+// TransferNames are the transfers.
+func TransferNames() []string { return host.TransferNames() }
+
+// ParseTransferName validates a transfer name from user input.
+func ParseTransferName(s string) (string, error) { return host.ParseTransferName(s) }
+
+var publishRE = regexp.MustCompile(`^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$`)
+
 // ValidateApp checks an app name.
-func ValidateApp(app string) error {
-	if !appRE.MatchString(app) {
-		return fmt.Errorf("app name %q: use 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit", app)
-	}
-	return nil
-}
+func ValidateApp(app string) error { return host.ValidateApp(app) }
 
 // withDefaults fills defaults and validates; nothing is sent before this
 // passes.
 func (s Spec) withDefaults() (Spec, error) {
 	var err error
-	if s.AppDir, s.Service, err = location(s.App, s.AppDir, s.Service); err != nil {
+	if s.AppDir, s.Service, err = host.Locate(s.App, s.AppDir, s.Service); err != nil {
 		return s, err
 	}
 	if s.Transfer == nil {
@@ -157,26 +115,35 @@ func (s Spec) withDefaults() (Spec, error) {
 		}
 	}
 	if s.ContainerPort == 0 {
-		s.ContainerPort = 8080
+		s.ContainerPort = DefaultContainerPort
 	}
 	if s.Publish == "" {
 		s.Publish = fmt.Sprintf("%d:%d", s.ContainerPort, s.ContainerPort)
 	}
-	m := publishRE.FindStringSubmatch(s.Publish)
-	if m == nil {
-		return s, fmt.Errorf("publish %q: want [ip:]hostPort:containerPort", s.Publish)
+	if s.ContainerPort < 1 || s.ContainerPort > 65535 {
+		return s, fmt.Errorf("container port %d: want 1-65535", s.ContainerPort)
 	}
-	if s.Health.Port == 0 {
-		_, _ = fmt.Sscan(m[2], &s.Health.Port)
-	}
-	if s.Health.Host == "" && m[1] != "" && m[1] != "0.0.0.0" {
-		s.Health.Host = m[1]
-	}
-	if s.Health, err = s.Health.withDefaults(); err != nil {
+	bind, hostPort, err := parsePublish(s.Publish)
+	if err != nil {
 		return s, err
 	}
+	if s.Health.Port == 0 {
+		s.Health.Port = hostPort
+	}
+	if s.Health.Port < 1 || s.Health.Port > 65535 {
+		return s, fmt.Errorf("health port %d: want 1-65535", s.Health.Port)
+	}
+	if s.Health.Host == "" && bind != "" {
+		s.Health.Host = bind
+	}
+	if s.Health, err = s.Health.WithDefaults(); err != nil {
+		return s, err
+	}
+	if s.Health.Timeout < 0 {
+		return s, fmt.Errorf("health timeout %s: must not be negative", s.Health.Timeout)
+	}
 	if s.Keep == 0 {
-		s.Keep = 5
+		s.Keep = DefaultKeep
 	}
 	if s.Keep < 2 {
 		return s, fmt.Errorf("keep %d: at least 2 releases (current and previous) are always kept", s.Keep)
@@ -195,56 +162,24 @@ func (s Spec) withDefaults() (Spec, error) {
 	return s.withStrategy()
 }
 
-// location validates where an app lives on the server and fills the
-// defaults: app dir /opt/<app>, service "app".
-func location(app, appDir, service string) (string, string, error) {
-	if err := ValidateApp(app); err != nil {
-		return "", "", err
+// parsePublish reads [ip:]hostPort:containerPort, each port 1-65535 and
+// the address a dotted IPv4 one; bind is "" for every address.
+func parsePublish(p string) (bind string, hostPort int, err error) {
+	m := publishRE.FindStringSubmatch(p)
+	if m == nil {
+		return "", 0, fmt.Errorf("publish %q: want [ip:]hostPort:containerPort", p)
 	}
-	if appDir == "" {
-		appDir = "/opt/" + app
+	if m[1] != "" && net.ParseIP(m[1]) == nil {
+		return "", 0, fmt.Errorf("publish %q: %s is not an IPv4 address", p, m[1])
 	}
-	if !dirRE.MatchString(appDir) || strings.Contains(appDir, "..") || appDir == "/" {
-		return "", "", fmt.Errorf("app dir %q: want an absolute path without spaces or '..'", appDir)
-	}
-	if service == "" {
-		service = "app"
-	}
-	if !serviceRE.MatchString(service) {
-		return "", "", fmt.Errorf("compose service %q is not a valid service name", service)
-	}
-	return strings.TrimRight(appDir, "/"), service, nil
-}
-
-// withDefaults fills the gate's defaults (the port comes from the spec).
-func (h Health) withDefaults() (Health, error) {
-	if h.Path == "" {
-		h.Path = "/healthz"
-	}
-	if h.Path != "-" && !strings.HasPrefix(h.Path, "/") {
-		return h, fmt.Errorf("health path %q must start with /", h.Path)
-	}
-	if h.Timeout == 0 {
-		h.Timeout = 60 * time.Second
-	}
-	if h.Interval == 0 {
-		h.Interval = time.Second
-	}
-	if h.Settle == 0 {
-		h.Settle = DefaultSettle
-	}
-	if h.Host == "" {
-		h.Host = "127.0.0.1"
-	}
-	return h, nil
-}
-
-// ParseTransferName validates a strategy name from user input.
-func ParseTransferName(s string) (string, error) {
-	for _, n := range TransferNames() {
-		if s == n {
-			return s, nil
+	for _, port := range m[2:] {
+		if n, _ := strconv.Atoi(port); n < 1 || n > 65535 {
+			return "", 0, fmt.Errorf("publish %q: port %s is out of range 1-65535", p, port)
 		}
 	}
-	return "", fmt.Errorf("unknown transfer strategy %q: want one of %s", s, strings.Join(TransferNames(), ", "))
+	hostPort, _ = strconv.Atoi(m[2])
+	if m[1] != "0.0.0.0" {
+		bind = m[1]
+	}
+	return bind, hostPort, nil
 }

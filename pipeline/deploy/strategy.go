@@ -8,11 +8,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
 )
 
-// Strategy is how a new release replaces the running one.
-type Strategy string
+// Strategy is how a new release replaces the running one; release.json
+// records it (host.Strategy).
+type Strategy = host.Strategy
 
 // Strategies.
 const (
@@ -77,17 +79,8 @@ func (p Proxy) given() bool {
 	return p.Name != "" || p.Root != "" || p.Host != "" || p.Drain != 0
 }
 
-// ProxyRecord is how a blue-green release is reached, kept in its
-// release.json so rollbacks and status find the proxy again.
-type ProxyRecord struct {
-	Name  string        `json:"name"`
-	Root  string        `json:"root"`
-	Image string        `json:"image"`
-	Bind  string        `json:"bind,omitempty"` // host IP the public port binds; empty: every address
-	Port  int           `json:"port"`           // public port
-	Host  string        `json:"host,omitempty"`
-	Drain time.Duration `json:"drain"`
-}
+// ProxyRecord is how a blue-green release is reached (see host.ProxyRecord).
+type ProxyRecord = host.ProxyRecord
 
 var hostNameRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
@@ -103,7 +96,7 @@ func (p Proxy) withDefaults() (Proxy, error) {
 	if p.Root == "" {
 		p.Root = "/opt/goship-proxy"
 	}
-	if !dirRE.MatchString(p.Root) || strings.Contains(p.Root, "..") || p.Root == "/" {
+	if !host.ValidDir(p.Root) {
 		return p, fmt.Errorf("proxy dir %q: want an absolute path without spaces or '..'", p.Root)
 	}
 	p.Root = strings.TrimRight(p.Root, "/")
@@ -144,64 +137,8 @@ func validImage(ref string) error {
 	return err
 }
 
-// withStrategy validates the strategy and the proxy settings given, so a
-// bad value fails before anything touches the server. What is not given
-// is settled by resolveStrategy, from the release running now.
-func (s Spec) withStrategy() (Spec, error) {
-	var err error
-	if s.Strategy, err = ParseStrategy(string(s.Strategy)); err != nil {
-		return s, err
-	}
-	if s.Strategy == StrategyRecreate && s.Proxy.given() {
-		return s, fmt.Errorf("proxy settings need --strategy=%s", StrategyBlueGreen)
-	}
-	p, err := s.Proxy.withDefaults()
-	if err != nil {
-		return s, err
-	}
-	if p.Name == s.App {
-		return s, fmt.Errorf("app %q has the proxy's name: rename one of them", s.App)
-	}
-	return s, nil
-}
-
-// resolveStrategy settles what the spec leaves open from the release
-// running now (prev, zero for a new app): the strategy is kept, and
-// blue-green keeps its proxy, each setting unless the spec gives one.
-func (s Spec) resolveStrategy(prev Record) (Spec, error) {
-	if s.Strategy == "" {
-		s.Strategy = strategyOf(prev)
-	}
-	if s.Strategy != StrategyBlueGreen {
-		return s, nil
-	}
-	if pr := prev.Proxy; pr != nil {
-		p := &s.Proxy
-		p.Name, p.Root, p.Image, p.Host = or(p.Name, pr.Name), or(p.Root, pr.Root), or(p.Image, pr.Image), or(p.Host, pr.Host)
-		if p.Drain == 0 {
-			p.Drain = pr.Drain
-		}
-	}
-	var err error
-	s.Proxy, err = s.Proxy.withDefaults()
-	return s, err
-}
-
-func or(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
-}
-
 // proxyRecord is where spec's app is reached through the proxy.
 func (s Spec) proxyRecord() ProxyRecord {
-	m := publishRE.FindStringSubmatch(s.Publish)
-	bind := m[1]
-	if bind == "0.0.0.0" {
-		bind = ""
-	}
-	var port int
-	_, _ = fmt.Sscan(m[2], &port)
+	bind, port, _ := parsePublish(s.Publish) // valid: see withDefaults
 	return ProxyRecord{Name: s.Proxy.Name, Root: s.Proxy.Root, Image: s.Proxy.Image, Bind: bind, Port: port, Host: s.Proxy.Host, Drain: s.Proxy.Drain}
 }

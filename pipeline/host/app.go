@@ -67,11 +67,16 @@ func (s *App) WithProject(project string) *App {
 	return &cp
 }
 
-// Name is the app's name; Dir its directory; Service its compose service;
-// Project the compose project this value acts on.
-func (s *App) Name() string    { return s.app }
-func (s *App) Dir() string     { return s.appDir }
+// Name is the app's name.
+func (s *App) Name() string { return s.app }
+
+// Dir is the app's directory on the server.
+func (s *App) Dir() string { return s.appDir }
+
+// Service is the compose service deployed and checked.
 func (s *App) Service() string { return s.service }
+
+// Project is the compose project this value acts on.
 func (s *App) Project() string { return s.project }
 
 // ComposeBin is the server's compose command (after Preflight).

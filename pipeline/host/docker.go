@@ -48,6 +48,7 @@ type ContainerState struct {
 
 const inspectFormat = `{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}} {{.RestartCount}}`
 
+// Inspect is what docker says about container id.
 func (s *App) Inspect(ctx context.Context, id string) (ContainerState, error) {
 	out, err := s.Run(ctx, "docker inspect", "docker inspect --format "+q(inspectFormat)+" "+q(id), nil)
 	if err != nil {

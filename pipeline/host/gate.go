@@ -113,7 +113,7 @@ func (s *App) probe(ctx context.Context, client *http.Client, release string, w 
 	restarted := w.restartsSince(id, st.Restarts)
 	switch {
 	case w.imageID != "" && st.Image != w.imageID:
-		return false, fmt.Sprintf("container runs image %s, not the release's %s", short(st.Image), short(w.imageID)), true
+		return false, fmt.Sprintf("container runs image %s, not the release's %s", Short(st.Image), Short(w.imageID)), true
 	case st.Status == "restarting" || restarted > 0:
 		// Docker restarts a container only after it exited: it crashed,
 		// and will likely again. Waiting for the timeout cannot help.
@@ -206,7 +206,8 @@ func (s *App) TunnelHTTP(h Health) *http.Client {
 	}
 }
 
-func short(id string) string {
+// Short is a container or image ID cut to a readable length.
+func Short(id string) string {
 	if len(id) > 19 {
 		return id[:19]
 	}

@@ -27,7 +27,7 @@ type LockOwner struct {
 	Since time.Time `json:"since"`
 }
 
-// lock is held by a flock process tied to an SSH session: when the
+// Held is the deploy lock, held by a flock process tied to an SSH session: when the
 // session ends, for any reason, the lock is released. A cut connection can
 // therefore never leave a stale lock behind; only a hung deploy can hold
 // one, and BreakLock ends that.
@@ -53,6 +53,8 @@ cat >/dev/null
 [ "$(cat .lock.owner 2>/dev/null)" = "$owner" ] && rm -f .lock.owner
 true'`
 
+// Lock takes the app's deploy lock for who, or fails at once with
+// ErrLocked naming the deploy that holds it.
 func (s *App) Lock(ctx context.Context, who string) (*Held, error) {
 	sess, err := s.c.NewSession()
 	if err != nil {

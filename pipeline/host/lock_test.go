@@ -1,4 +1,4 @@
-package deploy
+package host
 
 import (
 	"bufio"
@@ -22,22 +22,22 @@ func TestLockRacesNameTheRealHolder(t *testing.T) {
 	w := newWorld(t)
 	app, _ := w.app(t, "race")
 	appDir := w.srv.AppRoot + "/" + app
-	servers := [2]*server{newServer(w.dial(t), app, appDir, "app"), newServer(w.dial(t), app, appDir, "app")}
-	if err := servers[0].preflight(context.Background(), 0); err != nil {
+	servers := [2]*App{New(w.dial(t), app, appDir, "app"), New(w.dial(t), app, appDir, "app")}
+	if err := servers[0].Preflight(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	ownerFile := filepath.Join(appDir, ".lock.owner")
 	for i := range 20 {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
-		locks := [2]*lock{}
+		locks := [2]*Held{}
 		errs := [2]error{}
 		for side := range 2 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start
-				locks[side], errs[side] = servers[side].lock(context.Background(), fmt.Sprintf("racer-%d-%d", i, side))
+				locks[side], errs[side] = servers[side].Lock(context.Background(), fmt.Sprintf("racer-%d-%d", i, side))
 			}()
 		}
 		close(start)
@@ -54,7 +54,7 @@ func TestLockRacesNameTheRealHolder(t *testing.T) {
 		if !errors.Is(errs[loser], ErrLocked) || !strings.Contains(errs[loser].Error(), want) {
 			t.Errorf("race %d: the loser was told %v, want the holder %s", i, errs[loser], want)
 		}
-		locks[winner].release()
+		locks[winner].Release()
 		if _, err := os.Stat(ownerFile); !os.IsNotExist(err) {
 			t.Fatalf("race %d: .lock.owner is still there after release (%v)", i, err)
 		}
@@ -69,15 +69,15 @@ func TestBreakLockChecksTheRecordedPIDHoldsTheLock(t *testing.T) {
 	app, _ := w.app(t, "brk")
 	appDir := w.srv.AppRoot + "/" + app
 	c := w.dial(t)
-	s := newServer(c, app, appDir, "app")
-	if err := s.preflight(context.Background(), 0); err != nil {
+	s := New(c, app, appDir, "app")
+	if err := s.Preflight(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
-	held, err := s.lock(context.Background(), "alice@laptop")
+	held, err := s.Lock(context.Background(), "alice@laptop")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.release()
+	defer held.Release()
 
 	// A process of the deploy user that has nothing to do with the lock.
 	sess, err := c.NewSession()
@@ -99,14 +99,14 @@ func TestBreakLockChecksTheRecordedPIDHoldsTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err = BreakLock(context.Background(), w.dial(t), app, appDir)
+	_, err = New(w.dial(t), app, appDir, "app").BreakLock(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "nothing was ended") {
 		t.Fatalf("BreakLock with a forged owner: %v", err)
 	}
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", stray)); err != nil {
 		t.Fatalf("BreakLock ended pid %d, which does not hold the lock", stray)
 	}
-	if _, err := newServer(w.dial(t), app, appDir, "app").lock(context.Background(), "bob"); !errors.Is(err, ErrLocked) {
+	if _, err := New(w.dial(t), app, appDir, "app").Lock(context.Background(), "bob"); !errors.Is(err, ErrLocked) {
 		t.Fatalf("the lock is no longer held: %v", err)
 	}
 }

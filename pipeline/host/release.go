@@ -8,6 +8,7 @@ import (
 	"time"
 )
 
+// ReleaseDir is the directory of release name.
 func (s *App) ReleaseDir(name string) string { return s.appDir + "/releases/" + name }
 
 // ComposeCmd is the compose invocation for a release directory.
@@ -27,10 +28,10 @@ func (s *App) WriteRelease(ctx context.Context, name string, files map[string]Fi
 		if !ok {
 			continue
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: fname, Mode: f.mode, Size: int64(len(f.data)), ModTime: now}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: fname, Mode: f.Mode, Size: int64(len(f.Data)), ModTime: now}); err != nil {
 			return err
 		}
-		if _, err := tw.Write(f.data); err != nil {
+		if _, err := tw.Write(f.Data); err != nil {
 			return err
 		}
 	}
@@ -45,7 +46,8 @@ func (s *App) WriteRelease(ctx context.Context, name string, files map[string]Fi
 	return nil
 }
 
+// File is one file of a release directory and its mode.
 type File struct {
-	data []byte
-	mode int64
+	Data []byte
+	Mode int64
 }
