@@ -62,7 +62,7 @@ func (g *Goship) Caches(
 	defer cleanup()
 	data, err := os.ReadFile(listing)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the cache listing: %w", err)
 	}
 	entries, err := cachedir.ParseListing(data)
 	if err != nil {

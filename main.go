@@ -232,7 +232,7 @@ func New(
 	// +optional
 	// +default="goship"
 	cacheNamespace string,
-	// Seeds goship's empty cache volumes from a directory that `caches` exported (a fresh CI runner's engine starts warm); a volume that already has contents keeps them.
+	// Seeds goship's cache volumes from a directory that `caches` exported, for an engine that starts empty (an ephemeral CI runner); a seed fills a volume once, when it is created, and never overwrites one. Leave it out on a long-lived engine.
 	// +optional
 	cacheFrom *dagger.Directory,
 	// Commit SHA of the source (CI passes $GITHUB_SHA).
@@ -523,8 +523,8 @@ func trimmedSecret(ctx context.Context, name string, secret *dagger.Secret) (*da
 	return dag.SetSecret(name, plain), plain, nil
 }
 
-// cache is goship's cache volume for what, in its namespace, seeded
-// from --cache-from when it is empty.
+// cache is goship's cache volume for what, in its namespace; with
+// --cache-from, the one seeded from it (see cacheSeed).
 func (g *Goship) cache(what string) *dagger.CacheVolume {
 	return dag.CacheVolume(g.CacheNamespace+"-"+what, g.cacheSeed(what))
 }
