@@ -14,10 +14,10 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -54,21 +54,6 @@ type Canary struct {
 // maxDials bounds concurrent connects and preflights.
 const maxDials = 8
 
-// relockWait is how long a reconnect waits for the lock a cut connection
-// held to be let go by the server.
-const relockWait = 15 * time.Second
-
-// member is one host during a run.
-type member struct {
-	cfg  sshconn.Config
-	name string
-	spec deploy.Spec
-	c    *sshconn.Client
-	p    *deploy.Prepared
-	dead chan struct{} // closed when c's connection ends
-	rep  *HostReport
-}
-
 // Run deploys plan.Spec to every host, rolling. The report is returned
 // even with an error; the error says what failed where and what the run
 // did about it. A nil error means every host runs the new release.
@@ -81,7 +66,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	}
 	rep := &Report{App: members[0].spec.App, Image: plan.Spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: RunFailed}
 	for _, m := range members {
-		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: Untouched})
+		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: Untouched, Ended: outcome.Unchanged})
 	}
 	for i, m := range members {
 		m.rep = &rep.Hosts[i]
@@ -96,6 +81,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	// Nothing changes anywhere until every host is connected, preflighted
 	// and locked.
 	if err := prepareAll(ctx, members, log); err != nil {
+		rep.Outcome = RunUnchanged
 		return rep, err
 	}
 	for _, m := range members {
@@ -140,12 +126,9 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	// The run stops here: every host moved goes back to what it had.
 	rctx := context.WithoutCancel(ctx)
 	rollbackAll(rctx, moved, parallel, log)
-	rep.Outcome = RunRolledBack
-	for _, h := range rep.Hosts {
-		// Anything not back on what it had leaves the fleet mixed.
-		if h.Outcome == RollbackFailed || h.Outcome == Deployed || (h.Outcome == Failed && h.Serving != h.Previous) {
-			rep.Outcome = RunFailed
-		}
+	rep.Outcome = runOutcome(rep.Hosts)
+	if len(members) == 1 {
+		return rep, members[0].failure()
 	}
 	return rep, fleetError(failure, rep)
 }
@@ -194,98 +177,6 @@ func (plan Plan) members() ([]*member, error) {
 	return out, nil
 }
 
-// prepareAll connects to, preflights and locks every host at once. If any
-// host fails, every lock taken is let go and the error names each host
-// that failed and why.
-func prepareAll(ctx context.Context, members []*member, log *logger) error {
-	forEach(members, maxDials, func(m *member) {
-		if err := m.prepare(ctx); err != nil {
-			m.rep.Error = err.Error()
-			log.printf("%s: preflight: %v", m.name, err)
-			return
-		}
-		log.printf("%s: ready and locked (current release %s)", m.name, orNone(m.p.Current()))
-	})
-	var failed []string
-	for _, m := range members {
-		if m.rep.Error != "" {
-			failed = append(failed, m.name+": "+m.rep.Error)
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	for _, m := range members {
-		m.close()
-	}
-	return &PreflightError{Failed: failed, Hosts: len(members)}
-}
-
-// PreflightError stops a run before anything changed on any host.
-type PreflightError struct {
-	Failed []string // "host: reason"
-	Hosts  int
-}
-
-func (e *PreflightError) Error() string {
-	return fmt.Sprintf("fleet preflight: %d of %d hosts not ready; nothing was changed on any host:\n  %s",
-		len(e.Failed), e.Hosts, strings.Join(e.Failed, "\n  "))
-}
-
-// prepare connects, preflights and takes the lock.
-func (m *member) prepare(ctx context.Context) error {
-	c, err := sshconn.Dial(ctx, m.cfg)
-	if err != nil {
-		return err
-	}
-	p, err := deploy.Prepare(ctx, c, m.spec)
-	if err != nil {
-		_ = c.Close()
-		return err
-	}
-	m.c, m.p, m.dead = c, p, make(chan struct{})
-	go func(c *sshconn.Client, dead chan struct{}) { _ = c.Wait(); close(dead) }(c, m.dead)
-	return nil
-}
-
-// isDead reports whether m's connection ended.
-func (m *member) isDead() bool {
-	if m.dead == nil {
-		return true
-	}
-	select {
-	case <-m.dead:
-		return true
-	default:
-		return false
-	}
-}
-
-// reconnect dials m again and takes its lock, which the server lets go of
-// once it notices the old connection is gone.
-func (m *member) reconnect(ctx context.Context) error {
-	m.close()
-	deadline := time.Now().Add(relockWait)
-	for {
-		err := m.prepare(ctx)
-		if err == nil || !errors.Is(err, deploy.ErrLocked) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-func (m *member) close() {
-	if m.p != nil {
-		m.p.Release()
-		m.p = nil
-	}
-	if m.c != nil {
-		_ = m.c.Close()
-		m.c = nil
-	}
-}
-
 // deployBatch moves a batch's hosts at once and waits for all of them.
 func deployBatch(ctx context.Context, batch []*member, log *logger) error {
 	forEach(batch, len(batch), func(m *member) { m.deploy(ctx, log) })
@@ -299,91 +190,6 @@ func deployBatch(ctx context.Context, batch []*member, log *logger) error {
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-// deploy moves one host. Its deploy rolls itself back when its gate
-// fails; a connection cut mid-deploy cannot, so the host is reconnected
-// and its current release restored.
-func (m *member) deploy(ctx context.Context, log *logger) {
-	start := time.Now()
-	defer func() { m.rep.Took += time.Since(start) }()
-	if m.isDead() {
-		// The connection dropped while the host waited for its turn, and
-		// with it the lock: take it again, and go on only if nothing
-		// changed there meanwhile.
-		if err := m.reconnect(ctx); err != nil {
-			m.rep.Outcome, m.rep.Error = Untouched, "connection lost before its turn; reconnecting failed: "+err.Error()
-			return
-		}
-		if cur := m.p.Current(); cur != m.rep.Previous {
-			m.rep.Outcome, m.rep.Serving = Untouched, cur
-			m.rep.Error = fmt.Sprintf("connection lost before its turn; meanwhile another deploy made %s current (was %s)", orNone(cur), orNone(m.rep.Previous))
-			return
-		}
-		log.printf("%s: connection lost while waiting; reconnected and locked again", m.name)
-	}
-	log.printf("%s: deploying %s", m.name, m.spec.Image)
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-m.dead: // a dead connection fails the deploy now, not at the gate's timeout
-			cancel()
-		case <-dctx.Done():
-		}
-	}()
-	res, err := m.p.Deploy(dctx)
-	if err == nil {
-		m.rep.New, m.rep.Serving, m.rep.Outcome = res.Release, res.Release, Deployed
-		log.printf("%s: deployed %s in %s", m.name, res.Release, res.Took.Round(100*time.Millisecond))
-		return
-	}
-	m.rep.Outcome, m.rep.Error = Failed, err.Error()
-	if !m.isDead() {
-		log.printf("%s: deploy failed: %s", m.name, firstLine(err.Error()))
-		m.learnNew(ctx)
-		return
-	}
-	log.printf("%s: connection lost mid-deploy; reconnecting to restore %s", m.name, orNone(m.rep.Previous))
-	rctx := context.WithoutCancel(ctx)
-	if rerr := m.reconnect(rctx); rerr != nil {
-		m.rep.Serving = ""
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%s); reconnecting failed (%v): its state is unknown, check it with status", firstLine(err.Error()), rerr)
-		return
-	}
-	restarted, rerr := m.p.Restore(rctx)
-	m.learnNew(rctx)
-	switch {
-	case rerr != nil:
-		m.rep.Serving = ""
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy, so its own rollback could not run (%s); reconnected, but restoring %s failed: %v", firstLine(err.Error()), m.rep.Previous, rerr)
-	case restarted:
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy, so its own rollback could not run (%s); reconnected and brought %s back", firstLine(err.Error()), m.rep.Previous)
-	default:
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%s); reconnected: %s was still serving", firstLine(err.Error()), m.rep.Previous)
-	}
-	log.printf("%s: %s", m.name, m.rep.Error)
-}
-
-// learnNew finds the name of the release a failed deploy created, for
-// the report.
-func (m *member) learnNew(ctx context.Context) {
-	if m.c == nil {
-		return
-	}
-	recs, err := deploy.Releases(ctx, m.c, m.spec.App, m.spec.AppDir)
-	if err != nil {
-		return
-	}
-	found := false
-	for _, r := range recs { // newest first: the first match is this run's
-		if !found && r.Name > m.rep.Previous && r.Image == m.spec.Image {
-			m.rep.New, found = r.Name, true
-		}
-		if r.Current {
-			m.rep.Serving = r.Name
-		}
-	}
 }
 
 // checkCanary lets the canary serve alone for the pause, then gates it
@@ -420,108 +226,4 @@ func rollbackAll(ctx context.Context, moved []*member, parallel int, log *logger
 		forEach(moved[:n], n, func(m *member) { m.rollback(ctx, log) })
 		moved = moved[n:]
 	}
-}
-
-func (m *member) rollback(ctx context.Context, log *logger) {
-	start := time.Now()
-	defer func() { m.rep.Took += time.Since(start) }()
-	note := func(s string) {
-		if m.rep.Error != "" {
-			s = m.rep.Error + "; " + s
-		}
-		m.rep.Error = s
-	}
-	if m.rep.Previous == "" {
-		note("no previous release to roll back to: it keeps serving " + m.rep.New)
-		log.printf("%s: %s", m.name, m.rep.Error)
-		return
-	}
-	if m.isDead() {
-		if err := m.reconnect(ctx); err != nil {
-			m.rep.Outcome = RollbackFailed
-			note(fmt.Sprintf("rollback to %s: reconnect: %v", m.rep.Previous, err))
-			log.printf("%s: %s", m.name, m.rep.Error)
-			return
-		}
-	}
-	log.printf("%s: rolling back to %s", m.name, m.rep.Previous)
-	if _, err := m.p.Rollback(ctx, m.rep.Previous); err != nil {
-		m.rep.Outcome = RollbackFailed
-		note(fmt.Sprintf("rollback to %s: %v", m.rep.Previous, err))
-		m.learnNew(ctx)
-		log.printf("%s: rollback failed: %s", m.name, firstLine(err.Error()))
-		return
-	}
-	m.rep.Outcome, m.rep.Serving = RolledBack, m.rep.Previous
-	log.printf("%s: back on %s", m.name, m.rep.Previous)
-}
-
-// fleetError says what failed and what the run did about it.
-func fleetError(failure error, rep *Report) error {
-	var rolled, untouched, stuck []string
-	for _, h := range rep.Hosts {
-		switch {
-		case h.Outcome == RolledBack:
-			rolled = append(rolled, h.Host)
-		case h.Outcome == Untouched:
-			untouched = append(untouched, h.Host)
-		case h.Outcome == RollbackFailed, h.Outcome == Deployed, h.Serving != h.Previous:
-			stuck = append(stuck, h.Host)
-		}
-	}
-	msg := "fleet deploy stopped: " + failure.Error()
-	if len(rolled) > 0 {
-		msg += fmt.Sprintf("; rolled back to their previous releases: %s", strings.Join(rolled, ", "))
-	}
-	if len(untouched) > 0 {
-		msg += fmt.Sprintf("; untouched: %s", strings.Join(untouched, ", "))
-	}
-	if len(stuck) > 0 {
-		msg += fmt.Sprintf("; NOT BACK ON THEIR PREVIOUS RELEASE: %s (see the report)", strings.Join(stuck, ", "))
-	}
-	return errors.New(msg)
-}
-
-// forEach runs fn on every member, at most limit at a time.
-func forEach(members []*member, limit int, fn func(*member)) {
-	sem := make(chan struct{}, max(limit, 1))
-	var wg sync.WaitGroup
-	for _, m := range members {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(m *member) {
-			defer func() { <-sem; wg.Done() }()
-			fn(m)
-		}(m)
-	}
-	wg.Wait()
-}
-
-// logger writes progress lines from concurrent hosts without interleaving.
-type logger struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func newLogger(w io.Writer) *logger { return &logger{w: w} }
-
-func (l *logger) printf(format string, args ...any) {
-	if l.w == nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = fmt.Fprintf(l.w, format+"\n", args...)
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

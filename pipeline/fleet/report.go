@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/notify"
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 // HostOutcome is what a run did to one host.
@@ -28,18 +29,19 @@ const (
 	Untouched HostOutcome = "untouched"
 )
 
-// RunOutcome is how a whole run ended.
-type RunOutcome string
-
-// Run outcomes.
+// The run outcomes are the pipeline's typed outcomes: the worst over the
+// hosts (see outcome.Worst).
 const (
 	// RunSucceeded: every host runs the new release.
-	RunSucceeded RunOutcome = "succeeded"
-	// RunRolledBack: a host failed, and every host runs what it had.
-	RunRolledBack RunOutcome = "rolled back"
-	// RunFailed: stopped at preflight with nothing changed, or some host
-	// is not back on what it had (see Hosts).
-	RunFailed RunOutcome = "failed"
+	RunSucceeded = outcome.Succeeded
+	// RunUnchanged: the run stopped before it moved any traffic (preflight,
+	// or a blue-green color that failed its gate): every host serves what
+	// it had throughout.
+	RunUnchanged = outcome.Unchanged
+	// RunRolledBack: a host failed, and every host runs what it had again.
+	RunRolledBack = outcome.RolledBack
+	// RunFailed: some host is not back on what it had (see Hosts).
+	RunFailed = outcome.Failed
 )
 
 // HostReport is one host's line of a run.
@@ -51,14 +53,20 @@ type HostReport struct {
 	// Serving is the release current when the run ended, as far as the
 	// run knows ("" when unknown or none).
 	Serving string
+	Image   string        // the image of the release a rollback went to
 	Took    time.Duration // time spent changing this host
 	Error   string
+	// Ended is how the run ended on this host; the run's Outcome is the
+	// worst of them.
+	Ended outcome.Outcome
 }
 
 // Report is a whole run.
 type Report struct {
+	// Verb is what ran: notify.Deploy (the zero value) or notify.Rollback.
+	Verb                     notify.EventKind
 	App, Image, Version, Who string
-	Outcome                  RunOutcome
+	Outcome                  outcome.Outcome
 	Hosts                    []HostReport
 	Took                     time.Duration
 }
@@ -84,7 +92,7 @@ func (r *Report) Mixed() bool {
 // FormatReport renders the run as a table, then each host's error.
 func FormatReport(r *Report) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fleet deploy of %s (%s) to %d hosts: %s in %s\n", r.App, orDash(r.Version), len(r.Hosts), r.Outcome, r.Took.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "fleet deploy of %s (%s) to %d hosts: %s in %s\n", r.App, orDash(r.Version), len(r.Hosts), runLabel(r.Outcome), r.Took.Round(100*time.Millisecond))
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "HOST\tPREVIOUS\tNEW\tOUTCOME\tSERVING\tTIME")
 	for _, h := range r.Hosts {
@@ -112,7 +120,14 @@ func FormatReport(r *Report) string {
 
 // Event is the run as one notification.
 func (r *Report) Event() notify.Event {
-	ev := notify.Event{Kind: notify.Fleet, App: r.App, Version: r.Version, Image: r.Image, Who: r.Who, Duration: r.Took}
+	ev := notify.Event{Kind: r.kind(), App: r.App, Version: r.Version, Image: r.Image, Who: r.Who, Duration: r.Took}
+	if len(r.Hosts) == 1 {
+		h := r.Hosts[0]
+		ev.Release, ev.Previous = h.New, h.Previous
+		if h.Image != "" {
+			ev.Image = h.Image
+		}
+	}
 	var reasons []string
 	for _, h := range r.Hosts {
 		ev.Hosts = append(ev.Hosts, h.Host)
@@ -120,14 +135,7 @@ func (r *Report) Event() notify.Event {
 			reasons = append(reasons, h.Host+": "+firstLine(h.Error))
 		}
 	}
-	switch r.Outcome {
-	case RunSucceeded:
-		ev.Outcome = notify.Succeeded
-	case RunRolledBack:
-		ev.Outcome = notify.RolledBack
-	default:
-		ev.Outcome = notify.Failed
-	}
+	ev.Outcome = outcome.Worst(r.Outcome, outcome.Succeeded) // unset counts as failed
 	ev.Reason = strings.Join(reasons, "; ")
 	return ev
 }
@@ -137,4 +145,29 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// kind is the notification's kind: a rollback, one host's deploy, or a
+// fleet's.
+func (r *Report) kind() notify.EventKind {
+	switch {
+	case r.Verb == notify.Rollback:
+		return notify.Rollback
+	case len(r.Hosts) == 1:
+		return notify.Deploy
+	}
+	return notify.Fleet
+}
+
+// runLabel says how a run ended, for the report's heading.
+func runLabel(o outcome.Outcome) string {
+	switch o {
+	case RunRolledBack:
+		return "rolled back"
+	case RunUnchanged:
+		return "failed; every host still serves what it had"
+	case "":
+		return string(RunFailed)
+	}
+	return string(o)
 }

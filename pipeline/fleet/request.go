@@ -1,0 +1,122 @@
+package fleet
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/release"
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// Request is a deploy as the user asked for it: the flags of `server …
+// deploy`, durations and names still text, secrets read. Plan checks
+// all of it, for every strategy, before anything connects.
+type Request struct {
+	// Spec holds what is already typed: the app, where it lives, who and
+	// what is deployed, compose, env, publish, health path and port, keep.
+	Spec deploy.Spec
+	// Transfer is registry or ssh. RegistryUsername and RegistryPassword
+	// are the server's pull credentials; Tarball the image file an ssh
+	// transfer streams (each host opens its own reader).
+	Transfer                           string
+	RegistryUsername, RegistryPassword string
+	Tarball                            string
+	// Strategy, ProxyHost, ProxyImage, ProxyDir and Drain are the flags of
+	// the same names.
+	Strategy, ProxyHost, ProxyImage, ProxyDir, Drain string
+	// HealthTimeout and HealthSettle are durations such as 60s.
+	HealthTimeout, HealthSettle string
+	// Parallel and Canary are the fleet's rollout (see Plan).
+	Parallel int
+	Canary   string
+	// Log gets the run's progress lines.
+	Log io.Writer
+}
+
+// Plan turns the request into a rolling deploy over hosts, or says which
+// flag is wrong; it touches no host, so a caller checks the request with
+// it before an expensive step (exporting the tarball) and plans again
+// after. close lets go of the tarball readers the run opened.
+func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err error) {
+	close = func() {}
+	spec := r.Spec
+	kind, err := deploy.ParseTransferName(r.Transfer)
+	if err != nil {
+		return Plan{}, close, err
+	}
+	if spec.Strategy, err = deploy.ParseStrategy(r.Strategy); err != nil {
+		return Plan{}, close, err
+	}
+	d, err := parseDurations(map[string]string{"health-timeout": r.HealthTimeout, "health-settle": r.HealthSettle, "drain": r.Drain, "canary": r.Canary})
+	if err != nil {
+		return Plan{}, close, err
+	}
+	spec.Health.Timeout, spec.Health.Settle = d["health-timeout"], d["health-settle"]
+	spec.Proxy = deploy.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir}
+	plan = Plan{Hosts: hosts, Parallel: r.Parallel, Log: r.Log}
+	if c, ok := d["canary"]; ok {
+		plan.Canary = &Canary{Pause: c}
+	}
+	switch kind {
+	case "registry":
+		if spec.Image == "" {
+			return Plan{}, close, fmt.Errorf("--image is required with --transfer=registry (use the reference publish returned)")
+		}
+		host, _, _ := strings.Cut(spec.Image, "/")
+		spec.Transfer = deploy.Registry{Host: host, Username: r.RegistryUsername, Password: r.RegistryPassword}
+	case "ssh":
+		if spec.Image == "" {
+			spec.Image = "goship.local/" + spec.App + ":" + release.TagSafe(spec.Version)
+		}
+		spec.Transfer = deploy.SSH{}
+		var opened []*os.File
+		close = func() {
+			for _, f := range opened {
+				_ = f.Close()
+			}
+		}
+		// Each host reads its own copy of the tarball: a reader is read once.
+		plan.ForHost = func(_ sshconn.Config, spec deploy.Spec) deploy.Spec {
+			f, err := os.Open(r.Tarball)
+			if r.Tarball == "" || err != nil {
+				spec.Transfer = deploy.SSH{} // refused by the deploy: no tarball
+				return spec
+			}
+			opened = append(opened, f)
+			spec.Transfer = deploy.SSH{Tarball: f}
+			return spec
+		}
+	}
+	// Everything is checked here, before any host is dialed.
+	if err := spec.Validate(); err != nil {
+		return Plan{}, close, err
+	}
+	plan.Spec = spec
+	return plan, close, nil
+}
+
+// parseDurations parses named Go durations ("30s"), naming the bad one.
+func parseDurations(in map[string]string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for name, v := range in {
+		if v == "" {
+			continue // not given: the default applies
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: want a duration such as 30s or 2m", name, v)
+		}
+		out[name] = d
+	}
+	return out, nil
+}
+
+// ParseDurations parses the root's duration flags the same way (name:
+// value), naming the bad one.
+func ParseDurations(in map[string]string) (map[string]time.Duration, error) {
+	return parseDurations(in)
+}
