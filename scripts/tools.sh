@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds goship's pinned tools (golangci-lint, trivy, task, actionlint) from
-# the Go module proxy, one module per tool under tools/, so each keeps the
-# dependency set its authors tested. Binaries are cached by the hash of the
-# tool's go.mod and go.sum: a warm machine rebuilds nothing.
+# Builds goship's pinned tools (golangci-lint, trivy, task, actionlint,
+# cosign) from the Go module proxy, one module per tool under tools/, so
+# each keeps the dependency set its authors tested. Binaries are cached by
+# the hash of the tool's go.mod and go.sum: a warm machine rebuilds nothing.
 #
 #   scripts/tools.sh            build what is missing, print the bin dir
 #   GOSHIP_TOOLS_CACHE=dir      where the cache lives (default ~/.cache/goship-tools)
@@ -34,6 +34,9 @@ build actionlint actionlint github.com/rhysd/actionlint/cmd/actionlint GOEXPERIM
 build trivy trivy github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2
 # Writes offline Trivy DBs for the scan tests, with trivy's own trivy-db.
 build trivy-fixturedb trivy ./fixturedb GOEXPERIMENT=jsonv2
+# cosign, to prove in the signing tests that cosign's own verifier accepts
+# goship's signatures and attestations.
+build cosign cosign github.com/sigstore/cosign/v2/cmd/cosign
 # Caddy, the blue-green proxy, for the test world's proxy image: static (it
 # runs on an empty base), in the cache path internal/testworld/proxy.go
 # reads.
