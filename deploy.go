@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/goship-dev/goship/pipeline/fleet"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/notify"
-	"github.com/goship-dev/goship/pipeline/release"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -168,17 +166,6 @@ func (s *Server) targets(ctx context.Context) ([]notify.Target, error) {
 	return notify.ParseTargets(raws)
 }
 
-// session connects to the server, runs fn, and closes the connection.
-// It is for one host; a fleet's verbs go through pipeline/fleet.
-func (s *Server) session(ctx context.Context, cfg sshconn.Config, fn func(*sshconn.Client) (string, error)) (string, error) {
-	client, err := sshconn.Dial(ctx, cfg)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = client.Close() }()
-	return fn(client)
-}
-
 // tell sends ev to the server's webhooks and says how that went; a failed
 // notification never fails the run.
 func (s *Server) tell(ctx context.Context, ev notify.Event) string {
@@ -263,139 +250,102 @@ func (s *Server) Deploy(
 	// +optional
 	canary string,
 ) (string, error) {
+	req := fleet.Request{
+		Spec: deploy.Spec{Image: image, AllowOutsidePaths: allowOutsidePaths, Publish: publish, Keep: keep,
+			Health: deploy.Health{Path: healthPath, Port: healthPort}},
+		Transfer: transfer, RegistryUsername: registryUsername,
+		Strategy: strategy, ProxyHost: proxyHost, ProxyImage: proxyImage, ProxyDir: proxyDir, Drain: drain,
+		HealthTimeout: healthTimeout, HealthSettle: healthSettle, Parallel: parallel, Canary: canary,
+	}
+	var err error
+	if req.Spec.Compose, err = fileBytes(ctx, compose); err != nil {
+		return "", err
+	}
+	if req.Spec.Env, err = secretBytes(ctx, env); err != nil {
+		return "", err
+	}
+	if registryPassword != nil {
+		if _, req.RegistryPassword, err = trimmedSecret(ctx, "goship-deploy-registry-password", registryPassword); err != nil {
+			return "", err
+		}
+	}
+	return s.ship(ctx, req)
+}
+
+// ship fills in what the module knows (app, version, deployer, port, the
+// proxy image through the mirror), checks the whole request before
+// anything is built or dialed, and rolls it out to every host.
+func (s *Server) ship(ctx context.Context, req fleet.Request) (string, error) {
 	g := s.Goship
-	kind, err := deploy.ParseTransferName(transfer)
+	app, cfgs, err := s.appAndConfigs(ctx)
 	if err != nil {
 		return "", err
 	}
-	strat, err := deploy.ParseStrategy(strategy)
-	if err != nil {
+	sp := &req.Spec
+	sp.App, sp.AppDir, sp.Service, sp.ContainerPort = app, s.AppDir, s.Service, g.Port
+	sp.Version, sp.Commit, sp.Who = g.runContext().Version(), g.Sha, g.who()
+	if req.ProxyImage, err = g.proxyImage(req.ProxyImage); err != nil {
 		return "", err
 	}
-	durations, err := parseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle, "drain": drain, "canary": canary})
-	if err != nil {
+	req.Log = os.Stderr
+	if _, _, err := req.Plan(cfgs); err != nil {
 		return "", err
 	}
-	app, err := g.appName(ctx)
-	if err != nil {
-		return "", err
-	}
-	if proxyImage, err = g.proxyImage(proxyImage); err != nil {
-		return "", err
-	}
-	version := g.runContext().Version()
-	spec := deploy.Spec{
-		App: app, AppDir: s.AppDir, Image: image, Service: s.Service,
-		Version: version, Commit: g.Sha, Who: g.who(),
-		ContainerPort: g.Port, Publish: publish, Keep: keep, AllowOutsidePaths: allowOutsidePaths,
-		Health:   deploy.Health{Path: healthPath, Port: healthPort, Timeout: durations["health-timeout"], Settle: durations["health-settle"]},
-		Strategy: strat,
-		Proxy:    deploy.Proxy{Image: proxyImage, Host: proxyHost, Drain: durations["drain"], Root: proxyDir},
-	}
-	if compose != nil {
-		data, err := compose.Contents(ctx)
-		if err != nil {
-			return "", err
-		}
-		spec.Compose = []byte(data)
-	}
-	if env != nil {
-		data, err := env.Plaintext(ctx)
-		if err != nil {
-			return "", err
-		}
-		spec.Env = []byte(data)
-	}
-	switch kind {
-	case "registry":
-		if image == "" {
-			return "", fmt.Errorf("--image is required with --transfer=registry (use the reference publish returned)")
-		}
-		r := deploy.Registry{Host: registryHostOf(image), Username: registryUsername}
-		if registryPassword != nil {
-			if _, r.Password, err = trimmedSecret(ctx, "goship-deploy-registry-password", registryPassword); err != nil {
-				return "", err
-			}
-		}
-		spec.Transfer = r
-	}
-	cfgs, err := s.configs(ctx)
-	if err != nil {
-		return "", err
-	}
-	var tarball string
-	if kind == "ssh" {
-		if spec.Image == "" {
-			spec.Image = "goship.local/" + app + ":" + release.TagSafe(version)
-		}
+	if req.Transfer == "ssh" {
 		path, cleanup, err := g.exportTarball(ctx)
 		if err != nil {
 			return "", err
 		}
 		defer cleanup()
-		tarball = path
+		req.Tarball = path
 	}
-	// Each host reads its own copy of the tarball: a reader is read once.
-	var opened []*os.File
-	defer func() {
-		for _, f := range opened {
-			_ = f.Close()
-		}
-	}()
-	forHost := func(_ sshconn.Config, spec deploy.Spec) deploy.Spec {
-		if tarball != "" {
-			f, err := os.Open(tarball)
-			if err != nil {
-				spec.Transfer = deploy.SSH{} // refused by the deploy: no tarball
-				return spec
-			}
-			opened = append(opened, f)
-			spec.Transfer = deploy.SSH{Tarball: f}
-		}
-		return spec
+	plan, closeTarballs, err := req.Plan(cfgs)
+	defer closeTarballs()
+	if err != nil {
+		return "", err
 	}
-	if len(cfgs) > 1 {
-		plan := fleet.Plan{Hosts: cfgs, Spec: spec, ForHost: forHost, Parallel: parallel, Log: os.Stderr}
-		if d, ok := durations["canary"]; ok {
-			plan.Canary = &fleet.Canary{Pause: d}
+	rep, err := fleet.Run(ctx, plan)
+	return s.report(ctx, rep, err)
+}
+
+// report says how a deploy or rollback went and tells the webhooks; the
+// outcome is the pipeline's, never read from the error.
+func (s *Server) report(ctx context.Context, rep *fleet.Report, err error) (string, error) {
+	var out []string
+	if rep != nil {
+		if sum := fleet.Summary(rep); sum != "" {
+			out = append(out, sum)
 		}
-		rep, err := fleet.Run(ctx, plan)
-		out := ""
-		if rep != nil {
-			out = fleet.FormatReport(rep)
-			if told := s.tell(ctx, rep.Event()); told != "" {
-				out += "\n" + told
-			}
+		if told := s.tell(ctx, rep.Event()); told != "" {
+			out = append(out, told)
 		}
-		if err != nil {
-			return "", fmt.Errorf("%w\n%s", err, out)
-		}
-		return out, nil
 	}
-	start := time.Now()
-	spec = forHost(cfgs[0], spec)
-	out, err := s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
-		res, err := deploy.Deploy(ctx, client, spec)
-		if err != nil {
+	text := strings.Join(out, "\n")
+	if err != nil {
+		if text == "" {
 			return "", err
 		}
-		return fmt.Sprintf("deployed %s as release %s on %s in %s (previous: %s)", res.Image, res.Release, client.Target(), res.Took.Round(time.Millisecond), orNone(res.Previous)), nil
-	})
-	ev := notify.Event{Kind: notify.Deploy, App: app, Version: version, Image: spec.Image, Hosts: s.Host,
-		Who: g.who(), Duration: time.Since(start), Outcome: notify.Succeeded}
-	if err != nil {
-		ev.Outcome, ev.Reason = notify.Failed, err.Error()
-		if strings.Contains(err.Error(), "rolled back to") {
-			ev.Outcome = notify.RolledBack
-		}
+		return "", fmt.Errorf("%w\n%s", err, text)
 	}
-	if told := s.tell(ctx, ev); told != "" {
-		if err != nil {
-			return "", fmt.Errorf("%w\n%s", err, told)
-		}
-		out += "\n" + told
+	return text, nil
+}
+
+// fileBytes is f's content, nil for no file.
+func fileBytes(ctx context.Context, f *dagger.File) ([]byte, error) {
+	if f == nil {
+		return nil, nil
 	}
-	return out, err
+	data, err := f.Contents(ctx)
+	return []byte(data), err
+}
+
+// secretBytes is sec's plaintext, nil for no secret.
+func secretBytes(ctx context.Context, sec *dagger.Secret) ([]byte, error) {
+	if sec == nil {
+		return nil, nil
+	}
+	data, err := sec.Plaintext(ctx)
+	return []byte(data), err
 }
 
 // proxyImage is the given proxy image, or with a mirror the pinned
@@ -406,22 +356,6 @@ func (g *Goship) proxyImage(given string) (string, error) {
 		return given, nil
 	}
 	return image.Mirror(deploy.DefaultProxyImage().Ref(), g.Mirror)
-}
-
-// parseDurations parses named Go durations ("30s"), naming the bad one.
-func parseDurations(in map[string]string) (map[string]time.Duration, error) {
-	out := map[string]time.Duration{}
-	for name, v := range in {
-		if v == "" {
-			continue // not given: the default applies
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return nil, fmt.Errorf("--%s %q: want a duration such as 30s or 2m", name, v)
-		}
-		out[name] = d
-	}
-	return out, nil
 }
 
 // exportTarball writes the runtime image as a docker-loadable tarball into
@@ -455,57 +389,19 @@ func (s *Server) Rollback(
 	// +default="5s"
 	healthSettle string,
 ) (string, error) {
-	g := s.Goship
-	durations, err := parseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle})
+	d, err := fleet.ParseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle})
 	if err != nil {
 		return "", err
 	}
-	app, err := g.appName(ctx)
+	app, cfgs, err := s.appAndConfigs(ctx)
 	if err != nil {
 		return "", err
 	}
-	cfgs, err := s.configs(ctx)
-	if err != nil {
-		return "", err
-	}
-	if to != "" && len(cfgs) > 1 {
-		return "", fmt.Errorf("--to names one host's release (names carry each host's deploy time): roll a fleet back without --to, or give one --host")
-	}
-	start := time.Now()
-	ev := notify.Event{Kind: notify.Rollback, App: app, Hosts: s.Host, Who: g.who(), Outcome: notify.Succeeded}
-	var lines []string
-	var errs []error
-	for _, cfg := range cfgs {
-		out, err := s.session(ctx, cfg, func(client *sshconn.Client) (string, error) {
-			res, err := deploy.Rollback(ctx, client, deploy.RollbackSpec{
-				App: app, AppDir: s.AppDir, Service: s.Service, To: to, Who: g.who(),
-				Health: deploy.Health{Timeout: durations["health-timeout"], Settle: durations["health-settle"]},
-			})
-			if err != nil {
-				return "", err
-			}
-			ev.Release, ev.Previous, ev.Image = res.Release, res.Previous, res.Image
-			return fmt.Sprintf("rolled back %s on %s to %s (%s); was %s", app, client.Target(), res.Release, res.Image, orNone(res.Previous)), nil
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.Addr(), err))
-			continue
-		}
-		lines = append(lines, out)
-	}
-	ev.Duration = time.Since(start)
-	err = errors.Join(errs...)
-	if err != nil {
-		ev.Outcome, ev.Reason = notify.Failed, err.Error()
-	}
-	out := strings.Join(lines, "\n")
-	if told := s.tell(ctx, ev); told != "" {
-		out += "\n" + told
-	}
-	if err != nil {
-		return "", fmt.Errorf("%w\n%s", err, out)
-	}
-	return out, nil
+	rep, err := fleet.Rollback(ctx, cfgs, deploy.RollbackSpec{
+		App: app, AppDir: s.AppDir, Service: s.Service, To: to, Who: s.Goship.who(),
+		Health: deploy.Health{Timeout: d["health-timeout"], Settle: d["health-settle"]},
+	})
+	return s.report(ctx, rep, err)
 }
 
 // Releases lists the app's releases on the server, newest first; on a
@@ -516,16 +412,7 @@ func (s *Server) Releases(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(cfgs) > 1 {
-		return fleet.FormatReleases(fleet.Releases(ctx, cfgs, app, s.AppDir)), nil
-	}
-	return s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
-		recs, err := deploy.Releases(ctx, client, app, s.AppDir)
-		if err != nil {
-			return "", err
-		}
-		return deploy.FormatReleases(recs), nil
-	})
+	return fleet.FormatHostReleases(fleet.Releases(ctx, cfgs, app, s.AppDir))
 }
 
 // Status says which release is current, with which strategy, and whether
@@ -537,16 +424,7 @@ func (s *Server) Status(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(cfgs) > 1 {
-		return fleet.FormatStatus(fleet.Status(ctx, cfgs, app, s.AppDir, s.Service)), nil
-	}
-	return s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
-		st, err := deploy.Status(ctx, client, app, s.AppDir, s.Service)
-		if err != nil {
-			return "", err
-		}
-		return deploy.FormatStatus(st), nil
-	})
+	return fleet.FormatHostStatus(fleet.Status(ctx, cfgs, app, s.AppDir, s.Service))
 }
 
 // Unlock breaks the deploy lock held by a hung deploy (it ends that
@@ -559,16 +437,11 @@ func (s *Server) Unlock(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(cfgs) > 1 {
-		return "", fmt.Errorf("unlock breaks one host's lock: give one --host")
+	owner, err := fleet.Unlock(ctx, cfgs, app, s.AppDir)
+	if err != nil {
+		return "", err
 	}
-	return s.session(ctx, cfgs[0], func(client *sshconn.Client) (string, error) {
-		owner, err := deploy.BreakLock(ctx, client, app, s.AppDir)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("broke the lock of %s held by %s since %s", app, owner.Who, owner.Since.Format(time.RFC3339)), nil
-	})
+	return fmt.Sprintf("broke the lock of %s held by %s since %s", app, owner.Who, owner.Since.Format(time.RFC3339)), nil
 }
 
 // appAndConfigs are the app name and the hosts' SSH configurations.
@@ -620,8 +493,18 @@ func (s *Server) Release(
 	if err != nil {
 		return "", fmt.Errorf("release stopped before deploy: %w", err)
 	}
-	out, err := s.Deploy(ctx, ref, "registry", username, password, compose, false, env, publish, strategy, "", "", "", "",
-		healthPath, 0, healthTimeout, "5s", 5, 1, "")
+	req := fleet.Request{Spec: deploy.Spec{Image: ref, Publish: publish, Health: deploy.Health{Path: healthPath}},
+		Transfer: "registry", RegistryUsername: username, Strategy: strategy, HealthTimeout: healthTimeout}
+	if req.Spec.Compose, err = fileBytes(ctx, compose); err != nil {
+		return "", err
+	}
+	if req.Spec.Env, err = secretBytes(ctx, env); err != nil {
+		return "", err
+	}
+	if _, req.RegistryPassword, err = trimmedSecret(ctx, "goship-deploy-registry-password", password); err != nil {
+		return "", err
+	}
+	out, err := s.ship(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("published %s, but the deploy failed: %w", ref, err)
 	}
@@ -640,16 +523,4 @@ func (g *Goship) who() string {
 		sha = sha[:8]
 	}
 	return "goship " + ref + "@" + sha
-}
-
-func registryHostOf(image string) string {
-	host, _, _ := strings.Cut(image, "/")
-	return host
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
