@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/goship-dev/goship/pipeline/scan"
 )
 
 // Predicate types goship attests.
@@ -74,7 +76,7 @@ func SBOMPredicate(cyclonedx []byte) (Predicate, error) {
 		return Predicate{}, fmt.Errorf("SBOM attestation: not JSON: %w", err)
 	}
 	if head.BOMFormat != "CycloneDX" {
-		return Predicate{}, fmt.Errorf("SBOM attestation: bomFormat is %q, want CycloneDX (goship writes <binary>%s files)", head.BOMFormat, ".cdx.json")
+		return Predicate{}, fmt.Errorf("SBOM attestation: bomFormat is %q, want CycloneDX (goship writes <binary>%s files)", head.BOMFormat, scan.SBOMSuffix)
 	}
 	return Predicate{Type: CycloneDXPredicateType, Body: cyclonedx}, nil
 }
