@@ -28,9 +28,10 @@ import (
 //     exported gobuild/ and golangci/ come back out of the new namespace
 //     with their old mtimes), and a seeded volume keeps what a run added
 //     in the next call with the same directory instead of going back to it;
-//   - a warm volume is never overwritten: after a call that mounted the
-//     first namespace with an older directory, that namespace's own
-//     volumes still hold their contents and none of the directory's.
+//   - a warm volume is never overwritten: a call that names the first
+//     namespace with an older directory gets volumes of its own, seeded
+//     from it, and after it that namespace's own volumes still hold their
+//     contents and none of the directory's.
 //
 // The first run's GOPROXY carries a token, which no exported file may
 // hold.
@@ -123,7 +124,14 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 
 	// The first namespace, mounted with the older directory, then read on
 	// its own: still its own contents, none of the directory's markers.
-	must(t, call(t, src, "--cache-namespace="+first, "--cache-from="+exported, "caches", "export", "--path="+filepath.Join(t.TempDir(), "x"), "--wipe"), "caches with an older directory")
+	mounted := filepath.Join(t.TempDir(), "caches")
+	must(t, call(t, src, "--cache-namespace="+first, "--cache-from="+exported, "caches", "export", "--path="+mounted, "--wipe"), "caches with an older directory")
+	for _, m := range markers {
+		// The name with that directory is a volume of its own, seeded from it.
+		if _, err := os.Stat(filepath.Join(mounted, m)); err != nil {
+			t.Fatalf("the volumes of the first namespace and the older directory lack its %s: %v", m, err)
+		}
+	}
 	own := filepath.Join(t.TempDir(), "caches")
 	must(t, call(t, src, "--cache-namespace="+first, "caches", "export", "--path="+own, "--wipe"), "caches of the warm namespace")
 	for _, m := range markers {
