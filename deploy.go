@@ -44,6 +44,11 @@ type Server struct {
 	// Webhook URLs told about every deploy and rollback.
 	// +private
 	Notify []*dagger.Secret
+	// Jump hosts (bastions), [user@]host[:port], first hop first.
+	Jump []string
+	// Public key every deployed or rolled-back image must be signed by.
+	// +private
+	VerifyKey *dagger.File
 }
 
 // Server is the docker host to deploy to over SSH, or a fleet of them
@@ -84,6 +89,12 @@ func (g *Goship) Server(
 	// Webhook URLs (secrets: they carry tokens) told about every deploy and rollback: DingTalk (add &secret=SEC… for signed mode), WeCom, Slack, or any URL for a JSON post.
 	// +optional
 	notify []*dagger.Secret,
+	// Jump host (bastion) to reach the servers through, [user@]host[:port]; repeat for a chain, first hop first. Each hop is pinned in --known-hosts and logs in with --key and --user unless it names its own user.
+	// +optional
+	jump []string,
+	// Public key (PEM, e.g. .goship/cosign.pub): deploy, rollback and release refuse an image not signed by its private half with a passed gate, before any host changes.
+	// +optional
+	verifyKey *dagger.File,
 ) (*Server, error) {
 	addrs, err := fleet.ParseHostList(host)
 	if err != nil {
@@ -104,7 +115,7 @@ func (g *Goship) Server(
 		return nil, fmt.Errorf("no server: give --host (repeat it for a fleet) or --hosts-file")
 	}
 	s := &Server{Goship: g, Port: port, User: user, Key: key, KnownHosts: knownHosts,
-		KeyPassphrase: keyPassphrase, AppDir: appDir, Service: service, Notify: notify}
+		KeyPassphrase: keyPassphrase, AppDir: appDir, Service: service, Notify: notify, Jump: jump, VerifyKey: verifyKey}
 	for _, a := range addrs {
 		s.Host = append(s.Host, a.String())
 	}
@@ -146,6 +157,11 @@ func (s *Server) configs(ctx context.Context) ([]sshconn.Config, error) {
 		*sec.out = []byte(plain)
 	}
 	base.Passphrase = []byte(strings.TrimRight(string(base.Passphrase), "\r\n"))
+	jumps, err := sshconn.ParseJumps(s.Jump)
+	if err != nil {
+		return nil, err
+	}
+	base.Jump = jumps
 	addrs, err := fleet.ParseHostList(s.Host)
 	if err != nil {
 		return nil, err
@@ -291,6 +307,13 @@ func (s *Server) ship(ctx context.Context, req fleet.Request) (string, error) {
 	if _, _, err := req.Plan(cfgs); err != nil {
 		return "", err
 	}
+	verified, err := s.verifyDeploy(ctx, &req)
+	if err != nil {
+		return "", err
+	}
+	if verified != "" {
+		fmt.Fprintln(os.Stderr, verified)
+	}
 	if req.Transfer == "ssh" {
 		path, cleanup, err := g.exportTarball(ctx)
 		if err != nil {
@@ -388,6 +411,15 @@ func (s *Server) Rollback(
 	// +optional
 	// +default="5s"
 	healthSettle string,
+	// With the server's --verify-key: roll back to a release whose image is not signed by it (e.g. one sent over SSH).
+	// +optional
+	allowUnsigned bool,
+	// Registry username to read the target image's signature with (--verify-key).
+	// +optional
+	registryUsername string,
+	// Registry password to read the target image's signature with.
+	// +optional
+	registryPassword *dagger.Secret,
 ) (string, error) {
 	d, err := fleet.ParseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle})
 	if err != nil {
@@ -397,9 +429,14 @@ func (s *Server) Rollback(
 	if err != nil {
 		return "", err
 	}
+	pw, err := optionalSecret(ctx, "goship-verify-registry-password", registryPassword)
+	if err != nil {
+		return "", err
+	}
 	rep, err := fleet.Rollback(ctx, cfgs, deploy.RollbackSpec{
 		App: app, AppDir: s.AppDir, Service: s.Service, To: to, Who: s.Goship.who(),
 		Health: deploy.Health{Timeout: d["health-timeout"], Settle: d["health-settle"]},
+		Verify: s.Goship.verifyHook(s.VerifyKey, allowUnsigned, registryUsername, pw),
 	})
 	return s.report(ctx, rep, err)
 }
@@ -456,7 +493,9 @@ func (s *Server) appAndConfigs(ctx context.Context) (string, []sshconn.Config, e
 
 // Release runs ci, then publish, then deploy to this server, and returns
 // the deployed reference. Nothing is pushed unless every check passes;
-// nothing is deployed unless the push verified.
+// nothing is deployed unless the push verified. With --sign-key the
+// image is signed as it is published, and with the server's --verify-key
+// checked before it is deployed.
 // +cache="never"
 func (s *Server) Release(
 	ctx context.Context,
@@ -484,14 +523,19 @@ func (s *Server) Release(
 	// +optional
 	// +default="60s"
 	healthTimeout string,
+	// Private key that signs the published image (see publish).
+	// +optional
+	signKey *dagger.Secret,
+	// Password of an encrypted --sign-key.
+	// +optional
+	signPassword *dagger.Secret,
+	// The CI run the gate statement names (see publish).
+	// +optional
+	workflowRun string,
 ) (string, error) {
-	g := s.Goship
-	if _, err := g.Ci(ctx, "", ""); err != nil {
-		return "", fmt.Errorf("release stopped before publish: %w", err)
-	}
-	ref, err := g.Publish(ctx, registryHost, namespace, repository, username, password, "", "")
+	ref, err := s.Goship.ciAndPublish(ctx, registryHost, namespace, repository, username, password, releaseSigning{signKey, signPassword, workflowRun})
 	if err != nil {
-		return "", fmt.Errorf("release stopped before deploy: %w", err)
+		return "", err
 	}
 	req := fleet.Request{Spec: deploy.Spec{Image: ref, Publish: publish, Health: deploy.Health{Path: healthPath}},
 		Transfer: "registry", RegistryUsername: username, Strategy: strategy, HealthTimeout: healthTimeout}
