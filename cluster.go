@@ -32,6 +32,9 @@ type Cluster struct {
 	// Webhook URLs told about every deploy and rollback.
 	// +private
 	Notify []*dagger.Secret
+	// Public key every deployed or rolled-back image must be signed by.
+	// +private
+	VerifyKey *dagger.File
 }
 
 // Cluster is a Kubernetes cluster to deploy to (ACK or any other): a
@@ -52,8 +55,11 @@ func (g *Goship) Cluster(
 	// Webhook URLs (secrets: they carry tokens) told about every deploy and rollback, as for server.
 	// +optional
 	notify []*dagger.Secret,
+	// Public key (PEM, e.g. .goship/cosign.pub): deploy, rollback and release refuse an image not signed by its private half with a passed gate, before anything is applied.
+	// +optional
+	verifyKey *dagger.File,
 ) (*Cluster, error) {
-	c := &Cluster{Goship: g, Kubeconfig: kubeconfig, Context: context, Namespace: namespace, Notify: notify}
+	c := &Cluster{Goship: g, Kubeconfig: kubeconfig, Context: context, Namespace: namespace, Notify: notify, VerifyKey: verifyKey}
 	k, err := c.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -147,6 +153,9 @@ func (c *Cluster) Deploy(
 	if err := spec.Validate(); err != nil {
 		return "", err
 	}
+	if err := c.verifyDeploy(ctx, &spec, registryUsername, registryPassword); err != nil {
+		return "", err
+	}
 	k, err := c.connect(ctx)
 	if err != nil {
 		return "", err
@@ -218,13 +227,26 @@ func (c *Cluster) Rollback(
 	// Wait this long for another deploy's lock; default: refuse at once.
 	// +optional
 	lockWait string,
+	// With the cluster's --verify-key: roll back to a release whose image is not signed by it.
+	// +optional
+	allowUnsigned bool,
+	// Registry username to read the target image's signature with (--verify-key).
+	// +optional
+	registryUsername string,
+	// Registry password to read the target image's signature with.
+	// +optional
+	registryPassword *dagger.Secret,
 ) (string, error) {
 	g := c.Goship
 	app, err := g.appName(ctx)
 	if err != nil {
 		return "", err
 	}
-	spec := kube.RollbackSpec{App: app, To: to, Who: g.who()}
+	pw, err := optionalSecret(ctx, "goship-verify-registry-password", registryPassword)
+	if err != nil {
+		return "", err
+	}
+	spec := kube.RollbackSpec{App: app, To: to, Who: g.who(), Verify: g.verifyHook(c.VerifyKey, allowUnsigned, registryUsername, pw)}
 	if err := parseDurationFlags(durationFlag{"health-timeout", healthTimeout, &spec.Timeout},
 		durationFlag{"health-settle", healthSettle, &spec.Settle}, durationFlag{"lock-wait", lockWait, &spec.LockWait}); err != nil {
 		return "", err
@@ -274,7 +296,9 @@ func (c *Cluster) Status(ctx context.Context) (string, error) {
 
 // Release runs ci, then publish, then deploy to this cluster, and returns
 // the deployed reference. Nothing is pushed unless every check passes;
-// nothing is deployed unless the push verified.
+// nothing is deployed unless the push verified. With --sign-key the image
+// is signed as it is published, and with the cluster's --verify-key
+// checked before it is applied.
 // +cache="never"
 func (c *Cluster) Release(
 	ctx context.Context,
@@ -297,9 +321,18 @@ func (c *Cluster) Release(
 	// How long the rollout may take; default 5m.
 	// +optional
 	healthTimeout string,
+	// Private key that signs the published image (see publish).
+	// +optional
+	signKey *dagger.Secret,
+	// Password of an encrypted --sign-key.
+	// +optional
+	signPassword *dagger.Secret,
+	// The CI run the gate statement names (see publish).
+	// +optional
+	workflowRun string,
 ) (string, error) {
 	g := c.Goship
-	ref, err := g.ciAndPublish(ctx, registryHost, namespace, repository, username, password)
+	ref, err := g.ciAndPublish(ctx, registryHost, namespace, repository, username, password, releaseSigning{signKey, signPassword, workflowRun})
 	if err != nil {
 		return "", err
 	}

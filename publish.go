@@ -14,8 +14,10 @@ import (
 
 // Publish pushes the runtime image (every platform) to a registry, ACR
 // first among them, and returns the verified immutable reference
-// <repository>@sha256:…. The address and the credentials are checked
-// before anything is built.
+// <repository>@sha256:…. The address and the credentials (and a signing
+// key) are checked before anything is built. With --sign-key the digest
+// is signed, and its SBOM, Trivy report and gate statement attested, in
+// cosign's tag scheme (sha256-<digest>.sig/.att).
 // +cache="never"
 func (g *Goship) Publish(
 	ctx context.Context,
@@ -38,6 +40,15 @@ func (g *Goship) Publish(
 	// Image media types: docker (default for ACR, which rejects some OCI artifacts) or oci.
 	// +optional
 	mediaTypes string,
+	// Private key (PEM) that signs the pushed digest and its evidence: cosign's encrypted format (cosign generate-key-pair) or unencrypted PKCS#8, e.g. file://cosign.key or env://COSIGN_KEY.
+	// +optional
+	signKey *dagger.Secret,
+	// Password of an encrypted --sign-key (cosign's COSIGN_PASSWORD).
+	// +optional
+	signPassword *dagger.Secret,
+	// The CI run the gate statement names, e.g. $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID.
+	// +optional
+	workflowRun string,
 ) (string, error) {
 	host, err := registry.ParseHost(registryHost)
 	if err != nil {
@@ -79,6 +90,10 @@ func (g *Goship) Publish(
 	if err := registry.CheckCredentials(ctx, repo, opts...); err != nil {
 		return "", err
 	}
+	key, err := loadSigningKey(ctx, signKey, signPassword)
+	if err != nil {
+		return "", err
+	}
 
 	variants, err := g.platformImages(ctx)
 	if err != nil {
@@ -96,7 +111,16 @@ func (g *Goship) Publish(
 	if err != nil {
 		return "", err
 	}
-	return registry.Verify(ctx, repo.String(), digest, tagList, opts...)
+	ref, err := registry.Verify(ctx, repo.String(), digest, tagList, opts...)
+	if err != nil || key == nil {
+		return ref, err
+	}
+	signed, err := g.signRelease(ctx, ref, key, workflowRun, opts)
+	if err != nil {
+		return "", fmt.Errorf("pushed %s, but signing it failed: %w", ref, err)
+	}
+	fmt.Fprintln(os.Stderr, signed)
+	return ref, nil
 }
 
 // exportLayout writes an image tarball into goship's own filesystem and

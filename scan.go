@@ -48,18 +48,34 @@ func (g *Goship) Scan(
 // scan runs the scan under policy; allFormats adds SARIF, CycloneDX and a
 // table to the JSON report and summary, which a gate-only run (ci) skips.
 func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) (*dagger.Directory, error) {
-	if err := policy.Validate(); err != nil {
+	reports, verdict, summary, err := g.scanRun(ctx, policy, allFormats)
+	if err != nil {
 		return nil, err
+	}
+	if !verdict.Pass() {
+		return reports, fmt.Errorf("scan gate failed:\n%s", summary)
+	}
+	return reports, nil
+}
+
+// scanRun runs the scan and returns its reports, the gate's verdict and
+// its summary; the error is for a scan that could not run, not for a
+// failed gate. publish signs this verdict: the Trivy run is the one ci
+// and scan make, so theirs is a cache hit.
+func (g *Goship) scanRun(ctx context.Context, policy scan.Policy, allFormats bool) (*dagger.Directory, scan.Verdict, string, error) {
+	var none scan.Verdict
+	if err := policy.Validate(); err != nil {
+		return nil, none, "", err
 	}
 	trivy, kind, target, sbomOf, err := g.scanTarget(ctx, g.trivy(policy))
 	if err != nil {
-		return nil, err
+		return nil, none, "", err
 	}
 	var allow scan.Allowlist
 	if ok, _ := exists(ctx, g.moduleDir(), ".trivyignore"); ok {
 		ignore, err := g.moduleDir().File(".trivyignore").Contents(ctx)
 		if err != nil {
-			return nil, err
+			return nil, none, "", err
 		}
 		// By content: a file taken from the source would make every
 		// source edit a new scan.
@@ -69,44 +85,44 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 	if ok, _ := exists(ctx, g.moduleDir(), ".goship-allowlist.yaml"); ok {
 		data, err := g.moduleDir().File(".goship-allowlist.yaml").Contents(ctx)
 		if err != nil {
-			return nil, err
+			return nil, none, "", err
 		}
 		if allow, err = scan.ParseAllowlist([]byte(data)); err != nil {
-			return nil, err
+			return nil, none, "", err
 		}
 	}
 	files := scan.Reports()
 	args, err := policy.Args(kind, target, files["json"])
 	if err != nil {
-		return nil, err
+		return nil, none, "", err
 	}
 	run := trivy.WithExec(append([]string{"trivy"}, args...), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	if code, err := run.ExitCode(ctx); err != nil || code != 0 {
 		stderr, _ := run.Stderr(ctx)
 		if g.Offline && strings.Contains(stderr, "skip-db-update") {
-			return nil, fmt.Errorf("offline: the Trivy DB cache (cache volume %s-%s) is empty; run scan once online or with --trivy-db-repository=<reachable mirror>", g.CacheNamespace, trivyCache(policy))
+			return nil, none, "", fmt.Errorf("offline: the Trivy DB cache (cache volume %s-%s) is empty; run scan once online or with --trivy-db-repository=<reachable mirror>", g.CacheNamespace, trivyCache(policy))
 		}
-		return nil, fmt.Errorf("trivy failed (exit %d, %v): %s", code, err, strings.TrimSpace(stderr))
+		return nil, none, "", fmt.Errorf("trivy failed (exit %d, %v): %s", code, err, strings.TrimSpace(stderr))
 	}
 	// The JSON report decides the gate; the other formats are converted
 	// from it afterwards.
 	data, err := run.File(files["json"]).Contents(ctx)
 	if err != nil {
-		return nil, err
+		return nil, none, "", err
 	}
 	report, err := scan.ParseReport([]byte(data))
 	if err != nil {
-		return nil, err
+		return nil, none, "", err
 	}
 	if sbomOf != "" && slices.Contains(policy.Scanners, "vuln") && !report.HasGoBinary(sbomOf) {
 		// Trivy logs an SBOM it cannot read at debug level and scans on:
 		// that would pass the gate with no Go package looked at.
-		return nil, fmt.Errorf("trivy read no Go packages from the SBOM of %s; this Trivy may not read goship's SBOMs (pass --dockerfile to scan the image whole)", sbomOf)
+		return nil, none, "", fmt.Errorf("trivy read no Go packages from the SBOM of %s; this Trivy may not read goship's SBOMs (pass --dockerfile to scan the image whole)", sbomOf)
 	}
 	verdict := scan.Gate(report, policy, allow, time.Now())
 	app, err := g.appName(ctx)
 	if err != nil {
-		return nil, err
+		return nil, none, "", err
 	}
 	summary := verdict.Summary(app+":"+g.runContext().Version(), 10)
 	for _, format := range []string{"sarif", "cyclonedx", "table"} {
@@ -115,10 +131,7 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 		}
 	}
 	reports := run.Directory("/reports").WithNewFile("summary.md", summary)
-	if !verdict.Pass() {
-		return reports, fmt.Errorf("scan gate failed:\n%s", summary)
-	}
-	return reports, nil
+	return reports, verdict, summary, nil
 }
 
 // scanTarget mounts what Trivy scans. goship's own image is scanned as

@@ -81,7 +81,7 @@ func (p *Prepared) Rollback(ctx context.Context, to string) (*Result, error) {
 	if to == "" {
 		return unchanged(), fmt.Errorf("%w: no release named", ErrNoRollbackTarget)
 	}
-	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now())
+	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now(), nil)
 }
 
 // Verify gates the current release again where it runs, without starting

@@ -20,6 +20,10 @@ type RollbackSpec struct {
 	// release is gated on the path, host and port in its own record;
 	// Health's only stand in for releases recorded without them.
 	Health Health
+	// Verify, if set, checks the target release's image after the target
+	// is chosen and before anything changes on the server; its error
+	// refuses the rollback.
+	Verify func(ctx context.Context, image string) error
 }
 
 // Rollback brings back an earlier release, gates it, and points current
@@ -44,12 +48,12 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 		return unchanged(), err
 	}
 	defer l.Release()
-	return rollbackLocked(ctx, s, spec.To, h, who, start)
+	return rollbackLocked(ctx, s, spec.To, h, who, start, spec.Verify)
 }
 
 // rollbackLocked is Rollback once the server passed its preflight and the
 // deploy lock is held; h is the gate's timing with its defaults.
-func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who string, start time.Time) (*Result, error) {
+func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who string, start time.Time, verify func(context.Context, string) error) (*Result, error) {
 	recs, cur, err := s.History(ctx)
 	if err != nil {
 		return unchanged(), err
@@ -67,6 +71,11 @@ func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who s
 	}
 	if target == cur {
 		return unchanged(), fmt.Errorf("release %s is already current", target)
+	}
+	if verify != nil {
+		if err := verify(ctx, rec.Image); err != nil {
+			return unchanged(), fmt.Errorf("rollback of %s to %s refused, nothing changed: %w", s.Name(), target, err)
+		}
 	}
 	// Gate the target the way it was gated when it was deployed.
 	if h.Port == 0 {

@@ -126,6 +126,10 @@ type RollbackSpec struct {
 	To                        string
 	Timeout, Settle, LockWait time.Duration // as in Spec (defaults 5m, 10s, 0)
 	Who                       string
+	// Verify, if set, checks the target release's image after the target
+	// is chosen and before anything is applied; its error refuses the
+	// rollback.
+	Verify func(ctx context.Context, image string) error
 }
 
 // Rollback re-applies a recorded release and gates it. If it fails its
@@ -148,6 +152,11 @@ func (c *Cluster) Rollback(ctx context.Context, r RollbackSpec) (Result, error) 
 		return res, fmt.Errorf("rolling back %q: %w", r.App, err)
 	}
 	res.Release = *target
+	if r.Verify != nil {
+		if err := r.Verify(ctx, target.Image); err != nil {
+			return res, fmt.Errorf("rollback of %q to %s refused, nothing applied: %w", r.App, target.Name, err)
+		}
+	}
 	if err := c.apply(ctx, target.objects, true); err != nil {
 		return res, fmt.Errorf("rolling back %q to %s: %w", r.App, target.Name, err)
 	}

@@ -1,0 +1,124 @@
+package fleet
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/outcome"
+	"github.com/goship-dev/goship/pipeline/registry"
+	"github.com/goship-dev/goship/pipeline/scan"
+	"github.com/goship-dev/goship/pipeline/sign"
+)
+
+// A fleet rolled back with a Verify hook refuses a target whose image is
+// not signed, before any host changes; once that image is signed (with a
+// passed gate), the same rollback goes through. Real signatures in the
+// world's registry, real hosts.
+func TestRollbackVerifiesTheTarget(t *testing.T) {
+	w := newWorld(t)
+	hs, cfgs := w.hosts(t, 2)
+	w.deployAll(t, hs, cfgs, "v1")
+	w.deployAll(t, hs, cfgs, "v2")
+
+	opts := []registry.Option{
+		registry.WithCredentials(registry.Credentials{Username: w.reg.Username, Password: w.reg.Password}),
+		registry.WithTrust(registry.Trust{PlainHTTP: []string{w.reg.Host}}),
+	}
+	key, pub := signingKey(t)
+	signed := func(t *testing.T, version string) {
+		t.Helper()
+		ref := w.releases[version].String()
+		if _, err := sign.Sign(context.Background(), ref, key, nil, opts...); err != nil {
+			t.Fatal(err)
+		}
+		gate := sign.NewGate(sign.Run{Commit: "c0ffee", WorkflowRun: "local", GoshipVersion: "dev"},
+			scan.Verdict{}, scan.Policy{Severities: []string{"HIGH", "CRITICAL"}}, time.Now())
+		pred, err := sign.GatePredicate(gate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sign.Attest(context.Background(), ref, key, []sign.Predicate{pred}, opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signed(t, "v2")
+
+	var asked []string
+	spec := func(i int) deploy.RollbackSpec {
+		return deploy.RollbackSpec{
+			App: hs[i].app, AppDir: hs[i].srv.AppRoot + "/" + hs[i].app, Who: "test@goship",
+			Health: deploy.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
+			Verify: func(ctx context.Context, image string) error {
+				asked = append(asked, image)
+				_, err := sign.Verify(ctx, image, pub, sign.VerifyOptions{Registry: opts})
+				return err
+			},
+		}
+	}
+	before := []int{releaseCount(t, hs[0]), releaseCount(t, hs[1])}
+	for i := range hs {
+		rep, err := Rollback(context.Background(), cfgs[i:i+1], spec(i))
+		if !errors.Is(err, sign.ErrNoSignature) {
+			t.Fatalf("host %d: rollback to unsigned v1: err %v, want ErrNoSignature", i+1, err)
+		}
+		if !strings.Contains(err.Error(), w.releases["v1"].DigestStr()) || !strings.Contains(err.Error(), "nothing changed") {
+			t.Errorf("host %d: the refusal should name the digest and that nothing changed: %v", i+1, err)
+		}
+		if h := reportByHost(t, rep, cfgs[i]); h.Ended != outcome.Unchanged {
+			t.Errorf("host %d: outcome %q, want unchanged", i+1, h.Ended)
+		}
+	}
+	wantVersions(t, hs, "v2")
+	for i, h := range hs {
+		if got := releaseCount(t, h); got != before[i] {
+			t.Errorf("host %d: %d releases after the refusal, want %d", i+1, got, before[i])
+		}
+		if log := h.srv.Exec(t, "sh", "-c", "cat "+h.srv.AppRoot+"/"+h.app+"/deploys.log"); strings.Contains(log, `"rollback"`) {
+			t.Errorf("host %d: a refused rollback was logged as run:\n%s", i+1, log)
+		}
+	}
+	if len(asked) != 2 || asked[0] != w.releases["v1"].String() {
+		t.Fatalf("Verify was asked about %v, want v1's image once per host", asked)
+	}
+
+	// Each host has its own app name here (they share one dockerd), so
+	// each is rolled back on its own.
+	signed(t, "v1")
+	for i := range hs {
+		if _, err := Rollback(context.Background(), cfgs[i:i+1], spec(i)); err != nil {
+			t.Fatalf("host %d: rollback to signed v1: %v", i+1, err)
+		}
+	}
+	wantVersions(t, hs, "v1")
+}
+
+// signingKey is a fresh ECDSA P-256 key and its public PEM.
+func signingKey(t *testing.T) (*sign.Key, []byte) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := sign.LoadKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, pub
+}
