@@ -184,9 +184,8 @@ func New(
 	// Registry prefix that replaces Docker Hub for every default image, e.g. registry.cn-hangzhou.aliyuncs.com/goship-mirror.
 	// +optional
 	mirror string,
-	// Platforms to build.
+	// Platforms to build; default linux/amd64.
 	// +optional
-	// +default=["linux/amd64"]
 	platforms []string,
 	// Run without network: GOPROXY=off over the module cache, no Trivy DB update, digest-pinned images only.
 	// +optional
@@ -194,13 +193,11 @@ func New(
 	// GOPROXY, e.g. https://goproxy.cn,direct in mainland China; default: Go's own.
 	// +optional
 	goproxy string,
-	// Linker -X assignments; {{version}}, {{commit}} and {{date}} are filled in.
+	// Linker -X assignments; {{version}}, {{commit}} and {{date}} are filled in. Default: main.version={{version}}, main.commit={{commit}}, main.date={{date}}.
 	// +optional
-	// +default=["main.version={{version}}", "main.commit={{commit}}", "main.date={{date}}"]
 	linkVars []string,
-	// Port the service listens on.
+	// Port the service listens on; default 8080.
 	// +optional
-	// +default=8080
 	port int,
 	// Argument that makes the binary check its own health (e.g. "health"); enables the image HEALTHCHECK.
 	// +optional
@@ -208,13 +205,11 @@ func New(
 	// Build this Dockerfile of the project instead of goship's runtime image.
 	// +optional
 	dockerfile string,
-	// Severities that fail the scan gate (scan, ci, dagger check).
+	// Severities that fail the scan gate (scan, ci, dagger check); default HIGH,CRITICAL.
 	// +optional
-	// +default="HIGH,CRITICAL"
 	scanSeverity string,
-	// What Trivy scans for: vuln, secret, misconfig, license.
+	// What Trivy scans for: vuln, secret, misconfig, license; default vuln,secret.
 	// +optional
-	// +default="vuln,secret"
 	scanners string,
 	// Trivy DB repositories instead of Trivy's defaults (ghcr.io, mirror.gcr.io), in priority order, e.g. an ACR copy.
 	// +optional
@@ -228,23 +223,20 @@ func New(
 	// Registries (host[:port]) to reach over plain HTTP; refused for ACR.
 	// +optional
 	plainHttpRegistry []string,
-	// Prefix of goship's cache volumes, which are global to the engine: another prefix gives a project (or a benchmark) caches of its own.
+	// Prefix of goship's cache volumes, which are global to the engine: another prefix gives a project (or a benchmark) caches of its own; default goship.
 	// +optional
-	// +default="goship"
 	cacheNamespace string,
 	// Seeds goship's cache volumes from a directory that `caches` exported, for an engine that starts empty (an ephemeral CI runner); a seed fills a volume once, when it is created, and never overwrites one. Leave it out on a long-lived engine.
 	// +optional
 	cacheFrom *dagger.Directory,
-	// Commit SHA of the source (CI passes $GITHUB_SHA).
+	// Commit SHA of the source (CI passes $GITHUB_SHA); default 0000000, a local run.
 	// +optional
-	// +default="0000000"
 	sha string,
 	// Git ref of the source, e.g. refs/heads/main or refs/tags/v1.2.3.
 	// +optional
 	ref string,
-	// Default branch, which gets the latest tag.
+	// Default branch, which gets the latest tag; default main.
 	// +optional
-	// +default="main"
 	defaultBranch string,
 	// Commit time, RFC 3339 (CI passes the commit's time; default: today 00:00 UTC, to keep caches warm).
 	// +optional
@@ -253,48 +245,47 @@ func New(
 	// +optional
 	sourceURL string,
 ) (*Goship, error) {
-	var flags ci.Flags
-	flags.String("dir", dir, "")
-	flags.String("go-version", goVersion, "")
-	flags.String("pkg", pkg, "")
-	flags.String("app", app, "")
-	flags.String("go-image", goImage, "")
-	flags.String("lint-image", lintImage, "")
-	flags.String("trivy-image", trivyImage, "")
-	flags.String("runtime-base", runtimeBase, "")
-	flags.String("mirror", mirror, "")
-	flags.Strings("platforms", platforms, []string{"linux/amd64"})
-	flags.Bool("offline", offline, false)
-	flags.String("goproxy", goproxy, "")
-	flags.Strings("link-vars", linkVars, gobuild.DefaultVars())
-	flags.Int("port", port, 8080)
-	flags.String("healthcheck", healthcheck, "")
-	flags.String("dockerfile", dockerfile, "")
-	flags.String("scan-severity", scanSeverity, "HIGH,CRITICAL")
-	flags.String("scanners", scanners, "vuln,secret")
-	flags.Strings("trivy-db-repository", trivyDbRepository, nil)
-	flags.Strings("trivy-java-db-repository", trivyJavaDbRepository, nil)
-	flags.File("registry-ca", registryCa != nil)
-	flags.Strings("plain-http-registry", plainHttpRegistry, nil)
-	flags.String("cache-namespace", cacheNamespace, "goship")
-	// --cache-from is not replayed: it changes how fast a run is, not what
-	// it finds, and the runner's cache directory is not on the laptop.
-	flags.String("sha", sha, "0000000")
-	flags.String("ref", ref, "")
-	flags.String("default-branch", defaultBranch, "main")
-	flags.String("created", created, "")
-	flags.String("source-url", sourceURL, "")
-
+	// Each setting once: its flag as the user gave it (for reproduce
+	// commands), its value, its default.
+	var f ci.Flags
 	g := &Goship{
-		Source: source, Dir: dir, GoVersion: goVersion, Pkg: pkg, App: app,
-		RuntimeBase: runtimeBase, Mirror: mirror, Platforms: platforms, Offline: offline, Goproxy: goproxy,
-		LinkVars: linkVars, Port: port, Healthcheck: healthcheck, Dockerfile: dockerfile,
-		ScanSeverity: scanSeverity, Scanners: scanners,
-		TrivyDbRepository: trivyDbRepository, TrivyJavaDbRepository: trivyJavaDbRepository,
-		RegistryCa: registryCa, PlainHttpRegistry: plainHttpRegistry, CacheNamespace: cacheNamespace, CacheFrom: cacheFrom,
-		Sha: sha, Ref: ref, DefaultBranch: defaultBranch, Created: created, SourceURL: sourceURL,
-		CallArgs: flags.Args(),
+		Source:    source,
+		Dir:       f.String("dir", dir, ""),
+		GoVersion: f.String("go-version", goVersion, ""),
+		Pkg:       f.String("pkg", pkg, ""),
+		App:       f.String("app", app, ""),
+		// The images as given; resolveImages applies defaults and the mirror.
+		GoImage:     f.String("go-image", goImage, ""),
+		LintImage:   f.String("lint-image", lintImage, ""),
+		TrivyImage:  f.String("trivy-image", trivyImage, ""),
+		RuntimeBase: f.String("runtime-base", runtimeBase, ""),
+		Mirror:      f.String("mirror", mirror, ""),
+		Platforms:   f.Strings("platforms", platforms, gobuild.DefaultPlatforms()),
+		Offline:     f.Bool("offline", offline),
+		Goproxy:     f.String("goproxy", goproxy, ""),
+		LinkVars:    f.Strings("link-vars", linkVars, gobuild.DefaultVars()),
+		Port:        f.Int("port", port, project.DefaultPort),
+		Healthcheck: f.String("healthcheck", healthcheck, ""),
+		Dockerfile:  f.String("dockerfile", dockerfile, ""),
+
+		ScanSeverity:          f.String("scan-severity", scanSeverity, scan.DefaultSeverities),
+		Scanners:              f.String("scanners", scanners, scan.DefaultScanners),
+		TrivyDbRepository:     f.Strings("trivy-db-repository", trivyDbRepository, nil),
+		TrivyJavaDbRepository: f.Strings("trivy-java-db-repository", trivyJavaDbRepository, nil),
+		RegistryCa:            ci.File(&f, "registry-ca", registryCa),
+		PlainHttpRegistry:     f.Strings("plain-http-registry", plainHttpRegistry, nil),
+		CacheNamespace:        f.String("cache-namespace", cacheNamespace, defaultCacheNamespace),
+		// Not replayed: it changes how fast a run is, not what it finds,
+		// and the runner's cache directory is not on the laptop.
+		CacheFrom: cacheFrom,
+
+		Sha:           f.String("sha", sha, release.NoCommit),
+		Ref:           f.String("ref", ref, ""),
+		DefaultBranch: f.String("default-branch", defaultBranch, release.DefaultBranch),
+		Created:       f.String("created", created, ""),
+		SourceURL:     f.String("source-url", sourceURL, ""),
 	}
+	g.CallArgs = f.Args()
 	layout, err := readLayout(ctx, source, dir)
 	if err != nil {
 		return nil, err
@@ -335,32 +326,36 @@ func New(
 	if err := (registry.Trust{PlainHTTP: plainHttpRegistry}).Validate(); err != nil {
 		return nil, err
 	}
-	if err := g.resolveImages(goImage, lintImage, trivyImage, mirror); err != nil {
+	if err := g.resolveImages(); err != nil {
 		return nil, err
 	}
 	return g, nil
 }
 
+// defaultCacheNamespace prefixes goship's cache volumes unless
+// --cache-namespace names another prefix.
+const defaultCacheNamespace = "goship"
+
 var cacheNamespaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // resolveImages applies defaults and the mirror, and enforces digest pins
 // offline (a tag would need the network to resolve).
-func (g *Goship) resolveImages(goImage, lintImage, trivyImage, mirror string) error {
+func (g *Goship) resolveImages() error {
 	defaults := []struct {
 		name     string
 		given    string
 		fallback string
 		out      *string
 	}{
-		{"go-image", goImage, image.GoImage(g.GoVersion), &g.GoImage},
-		{"lint-image", lintImage, image.DefaultLint().Ref(), &g.LintImage},
-		{"trivy-image", trivyImage, image.DefaultTrivy().Ref(), &g.TrivyImage},
+		{"go-image", g.GoImage, image.GoImage(g.GoVersion), &g.GoImage},
+		{"lint-image", g.LintImage, image.DefaultLint().Ref(), &g.LintImage},
+		{"trivy-image", g.TrivyImage, image.DefaultTrivy().Ref(), &g.TrivyImage},
 	}
 	for _, d := range defaults {
 		ref := d.given
 		if ref == "" {
 			var err error
-			if ref, err = image.Mirror(d.fallback, mirror); err != nil {
+			if ref, err = image.Mirror(d.fallback, g.Mirror); err != nil {
 				return err
 			}
 		}

@@ -73,8 +73,8 @@ func TestReproduce(t *testing.T) {
 	var flags Flags
 	flags.String("go-image", "golang:1.26-bookworm", "")
 	flags.String("goproxy", "", "")
-	flags.Strings("platforms", []string{"linux/amd64"}, []string{"linux/amd64"})
-	flags.Bool("offline", false, false)
+	flags.Strings("platforms", nil, []string{"linux/amd64"})
+	flags.Bool("offline", false)
 	flags.Int("port", 9090, 8080)
 	flags.String("sha", rc.SHA, "0000000")
 	flags.String("ref", rc.Ref, "")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/project"
 )
 
 // Spec is one deploy.
@@ -69,7 +70,7 @@ const DefaultSettle = host.DefaultSettle
 
 // Defaults declared once, for the pipeline and the root module's flags.
 const (
-	DefaultContainerPort = 8080
+	DefaultContainerPort = project.DefaultPort
 	DefaultService       = "app"
 	DefaultHealthPath    = host.DefaultHealthPath
 	DefaultKeep          = 5

@@ -126,3 +126,6 @@ func TestScript(coverprofile, jsonOut string, pkgs ...string) string {
 
 // FormatDate renders t the way Stamp.Date expects.
 func FormatDate(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// DefaultPlatforms are the platforms built when none is named.
+func DefaultPlatforms() []string { return []string{"linux/amd64"} }

@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/goship-dev/goship/pipeline/project"
 )
 
 // Defaults applied by Spec.withDefaults.
@@ -18,7 +20,7 @@ const (
 	DefaultKeep         = 5
 	DefaultPreStopSleep = 5 * time.Second
 	DefaultHealthPath   = "/healthz"
-	DefaultPort         = 8080
+	DefaultPort         = project.DefaultPort
 	maxKeep             = 100
 )
 
