@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -30,7 +29,7 @@ const (
 type Cluster struct {
 	namespace string
 	server    string
-	kube      kubernetes.Interface
+	kube      clients
 	dyn       dynamic.Interface
 	mapper    meta.RESTMapper
 }
@@ -67,7 +66,7 @@ func Connect(ctx context.Context, kubeconfig []byte, contextName, namespace stri
 	rc.UserAgent = "goship"
 	rc.QPS, rc.Burst = 20, 40
 	rc.WarningHandler = rest.NoWarnings{}
-	kube, err := kubernetes.NewForConfig(rc)
+	kube, err := newClients(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig context %q: client: %w", contextName, err)
 	}
