@@ -7,7 +7,7 @@
 # it starts in seconds.
 #
 #   scripts/cluster.sh start     begin bringing the cluster up, in the background
-#   scripts/cluster.sh ready     wait until it is up; print its export lines (exit 1 if the kit failed)
+#   scripts/cluster.sh ready     wait until it is up (at most GOSHIP_K8S_WAIT s); print its export lines (exit 1 if the kit failed)
 #   scripts/cluster.sh log [n]   the kit's log tail
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +27,16 @@ start)
   ;;
 ready)
   "$0" start # no-op while a start runs; warm, a new start takes seconds
-  while [ ! -s "$state/rc" ]; do sleep 2; done
+  # Bounded: a first build on a slow machine must not hold the tests up
+  # forever (GOSHIP_K8S_WAIT seconds, default 45 minutes).
+  waited=0
+  while [ ! -s "$state/rc" ]; do
+    if [ "$waited" -ge "${GOSHIP_K8S_WAIT:-2700}" ]; then
+      echo "cluster: not up after ${waited}s; still building (see the log)" >> "$log"
+      exit 1
+    fi
+    sleep 5; waited=$((waited + 5))
+  done
   if [ "$(cat "$state/rc")" != 0 ]; then exit 1; fi
   # A cluster that came up earlier may have stopped since: up.sh restarts
   # what died (a no-op, about 1 s, when all runs).
