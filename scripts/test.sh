@@ -47,7 +47,7 @@ step "task --list"
 
 step "go test"
 "$root/scripts/engine.sh" start # no-op when setup.sh started it
-"$root/scripts/cluster.sh" start
+if [ "${GOSHIP_CLUSTER_TESTS:-0}" = 1 ]; then "$root/scripts/cluster.sh" start; fi
 (cd examples/hello-service && go test -race -count=1 ./...)
 # Everything but the cluster tests first, while the cluster comes up.
 go test -race -count=1 -timeout 30m $(go list "${pkgs[@]}" | grep -v '/pipeline/kube$')
@@ -56,7 +56,14 @@ step "cluster tests on the local Kubernetes cluster"
 # The cluster tests (pipeline/kube here, and the e2e cluster tests) need
 # the kit's cluster. If the kit itself fails, they are reported as not
 # run, loudly; a failure in goship's own cluster tests fails this script.
-if cluster=$("$root/scripts/cluster.sh" ready); then
+# They are opt-in (GOSHIP_CLUSTER_TESTS=1) until they have run green on
+# the kit's cluster once: they were written while its first build was
+# still running.
+if [ "${GOSHIP_CLUSTER_TESTS:-0}" != 1 ]; then
+  echo "=================================================================="
+  echo "CLUSTER TESTS NOT RUN: opt-in until first verified on ../shared/k8s; set GOSHIP_CLUSTER_TESTS=1"
+  echo "=================================================================="
+elif cluster=$("$root/scripts/cluster.sh" ready); then
   eval "$cluster"
   export GOSHIP_KUBECONFIG=$KUBECONFIG GOSHIP_K8S_REGISTRY=$GSK8S_REGISTRY
   export GOSHIP_KUBECONFIG_DAGGER=$GSK8S_KUBECONFIG_DAGGER
