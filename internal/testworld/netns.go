@@ -11,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // Netns is a network namespace in a NetnsChain.
@@ -99,68 +96,10 @@ func claimSubnet(t testing.TB) string {
 // is. Its KnownHosts pins the key for addr.
 func StartSSHDInNetns(t testing.TB, ns Netns, opts ...SSHDOption) *SSHServer {
 	t.Helper()
-	bin := need(t, "sshd", "openssh-server")
-	uid := ensureDeployUser(t)
-	dir := Dir(t, "sshd")
-	s := &SSHServer{Host: ns.Addr, Port: 22, User: DeployUser, dir: dir}
-
-	hostPriv, hostPEM := newKey(t)
-	hostKeyPath := filepath.Join(dir, "ssh_host_ed25519_key")
-	writeFile(t, hostKeyPath, hostPEM, 0o600)
-	hostSigner, err := ssh.NewSignerFromKey(hostPriv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.HostKey = hostSigner.PublicKey()
-	s.KnownHosts = []byte(knownhosts.Line([]string{knownhosts.Normalize(s.Addr())}, s.HostKey) + "\n")
-
-	clientPriv, clientPEM := newKey(t)
-	s.ClientKeyPEM = clientPEM
-	clientSigner, err := ssh.NewSignerFromKey(clientPriv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authDir := filepath.Join(dir, "authorized_keys")
-	if err := os.MkdirAll(authDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(authDir, DeployUser), ssh.MarshalAuthorizedKey(clientSigner.PublicKey()), 0o644)
-	s.AppRoot = filepath.Join(dir, "apps")
-	if err := os.MkdirAll(s.AppRoot, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(s.AppRoot, uid, uid); err != nil {
-		t.Fatal(err)
-	}
-
-	config := fmt.Sprintf(`Port %d
-ListenAddress %s
-HostKey %s
-PidFile %s
-UsePAM no
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile %s/%%u
-AllowUsers %s
-AllowTcpForwarding yes
-ClientAliveInterval 5
-MaxStartups 50
-MaxSessions 50
-LogLevel VERBOSE
-`, s.Port, s.Host, hostKeyPath, filepath.Join(dir, "sshd.pid"), authDir, DeployUser)
-	for _, o := range opts {
-		config += o(t, s, hostSigner, dir)
-	}
-	cfgPath := filepath.Join(dir, "sshd_config")
-	writeFile(t, cfgPath, []byte(config), 0o600)
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Fatal(err)
-	}
+	s, bin, cfgPath := prepareSSHD(t, ns.Addr, 22, opts)
 	// ip netns exec enters the namespace and execs sshd: same pid, so
 	// the daemon's cleanup kills sshd itself.
-	startDaemon(t, "sshd in "+ns.Name, filepath.Join(dir, "sshd.log"),
+	startDaemon(t, "sshd in "+ns.Name, filepath.Join(s.dir, "sshd.log"),
 		exec.Command("ip", "netns", "exec", ns.Name, bin, "-D", "-e", "-f", cfgPath))
 	waitTCPInNetns(t, ns.Name, s.Addr(), 10*time.Second)
 	return s

@@ -47,10 +47,22 @@ type SSHDOption func(t testing.TB, s *SSHServer, hostKey ssh.Signer, dir string)
 // host key and a deploy user authorized with a fresh client key.
 func StartSSHD(t testing.TB, opts ...SSHDOption) *SSHServer {
 	t.Helper()
+	s, bin, cfgPath := prepareSSHD(t, ListenHost(), FreePort(t), opts)
+	startDaemon(t, "sshd", filepath.Join(s.dir, "sshd.log"), exec.Command(bin, "-D", "-e", "-f", cfgPath))
+	WaitTCP(t, s.Addr(), 10*time.Second)
+	return s
+}
+
+// prepareSSHD writes everything an sshd on host:port needs (host key,
+// the deploy user's client key and authorized_keys, an app root it owns,
+// sshd_config with opts) and returns the server, sshd's path and the
+// config's path, for the caller to start it where it should run.
+func prepareSSHD(t testing.TB, host string, port int, opts []SSHDOption) (*SSHServer, string, string) {
+	t.Helper()
 	bin := need(t, "sshd", "openssh-server")
 	uid := ensureDeployUser(t)
 	dir := Dir(t, "sshd")
-	s := &SSHServer{Host: ListenHost(), Port: FreePort(t), User: DeployUser, dir: dir}
+	s := &SSHServer{Host: host, Port: port, User: DeployUser, dir: dir}
 
 	hostPriv, hostPEM := newKey(t)
 	hostKeyPath := filepath.Join(dir, "ssh_host_ed25519_key")
@@ -108,9 +120,7 @@ LogLevel VERBOSE
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	startDaemon(t, "sshd", filepath.Join(dir, "sshd.log"), exec.Command(bin, "-D", "-e", "-f", cfgPath))
-	WaitTCP(t, s.Addr(), 10*time.Second)
-	return s
+	return s, bin, cfgPath
 }
 
 // ensureDeployUser creates the deploy user (idempotent) in the docker group
