@@ -28,7 +28,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # The Dagger engine for the e2e suite (cold: 10-17 minutes) and the
-# Kubernetes cluster for the cluster tests (first build: about 25 minutes)
+# Kubernetes cluster for the cluster tests (opt-in, GOSHIP_CLUSTER_TESTS=1; first build: about 25 minutes)
 # come up in the background while the tools build and the engine-free
 # suite runs.
 "$root/scripts/engine.sh" start
