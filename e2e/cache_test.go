@@ -33,15 +33,14 @@ import (
 //     from it, and after it that namespace's own volumes still hold their
 //     contents and none of the directory's.
 //
-// The first run's GOPROXY carries a token, which no exported file may
-// hold.
+// (A GOPROXY with a token is TestCachesLeaveSecretsOut's: Go sends
+// credentials only over HTTPS, and the engine's proxy here is plain HTTP.)
 func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	src := hello(t)
 	addDependency(t, src)
 	stamp := time.Now().UnixNano()
 	first, second := fmt.Sprintf("cachea%d", stamp), fmt.Sprintf("cacheb%d", stamp)
-	token := fmt.Sprintf("tok%dsecret", stamp)
-	proxy := "--goproxy=http://goship:" + token + "@10.87.0.1:8765"
+	proxy := "--goproxy=http://10.87.0.1:8765"
 
 	// A cold run online, then its caches exported.
 	cold := call(t, src, proxy, "--scanners=secret", "--cache-namespace="+first, "ci")
@@ -62,7 +61,6 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(exported, "gomod", "golang.org")); err == nil {
 		t.Fatalf("the export holds extracted module trees (gomod/golang.org), which the zips rebuild")
 	}
-	noSecrets(t, exported, token)
 	summary, _ := os.ReadFile(filepath.Join(exported, "goship-caches.txt"))
 	t.Logf("exported:\n%s", summary)
 

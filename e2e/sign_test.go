@@ -28,6 +28,9 @@ func TestSignedReleases(t *testing.T) {
 	reg := testworld.StartRegistry(t, testworld.WithTLS())
 	reg.TrustForDocker(t)
 	srv := startServer(t)
+	// An app name of its own: its compose project never meets another
+	// test's "hello" on the shared dockerd.
+	t.Cleanup(func() { testworld.NeedDocker(t).RemoveComposeProject("hellosigned") })
 	keys := t.TempDir()
 	const password = "e2e cosign password"
 	cosign := cosignFor(t, reg, keys, password)
@@ -41,7 +44,7 @@ func TestSignedReleases(t *testing.T) {
 	env := []string{"REG_PASSWORD=" + reg.Password, "COSIGN_PASSWORD=" + password}
 	call := func(created string, args ...string) result {
 		base := []string{"--sha=" + sha, "--ref=refs/heads/main", "--created=" + created, "--registry-ca=" + reg.CAFile,
-			"--healthcheck=health", "--scanners=secret"}
+			"--healthcheck=health", "--scanners=secret", "--app=hellosigned"}
 		return goship(t, src, env, append(base, args...)...)
 	}
 	registryArgs := []string{"--registry-host=" + reg.Host, "--namespace=goship", "--repository=hello", "--username=" + reg.Username, "--password=env://REG_PASSWORD"}
