@@ -262,7 +262,7 @@ func New(
 		Mirror:      f.String("mirror", mirror, ""),
 		Platforms:   f.Strings("platforms", platforms, gobuild.DefaultPlatforms()),
 		Offline:     f.Bool("offline", offline),
-		Goproxy:     f.String("goproxy", goproxy, ""),
+		Goproxy:     f.Proxy("goproxy", goproxy),
 		LinkVars:    f.Strings("link-vars", linkVars, gobuild.DefaultVars()),
 		Port:        f.Int("port", port, project.DefaultPort),
 		Healthcheck: f.String("healthcheck", healthcheck, ""),

@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,42 @@ func (f *Flags) Strings(name string, value, def []string) []string {
 	}
 	f.args = append(f.args, "--"+name+"="+strings.Join(value, ","))
 	return value
+}
+
+// Proxy records a GOPROXY-style list of URLs when given, with any
+// password in them masked (a reproduce command is printed in logs and job
+// summaries); it returns value as given.
+func (f *Flags) Proxy(name, value string) string {
+	if value == "" {
+		return ""
+	}
+	f.args = append(f.args, "--"+name+"="+maskPasswords(value))
+	return value
+}
+
+// maskPasswords masks the password of every URL in a list separated by
+// ',' or '|' (GOPROXY's separators), keeping everything else.
+func maskPasswords(list string) string {
+	var b strings.Builder
+	start := 0
+	for i := 0; i <= len(list); i++ {
+		if i < len(list) && list[i] != ',' && list[i] != '|' {
+			continue
+		}
+		item := list[start:i]
+		if u, err := url.Parse(item); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+				item = u.String()
+			}
+		}
+		b.WriteString(item)
+		if i < len(list) {
+			b.WriteByte(list[i])
+		}
+		start = i + 1
+	}
+	return b.String()
 }
 
 // Bool records a boolean that was set.

@@ -85,7 +85,7 @@ if ! exports=$("$root/scripts/engine.sh" ready); then
 fi
 eval "$exports"
 dagger core version
-if ! go test -tags e2e -count=1 -timeout 45m -v ./e2e/...; then
+if ! go test -tags e2e -count=1 -timeout 60m -v ./e2e/...; then
   echo "e2e FAILED"
   exit 1
 fi
