@@ -11,7 +11,6 @@ import (
 	"github.com/goship-dev/goship/pipeline/deploy"
 	"github.com/goship-dev/goship/pipeline/fleet"
 	"github.com/goship-dev/goship/pipeline/image"
-	"github.com/goship-dev/goship/pipeline/notify"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -128,7 +127,7 @@ func (g *Goship) Server(
 			return nil, err
 		}
 	}
-	if _, err := s.targets(ctx); err != nil {
+	if _, err := notifyTargets(ctx, s.Notify); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -167,29 +166,6 @@ func (s *Server) configs(ctx context.Context) ([]sshconn.Config, error) {
 		return nil, err
 	}
 	return fleet.Configs(addrs, base)
-}
-
-// targets are the parsed notification webhooks.
-func (s *Server) targets(ctx context.Context) ([]notify.Target, error) {
-	var raws []string
-	for _, n := range s.Notify {
-		plain, err := n.Plaintext(ctx)
-		if err != nil {
-			return nil, err
-		}
-		raws = append(raws, strings.TrimSpace(plain))
-	}
-	return notify.ParseTargets(raws)
-}
-
-// tell sends ev to the server's webhooks and says how that went; a failed
-// notification never fails the run.
-func (s *Server) tell(ctx context.Context, ev notify.Event) string {
-	targets, err := s.targets(ctx)
-	if err != nil || len(targets) == 0 {
-		return ""
-	}
-	return notify.Summary(notify.Send(context.WithoutCancel(ctx), targets, ev))
 }
 
 // Deploy ships an image to the server: a new release directory, the
@@ -339,7 +315,7 @@ func (s *Server) report(ctx context.Context, rep *fleet.Report, err error) (stri
 		if sum := fleet.Summary(rep); sum != "" {
 			out = append(out, sum)
 		}
-		if told := s.tell(ctx, rep.Event()); told != "" {
+		if told := tellWebhooks(ctx, s.Notify, rep.Event()); told != "" {
 			out = append(out, told)
 		}
 	}
