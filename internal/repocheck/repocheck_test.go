@@ -43,9 +43,10 @@ func TestWorkflowsPassActionlint(t *testing.T) {
 	}
 }
 
-// Workflows stay thin: every step is checkout, dagger, an artifact or
-// SARIF upload, or printing a report; actions are pinned by commit SHA;
-// Dagger is pinned to the engine version.
+// Workflows stay thin: every step is checkout, dagger, restoring or
+// saving goship's exported cache directory (the one thing a runner keeps
+// between runs), an artifact or SARIF upload, or printing a report;
+// actions are pinned by commit SHA; Dagger is pinned to the engine version.
 func TestWorkflowsAreThinAndPinned(t *testing.T) {
 	root := testworld.RepoRoot(t)
 	files, _ := filepath.Glob(filepath.Join(root, ".github/workflows/*.yml"))
@@ -53,6 +54,7 @@ func TestWorkflowsAreThinAndPinned(t *testing.T) {
 	allowed := map[string]bool{
 		"actions/checkout": true, "dagger/dagger-for-github": true,
 		"actions/upload-artifact": true, "github/codeql-action/upload-sarif": true,
+		"actions/cache/restore": true, "actions/cache/save": true,
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -67,6 +69,11 @@ func TestWorkflowsAreThinAndPinned(t *testing.T) {
 			if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(m[2]) {
 				t.Errorf("%s: %s is pinned to %q, not a commit SHA", filepath.Base(f), m[1], m[2])
 			}
+		}
+		// A cache step moves goship's cache directory and nothing else: no
+		// Go or npm cache beside the engine's.
+		if n := strings.Count(text, "uses: actions/cache/"); n != strings.Count(text, "path: .goship-cache") {
+			t.Errorf("%s: %d cache steps, but not all of them move only .goship-cache", filepath.Base(f), n)
 		}
 		if strings.Count(text, "dagger/dagger-for-github@") != strings.Count(text, `version: "0.21.0"`) {
 			t.Errorf("%s: every dagger step must pin version 0.21.0", filepath.Base(f))
