@@ -23,6 +23,8 @@ type Prober struct {
 	mu        sync.Mutex
 	total     int
 	failures  []ProbeFailure
+	outages   int  // runs of failures with no success between them
+	failing   bool // the last probe failed
 }
 
 // ProbeFailure is one request that did not answer 200.
@@ -97,7 +99,11 @@ func (p *Prober) record(reason string) {
 	p.total++
 	if reason != "" {
 		p.failures = append(p.failures, ProbeFailure{At: time.Now(), Reason: reason})
+		if !p.failing {
+			p.outages++
+		}
 	}
+	p.failing = reason != ""
 }
 
 // Halt keeps probing until at least atLeast probes ran (for a minute at
@@ -140,6 +146,14 @@ func (p *Prober) Failures() []ProbeFailure {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]ProbeFailure(nil), p.failures...)
+}
+
+// Outages is how many separate runs of failed requests there were: one
+// switch-over with a gap is 1, a gap and then a second one is 2.
+func (p *Prober) Outages() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.outages
 }
 
 // Window is how long requests failed: from the first failure to the last,

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -55,5 +56,42 @@ func TestProberCountsAnswersSlowerThanItsTimeoutAsFailed(t *testing.T) {
 	}
 	if n, w := len(patient.Failures()), patient.Window(); n != 0 || w != 0 {
 		t.Errorf("%d failures, window %s, want none and 0", n, w)
+	}
+}
+
+// A server that fails between two windows of answers: each run of
+// failures is one outage.
+func TestProberCountsSeparateOutages(t *testing.T) {
+	var mu sync.Mutex
+	down := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	set := func(d bool) {
+		mu.Lock()
+		down = d
+		mu.Unlock()
+		time.Sleep(10 * probeEvery)
+	}
+	p := StartProber(srv.URL)
+	set(false)
+	if n := p.Outages(); n != 0 {
+		t.Fatalf("%d outages while every answer was 200", n)
+	}
+	set(true)
+	set(false)
+	if n := p.Outages(); n != 1 {
+		t.Fatalf("%d outages after one failing stretch, want 1", n)
+	}
+	set(true)
+	set(false)
+	p.Halt(1)
+	if n := p.Outages(); n != 2 {
+		t.Errorf("%d outages after two failing stretches, want 2", n)
 	}
 }

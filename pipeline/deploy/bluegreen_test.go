@@ -479,10 +479,16 @@ func TestMigrationRecreateToBlueGreenAndBack(t *testing.T) {
 		if p.Total() < 200 {
 			t.Errorf("%s: only %d requests ran within a minute, want at least 200", what, p.Total())
 		}
-		// The one switch-over: the app frees the port, the other side takes it.
+		// The one switch-over: the app frees the port, the other side takes
+		// it. Its length is docker's stop and start (about a second on an
+		// idle host, several under a loaded CI machine's parallel tests);
+		// what must hold anywhere is that there is one gap, and it ends.
 		window := p.Window()
-		t.Logf("%s: %d of %d requests failed, switch-over window %s", what, len(p.Failures()), p.Total(), window)
-		if window > 3*time.Second {
+		t.Logf("%s: %d of %d requests failed in %d outage(s), switch-over window %s", what, len(p.Failures()), p.Total(), p.Outages(), window)
+		if n := p.Outages(); n > 1 {
+			t.Errorf("%s: %d separate outages, want one switch-over: %v", what, n, p.Failures()[:min(len(p.Failures()), 5)])
+		}
+		if window > 20*time.Second {
 			t.Errorf("%s: switch-over window %s, want one short gap", what, window)
 		}
 	}
