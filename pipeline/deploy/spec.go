@@ -111,7 +111,7 @@ func (s Spec) withDefaults() (Spec, error) {
 	}
 	if r, ok := s.Transfer.(Registry); ok {
 		ref, _ := name.ParseReference(s.Image, name.StrictValidation)
-		if r.Host != "" && ref.Context().RegistryStr() != r.Host {
+		if r.Host != "" && ref.Context().RegistryStr() != registryHost(r.Host) {
 			return s, fmt.Errorf("image %q is not on registry %s, which the credentials are for", s.Image, r.Host)
 		}
 	}
@@ -152,6 +152,9 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.MinFreeMB == 0 {
 		s.MinFreeMB = 512
 	}
+	if s.MinFreeMB < 0 {
+		return s, fmt.Errorf("min free disk %d MB: must not be negative", s.MinFreeMB)
+	}
 	if s.Who == "" {
 		s.Who = "goship"
 	}
@@ -161,6 +164,15 @@ func (s Spec) withDefaults() (Spec, error) {
 		}
 	}
 	return s.withStrategy()
+}
+
+// registryHost is h as image references name it (docker.io is
+// index.docker.io there).
+func registryHost(h string) string {
+	if r, err := name.NewRegistry(h); err == nil {
+		return r.RegistryStr()
+	}
+	return h
 }
 
 // parsePublish reads [ip:]hostPort:containerPort, each port 1-65535 and
