@@ -65,7 +65,7 @@ const (
 // LogEntry is one line of deploys.log.
 type LogEntry struct {
 	Time    time.Time `json:"time"`
-	Event   string    `json:"event"` // deploy, rollback
+	Event   string    `json:"event"` // deploy, rollback, exec
 	Release string    `json:"release"`
 	Image   string    `json:"image,omitempty"`
 	Who     string    `json:"who"`
@@ -74,6 +74,8 @@ type LogEntry struct {
 	// Strategy and Color: as in Record.
 	Strategy Strategy `json:"strategy,omitempty"`
 	Color    string   `json:"color,omitempty"`
+	// Command is what an exec ran, word by word (pipeline/ops).
+	Command []string `json:"command,omitempty"`
 }
 
 // FindRecord is the release named name among recs.
