@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,11 +29,28 @@ func (s Spec) Validate() error {
 	return err
 }
 
+// ErrNoTarball is an ssh transfer without its image tarball.
+var ErrNoTarball = errors.New("ssh transfer: no image tarball to stream")
+
+// ready checks what a valid spec still needs to run and Validate does not
+// ask for (a caller validates the request before it exports the tarball):
+// the ssh transfer's tarball. It is checked before the first remote
+// command, as everything else is.
+func (s Spec) ready() error {
+	if t, ok := s.Transfer.(SSH); ok && t.Tarball == nil {
+		return ErrNoTarball
+	}
+	return nil
+}
+
 // Prepare validates spec, runs the preflight (docker, compose, flock,
 // disk) and takes the app's deploy lock on the server behind c.
 func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, error) {
 	spec, err := spec.withDefaults()
 	if err != nil {
+		return nil, err
+	}
+	if err := spec.ready(); err != nil {
 		return nil, err
 	}
 	a := host.New(c, spec.App, spec.AppDir, spec.Service)

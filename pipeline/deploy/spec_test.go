@@ -1,8 +1,10 @@
 package deploy
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,6 +25,21 @@ func TestSpecValidation(t *testing.T) {
 		{"bad publish", func(s *Spec) { s.Publish = "80" }, "publish"},
 		{"health path", func(s *Spec) { s.Health.Path = "healthz" }, "must start with /"},
 		{"keep 1", func(s *Spec) { s.Keep = 1 }, "at least 2"},
+		{"publish port out of range", func(s *Spec) { s.Publish = "70000:8080" }, "out of range"},
+		{"publish container port out of range", func(s *Spec) { s.Publish = "8080:70000" }, "out of range"},
+		{"publish bad IP", func(s *Spec) { s.Publish = "10.0.0.256:80:8080" }, "not an IPv4 address"},
+		{"container port", func(s *Spec) { s.ContainerPort = 70000 }, "container port 70000"},
+		{"health path with a space", func(s *Spec) { s.Health.Path = "/health check" }, "no spaces"},
+		{"health path with a control character", func(s *Spec) { s.Health.Path = "/healthz\n" }, "no spaces"},
+		{"health path with a fragment", func(s *Spec) { s.Health.Path = "/healthz#x" }, "'#'"},
+		{"health port", func(s *Spec) { s.Health.Port = 65536 }, "health port 65536"},
+		{"health timeout", func(s *Spec) { s.Health.Timeout = -time.Second }, "must not be negative"},
+		{"health interval", func(s *Spec) { s.Health.Interval = -time.Second }, "health interval"},
+		{"min free disk", func(s *Spec) { s.MinFreeMB = -1 }, "min free disk"},
+		{"bad strategy", func(s *Spec) { s.Strategy = "rolling" }, "unknown deploy strategy"},
+		{"proxy on recreate", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyRecreate, "a.example" }, "need --strategy=blue-green"},
+		{"proxy host", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyBlueGreen, "-a.example" }, "proxy host"},
+		{"proxy drain", func(s *Spec) { s.Strategy, s.Proxy.Drain = StrategyBlueGreen, -time.Second }, "drain"},
 	}
 	if _, err := good.withDefaults(); err != nil {
 		t.Fatalf("good spec: %v", err)
@@ -42,6 +59,16 @@ func TestSpecValidation(t *testing.T) {
 	d, _ := good.withDefaults()
 	if d.AppDir != "/opt/hello" || d.Health.Port != 8080 || d.Health.Host != "127.0.0.1" || d.Publish != "8080:8080" || d.Keep != 5 {
 		t.Fatalf("defaults = %+v", d)
+	}
+	hub := good
+	hub.Image, hub.Transfer = "index.docker.io/team/hello:v1", Registry{Host: "docker.io"}
+	if _, err := hub.withDefaults(); err != nil {
+		t.Fatalf("Docker Hub by its short name: %v", err)
+	}
+	noTarball := good
+	noTarball.Transfer = SSH{}
+	if d, err := noTarball.withDefaults(); err != nil || !errors.Is(d.ready(), ErrNoTarball) {
+		t.Fatalf("ssh transfer without a tarball: valid %v, ready %v", err, d.ready())
 	}
 	bound := good
 	bound.Publish = "10.0.0.5:80:8080"

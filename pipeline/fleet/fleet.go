@@ -136,27 +136,13 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 // members validates the plan and builds each host's spec; nothing is
 // sent before this passes.
 func (plan Plan) members() ([]*member, error) {
-	if len(plan.Hosts) == 0 {
-		return nil, fmt.Errorf("fleet: no hosts")
+	if err := plan.checkRollout(); err != nil {
+		return nil, err
 	}
-	if plan.Parallel < 0 {
-		return nil, fmt.Errorf("parallel %d: must be at least 1 (0 means 1)", plan.Parallel)
-	}
-	if plan.Canary != nil && plan.Canary.Pause < 0 {
-		return nil, fmt.Errorf("canary pause %s: must not be negative", plan.Canary.Pause)
-	}
-	seen := map[string]bool{}
 	var readers []io.Reader
 	var out []*member
 	for _, cfg := range plan.Hosts {
-		if err := cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("host %s: %w", cfg.Addr(), err)
-		}
 		name := cfg.Addr()
-		if seen[name] {
-			return nil, fmt.Errorf("host %s is listed twice", name)
-		}
-		seen[name] = true
 		spec := plan.Spec
 		if plan.ForHost != nil {
 			spec = plan.ForHost(cfg, spec)
@@ -164,7 +150,10 @@ func (plan Plan) members() ([]*member, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)
 		}
-		if t, ok := spec.Transfer.(deploy.SSH); ok && t.Tarball != nil {
+		if t, ok := spec.Transfer.(deploy.SSH); ok {
+			if t.Tarball == nil {
+				return nil, fmt.Errorf("host %s: %w", name, deploy.ErrNoTarball)
+			}
 			for _, r := range readers {
 				if reflect.TypeOf(r).Comparable() && r == t.Tarball {
 					return nil, fmt.Errorf("host %s: the ssh transfer reads its tarball once: give each host its own reader (Plan.ForHost)", name)
@@ -175,6 +164,31 @@ func (plan Plan) members() ([]*member, error) {
 		out = append(out, &member{cfg: cfg, name: name, spec: spec})
 	}
 	return out, nil
+}
+
+// checkRollout checks the hosts and the rollout settings, without the
+// per-host specs.
+func (plan Plan) checkRollout() error {
+	if len(plan.Hosts) == 0 {
+		return fmt.Errorf("fleet: no hosts")
+	}
+	if plan.Parallel < 0 {
+		return fmt.Errorf("parallel %d: must be at least 1 (0 means 1)", plan.Parallel)
+	}
+	if plan.Canary != nil && plan.Canary.Pause < 0 {
+		return fmt.Errorf("canary pause %s: must not be negative", plan.Canary.Pause)
+	}
+	seen := map[string]bool{}
+	for _, cfg := range plan.Hosts {
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("host %s: %w", cfg.Addr(), err)
+		}
+		if seen[cfg.Addr()] {
+			return fmt.Errorf("host %s is listed twice", cfg.Addr())
+		}
+		seen[cfg.Addr()] = true
+	}
+	return nil
 }
 
 // deployBatch moves a batch's hosts at once and waits for all of them.

@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -43,8 +44,11 @@ func (h Health) WithDefaults() (Health, error) {
 	if h.Path == "" {
 		h.Path = DefaultHealthPath
 	}
-	if h.Path != "-" && !strings.HasPrefix(h.Path, "/") {
-		return h, fmt.Errorf("health path %q must start with /", h.Path)
+	if err := checkHealthPath(h.Path); err != nil {
+		return h, err
+	}
+	if h.Interval < 0 {
+		return h, fmt.Errorf("health interval %s: must not be negative", h.Interval)
 	}
 	if h.Timeout == 0 {
 		h.Timeout = DefaultHealthTimeout
@@ -59,6 +63,25 @@ func (h Health) WithDefaults() (Health, error) {
 		h.Host = "127.0.0.1"
 	}
 	return h, nil
+}
+
+// checkHealthPath accepts "-" or an HTTP path (with a query, if wanted):
+// a path the gate cannot even send would otherwise fail only at the gate,
+// after the new release started.
+func checkHealthPath(p string) error {
+	if p == "-" {
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("health path %q must start with /", p)
+	}
+	if strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' }) {
+		return fmt.Errorf("health path %q: no spaces, control characters or '#' (percent-encode them)", p)
+	}
+	if _, err := url.ParseRequestURI(p); err != nil {
+		return fmt.Errorf("health path %q is not a valid HTTP path: %w", p, err)
+	}
+	return nil
 }
 
 // GateOf is the gate a release passed when it was deployed (its record),

@@ -21,9 +21,11 @@ func healthAddr(port int) string {
 }
 
 // caddyConfig is the Caddy JSON config of one port: one Route per app,
-// host-name routes before the catch-all, and a 404 when nothing matches.
-// It names no color as live (the live files do), so a switch leaves it
-// unchanged.
+// each after its maintenance route, host-name routes before the
+// catch-all, and a 404 when nothing matches; with HTTPS, the
+// certificates and the redirect server. It names no color as live (the
+// live files do) and no app as in maintenance (the page files do), so a
+// switch or a maintenance leaves it unchanged.
 func caddyConfig(port int, routes []Route, drain time.Duration) ([]byte, error) {
 	var mine []Route
 	for _, r := range routes {
@@ -70,35 +72,45 @@ func caddyConfig(port int, routes []Route, drain time.Duration) ([]byte, error) 
 		} else {
 			catchAll = true
 		}
-		handlers = append(handlers, h)
+		handlers = append(handlers, maintenanceRoute(r), h)
 	}
 	if !catchAll {
 		handlers = append(handlers, obj{"handle": []any{obj{"handler": "static_response", "status_code": 404, "body": "no app for this host\n"}}})
+	}
+	public := obj{
+		"listen":          []any{":" + strconv.Itoa(port)},
+		"automatic_https": obj{"disable": true},
+		"routes":          handlers,
+	}
+	servers := obj{
+		"goship": public,
+		// 200 when /etc/goship/live/<upstream> exists, else 404.
+		"live": obj{
+			"listen":          []any{healthAddr(port)},
+			"automatic_https": obj{"disable": true},
+			"routes": []any{obj{"handle": []any{
+				obj{"handler": "rewrite", "uri": "/{http.request.header.X-Goship-Upstream}"},
+				obj{"handler": "file_server", "root": proxyConfigDir + "/live"},
+			}}},
+		},
+	}
+	apps := obj{"http": obj{"grace_period": (drain + 5*time.Second).String(), "servers": servers}}
+	if portTLS(port, mine) != nil {
+		policies, tlsApp, redirect := tlsCaddy(port, mine)
+		public["tls_connection_policies"] = policies
+		// No HTTP/3: docker publishes the port over TCP only.
+		public["protocols"] = []any{"h1", "h2"}
+		apps["tls"] = tlsApp
+		if redirect != nil {
+			servers["redirect"] = redirect
+		}
 	}
 	cfg := obj{
 		// The admin API listens on the container's own loopback only;
 		// goship reaches it with docker exec. The file goship writes is
 		// the only config, so Caddy keeps no autosave.
 		"admin": obj{"listen": "localhost:2019", "config": obj{"persist": false}},
-		"apps": obj{"http": obj{
-			"grace_period": (drain + 5*time.Second).String(),
-			"servers": obj{
-				"goship": obj{
-					"listen":          []any{":" + strconv.Itoa(port)},
-					"automatic_https": obj{"disable": true},
-					"routes":          handlers,
-				},
-				// 200 when /etc/goship/live/<upstream> exists, else 404.
-				"live": obj{
-					"listen":          []any{healthAddr(port)},
-					"automatic_https": obj{"disable": true},
-					"routes": []any{obj{"handle": []any{
-						obj{"handler": "rewrite", "uri": "/{http.request.header.X-Goship-Upstream}"},
-						obj{"handler": "file_server", "root": proxyConfigDir + "/live"},
-					}}},
-				},
-			},
-		}},
+		"apps":  apps,
 	}
 	return json.MarshalIndent(cfg, "", "  ")
 }

@@ -41,11 +41,13 @@ func (p *Proxy) leavePort(ctx context.Context, old Route, all []Route) error {
 	if err != nil {
 		return fmt.Errorf("proxy port %d, which %s left: %w", old.Port, old.App, err)
 	}
+	p.dropAppFiles(ctx, old.App, old.Port)
 	return nil
 }
 
-// PortAlone fails when another app shares app's port on the proxy: then
-// app cannot publish the port itself.
+// PortAlone fails when app cannot publish its port itself, without the
+// proxy: another app shares the port, or the proxy does what the app
+// alone cannot (HTTPS, maintenance).
 func (p *Proxy) PortAlone(ctx context.Context, app string, port int) error {
 	all, err := p.Routes(ctx)
 	if err != nil {
@@ -55,6 +57,15 @@ func (p *Proxy) PortAlone(ctx context.Context, app string, port int) error {
 		if o.App != app && o.Port == port {
 			return fmt.Errorf("proxy port %d also serves app %s: %s cannot publish it itself; keep it on blue-green or move it to another port", port, o.App, app)
 		}
+		if o.App == app && o.TLS != nil {
+			return fmt.Errorf("%s is served over HTTPS by the proxy on port %d, which recreate cannot do: keep it on blue-green", app, o.Port)
+		}
+	}
+	if on, err := p.inMaintenance(ctx, app, port); err != nil || on {
+		if err == nil {
+			err = fmt.Errorf("%s is in maintenance behind the proxy, which recreate cannot keep: turn it off first (maintenance off) or keep it on blue-green", app)
+		}
+		return err
 	}
 	return nil
 }
@@ -91,6 +102,7 @@ func (p *Proxy) Remove(ctx context.Context, r Route, stopped string) error {
 	}
 	if old, ok := findRoute(all, r.App); ok {
 		_ = p.setLive(ctx, old.Port, nil, old.Upstreams)
+		p.dropAppFiles(ctx, old.App, old.Port)
 	}
 	if stopped != "" {
 		_, err = p.s.Run(ctx, "remove proxy", "docker rm -f "+host.Q(stopped), nil)

@@ -9,6 +9,10 @@
 //	routes/<app>.json        each app's public address and upstreams
 //	ports/<port>/caddy.json  the Caddy config of one port, from the routes
 //	ports/<port>/live/<up>   one empty file per upstream that gets traffic
+//	ports/<port>/maintenance/<app>.html, .retry
+//	                         while present, app answers 503 with this page
+//	ports/<port>/tls/<app>-<hash>.crt, .key (0600)
+//	                         the certificate an HTTPS port serves for app
 //	.lock, .lock.owner       held while the routes change
 //
 // One Caddy container per public port, because docker cannot publish a
@@ -25,6 +29,14 @@
 // lose a request on a busy port; a Route change (an app joins or leaves a
 // port) still reloads, a deploy or rollback never does. Requests in
 // flight finish on the old color, which is stopped only once it has none.
+//
+// Maintenance works the same way: each app's routes start with one that
+// answers 503 while the app's page file exists (maintenance.go), so
+// turning it on or off writes or removes a file and reloads nothing.
+//
+// A port serves HTTPS when its apps bring certificates (tls.go): the
+// files are uploaded beside its config, and its Caddy also publishes the
+// plain-HTTP port that redirects to it.
 package proxy
 
 import (
@@ -44,22 +56,43 @@ type Route struct {
 	Live      string   `json:"live"`      // the one that gets traffic
 	Release   string   `json:"release"`
 	Color     string   `json:"color"`
+	// TLS is set when the app is served over HTTPS; a switch without a
+	// new certificate keeps it.
+	TLS *RouteTLS `json:"tls,omitempty"`
 }
 
 // Proxy changes the proxy on one server.
 type Proxy struct {
 	s   *host.App
 	rec host.ProxyRecord
+	tls *TLS // the certificate a switch installs; nil keeps the app's
 }
 
 // On is the proxy rec describes, on the server a runs on (its SSH
 // connection and compose command).
 func On(a *host.App, rec host.ProxyRecord) *Proxy { return &Proxy{s: a, rec: rec} }
 
+// WithTLS is p installing t for the app it switches: its port then
+// serves HTTPS with t's certificate. Nil keeps what the app has.
+func (p *Proxy) WithTLS(t *TLS) *Proxy {
+	cp := *p
+	cp.tls = t
+	return &cp
+}
+
 func (p *Proxy) service(port int) string { return "p" + strconv.Itoa(port) }
+
+// Conflict is why r cannot join routes, or nil; r carries the
+// certificate p installs, or the one its app has.
+func (p *Proxy) Conflict(routes []Route, r Route) error {
+	return Conflict(routes, p.withTLS(routes, r))
+}
 
 // Conflict is why r cannot join routes, or nil.
 func Conflict(routes []Route, r Route) error {
+	if err := tlsConflict(routes, r); err != nil {
+		return err
+	}
 	for _, o := range routes {
 		if o.App == r.App || o.Port != r.Port {
 			continue

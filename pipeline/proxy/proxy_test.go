@@ -52,7 +52,7 @@ func TestCaddyConfigRoutesHostsFirstAndFallsBackTo404(t *testing.T) {
 				Servers     map[string]struct {
 					Listen []string
 					Routes []struct {
-						Match  []map[string][]string
+						Match  []map[string]any
 						Handle []map[string]any
 					}
 				}
@@ -70,8 +70,21 @@ func TestCaddyConfigRoutesHostsFirstAndFallsBackTo404(t *testing.T) {
 	if cfg.Admin.Listen != "localhost:2019" || cfg.Admin.Config.Persist || cfg.Apps.HTTP.GracePeriod != "15s" || len(srv.Listen) != 1 || srv.Listen[0] != ":80" {
 		t.Fatalf("config:\n%s", data)
 	}
-	if len(srv.Routes) != 2 || srv.Routes[0].Match[0]["host"][0] != "b.example.com" || len(srv.Routes[1].Match) != 0 {
-		t.Fatalf("want b's host Route, then a's catch-all:\n%s", data)
+	// Each app: its maintenance route, then its proxy route.
+	hostOf := func(i int) any {
+		if len(srv.Routes[i].Match) == 0 {
+			return nil
+		}
+		if h, ok := srv.Routes[i].Match[0]["host"].([]any); ok {
+			return h[0]
+		}
+		return nil
+	}
+	if len(srv.Routes) != 4 || hostOf(0) != "b.example.com" || hostOf(1) != "b.example.com" || hostOf(2) != nil || len(srv.Routes[3].Match) != 0 {
+		t.Fatalf("want b's host routes, then a's catch-all:\n%s", data)
+	}
+	if srv.Routes[0].Match[0]["file"] == nil || srv.Routes[0].Handle[0]["status_code"] != float64(503) || srv.Routes[1].Handle[0]["handler"] != "reverse_proxy" {
+		t.Fatalf("want b's maintenance route (503 while its page exists) before its proxy route:\n%s", data)
 	}
 	if !strings.Contains(string(data), `"dial": "goship-a-blue:8080"`) || strings.Contains(string(data), "goship-c-blue") {
 		t.Fatalf("port 80's config must dial a and b only:\n%s", data)
@@ -98,7 +111,7 @@ func TestCaddyConfigRoutesHostsFirstAndFallsBackTo404(t *testing.T) {
 
 func TestProxyComposePublishesEachPortOnce(t *testing.T) {
 	rec := host.ProxyRecord{Name: "goship-proxy", Image: "caddy:2", Drain: 30 * time.Second}
-	out, err := proxyCompose(rec, []Route{{App: "a", Port: 80}, {App: "b", Port: 80, Host: "b.example.com"}, {App: "c", Port: 9000, Bind: "127.0.0.1"}})
+	out, err := proxyCompose(rec, []Route{{App: "a", Port: 80}, {App: "b", Port: 80, Host: "b.example.com"}, {App: "c", Port: 9000, Bind: "127.0.0.1"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,39 +73,67 @@ func (p *Proxy) lock(ctx context.Context, who string) (*host.Held, error) {
 
 // Container is the id and state of the Caddy serving port ("" when absent).
 func (p *Proxy) Container(ctx context.Context, port int) (id, status, image string, err error) {
+	c, err := p.inspect(ctx, port)
+	return c.id, c.status, c.image, err
+}
+
+// container is a port's Caddy as docker shows it; shape is its
+// shapeLabel ("" for plain HTTP).
+type container struct{ id, status, image, shape string }
+
+func (p *Proxy) inspect(ctx context.Context, port int) (container, error) {
 	script := fmt.Sprintf(`id=$(docker ps -aq --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s | head -n 1)
-[ -n "$id" ] && docker inspect --format '{{.Id}} {{.State.Status}} {{.Config.Image}}' "$id"; true`, host.Q(p.rec.Name), host.Q(p.service(port)))
+[ -n "$id" ] && docker inspect --format '{{.Id}} {{.State.Status}} {{.Config.Image}} {{index .Config.Labels %q}}' "$id"; true`, host.Q(p.rec.Name), host.Q(p.service(port)), shapeLabel)
 	out, err := p.s.Run(ctx, "find proxy container", script, nil)
 	if err != nil {
-		return "", "", "", err
+		return container{}, err
 	}
 	f := strings.Fields(out)
-	if len(f) != 3 {
-		return "", "", "", nil
+	if len(f) < 3 {
+		return container{}, nil
 	}
-	return f[0], f[1], f[2], nil
+	c := container{id: f[0], status: f[1], image: f[2]}
+	if len(f) > 3 && f[3] != "<no value>" {
+		c.shape = f[3]
+	}
+	return c, nil
 }
 
 // PortHolder says who holds the public port when the proxy does not:
 // the app's own recreate container (a migration), another container, or
-// another process. Empty means the port is free.
+// another process; with a certificate to install, the same of the port
+// that is to redirect to HTTPS. Empty means the ports are free.
 func (p *Proxy) PortHolder(ctx context.Context, r Route) (holder string, ownApp bool, err error) {
+	if holder, ownApp, err = p.portHolder(ctx, r.App, r.Bind, r.Port); holder != "" || err != nil {
+		return holder, ownApp, err
+	}
+	if p.tls == nil || p.tls.redirectFrom == 0 {
+		return "", false, nil
+	}
+	holder, _, err = p.portHolder(ctx, r.App, r.Bind, p.tls.redirectFrom)
+	if holder != "" {
+		holder = fmt.Sprintf("%s on port %d, which is to redirect to HTTPS (give --tls-redirect-from another port, or 0 for none)", holder, p.tls.redirectFrom)
+	}
+	return holder, false, err
+}
+
+func (p *Proxy) portHolder(ctx context.Context, app, bind string, port int) (holder string, ownApp bool, err error) {
 	out, err := p.s.Run(ctx, "docker ps ports", `docker ps --format '{{.ID}} {{.Names}} {{.Label "com.docker.compose.project"}} {{.Ports}}'`, nil)
 	if err != nil {
 		return "", false, err
 	}
-	mark := ":" + strconv.Itoa(r.Port) + "->"
+	mark := ":" + strconv.Itoa(port) + "->"
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 3 || !strings.Contains(line, mark) {
 			continue
 		}
-		if f[2] == r.App {
-			return "app " + r.App + " (container " + f[1] + ")", true, nil
+		if f[2] == app {
+			return "app " + app + " (container " + f[1] + ")", true, nil
 		}
 		return "container " + f[1], false, nil
 	}
-	addr := net.JoinHostPort(loopbackFor(r.Bind), strconv.Itoa(r.Port))
+	addr := net.JoinHostPort(loopbackFor(bind), strconv.Itoa(port))
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if conn, err := p.s.Client().DialTCP(dctx, addr); err == nil {

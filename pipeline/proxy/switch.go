@@ -1,11 +1,9 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
@@ -28,17 +26,21 @@ func (p *Proxy) writeFiles(ctx context.Context, r Route, all []Route, removed bo
 	if err != nil {
 		return false, err
 	}
-	compose, err := proxyCompose(p.rec, next)
+	var owner string
+	for _, o := range next {
+		if o.TLS != nil {
+			if owner, err = p.fileOwner(ctx); err != nil {
+				return false, err
+			}
+			break
+		}
+	}
+	compose, err := proxyCompose(p.rec, next, owner)
 	if err != nil {
 		return false, err
 	}
 	routeJSON, _ := json.Marshal(r)
-	put := func(path string, data []byte) (bool, error) {
-		script := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && cat > %[1]s.tmp
-if cmp -s %[1]s.tmp %[1]s; then rm -f %[1]s.tmp; else mv -f %[1]s.tmp %[1]s && echo changed; fi`, host.Q(path))
-		out, err := p.s.Run(ctx, "write "+path, script, bytes.NewReader(data))
-		return strings.TrimSpace(out) == "changed", err
-	}
+	put := func(path string, data []byte) (bool, error) { return p.putFile(ctx, path, data) }
 	changed, err := put(fmt.Sprintf("%s/ports/%d/caddy.json", p.rec.Root, r.Port), caddyJSON)
 	if err != nil {
 		return false, err
@@ -95,10 +97,21 @@ func (p *Proxy) Switch(ctx context.Context, r Route, who string, handover func(c
 	if err != nil {
 		return err
 	}
+	old, had := findRoute(all, r.App)
+	r = p.withTLS(all, r)
 	if err := Conflict(all, r); err != nil {
 		return err
 	}
-	old, had := findRoute(all, r.App)
+	if err := p.installTLS(ctx, r, old, had); err != nil {
+		return err
+	}
+	moved := had && old.Port != r.Port
+	if moved {
+		// Maintenance stays on when the app moves port.
+		if err := p.copyMaintenance(ctx, r.App, old.Port, r.Port); err != nil {
+			return err
+		}
+	}
 	if err := p.setLive(ctx, r.Port, []string{r.Live}, nil); err != nil {
 		return err
 	}
@@ -118,8 +131,12 @@ func (p *Proxy) Switch(ctx context.Context, r Route, who string, handover func(c
 		if !had || old.Live != r.Live {
 			_ = p.setLive(rctx, r.Port, nil, []string{r.Live})
 		}
+		if moved {
+			p.dropAppFiles(rctx, r.App, r.Port)
+		}
 		return err
 	}
+	p.pruneTLS(ctx, r.App, r.Port, r.TLS)
 	var dead []string
 	for _, u := range r.Upstreams {
 		if u != r.Live {
