@@ -29,7 +29,7 @@ func (b blueGreen) describe() string {
 func (b blueGreen) deploy(ctx context.Context, d *deployment) (*Result, error) {
 	s, spec, prevRec := d.a, d.spec, d.prev
 	pr := spec.proxyRecord()
-	px := proxy.On(s, pr)
+	px := proxy.On(s, pr).WithTLS(spec.Proxy.TLS)
 	r := proxy.Route{App: spec.App, Bind: pr.Bind, Port: pr.Port, Host: pr.Host}
 
 	// Everything that can be checked is checked before anything changes.
@@ -109,7 +109,7 @@ func (b blueGreen) check(ctx context.Context, s *host.App, px *proxy.Proxy, r pr
 	if err != nil {
 		return err
 	}
-	if err := proxy.Conflict(routes, r); err != nil {
+	if err := px.Conflict(routes, r); err != nil {
 		return err
 	}
 	id, _, _, err := px.Container(ctx, r.Port)

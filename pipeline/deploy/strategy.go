@@ -10,6 +10,7 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
 // Strategy is how a new release replaces the running one; release.json
@@ -70,13 +71,16 @@ type Proxy struct {
 	// in-flight requests after the switch (default 30s). goship stops the
 	// old container as soon as it has no open connections left.
 	Drain time.Duration
+	// TLS is the certificate the app's port serves HTTPS with (nil: the
+	// one it has, if any; see proxy.ParseTLS).
+	TLS *proxy.TLS
 }
 
 // given says whether p asks for anything beyond an image. A recreate
 // deploy refuses proxy settings, but not an image alone: a module may
 // fill it from a mirror for every deploy.
 func (p Proxy) given() bool {
-	return p.Name != "" || p.Root != "" || p.Host != "" || p.Drain != 0
+	return p.Name != "" || p.Root != "" || p.Host != "" || p.Drain != 0 || p.TLS != nil
 }
 
 // ProxyRecord is how a blue-green release is reached (see host.ProxyRecord).
