@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/release"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -28,6 +29,9 @@ type Request struct {
 	// Strategy, ProxyHost, ProxyImage, ProxyDir and Drain are the flags of
 	// the same names.
 	Strategy, ProxyHost, ProxyImage, ProxyDir, Drain string
+	// TLS is the certificate blue-green's proxy serves HTTPS with, checked
+	// (nil: the app keeps what it has).
+	TLS *proxy.TLS
 	// HealthTimeout and HealthSettle are durations such as 60s.
 	HealthTimeout, HealthSettle string
 	// Parallel and Canary are the fleet's rollout (see Plan).
@@ -56,7 +60,7 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		return Plan{}, close, err
 	}
 	spec.Health.Timeout, spec.Health.Settle = d["health-timeout"], d["health-settle"]
-	spec.Proxy = deploy.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir}
+	spec.Proxy = deploy.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir, TLS: r.TLS}
 	plan = Plan{Hosts: hosts, Parallel: r.Parallel, Log: r.Log}
 	if c, ok := d["canary"]; ok {
 		plan.Canary = &Canary{Pause: c}
@@ -66,20 +70,11 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		if spec.Image == "" {
 			return Plan{}, close, fmt.Errorf("--image is required with --transfer=registry (use the reference publish returned)")
 		}
-		if (r.RegistryUsername == "") != (r.RegistryPassword == "") {
-			return Plan{}, close, fmt.Errorf("--registry-username and --registry-password go together: give both for a private registry, neither for a public one")
-		}
-		spec.Transfer = deploy.Registry{Host: registryOf(spec.Image), Username: r.RegistryUsername, Password: r.RegistryPassword}
+		host, _, _ := strings.Cut(spec.Image, "/")
+		spec.Transfer = deploy.Registry{Host: host, Username: r.RegistryUsername, Password: r.RegistryPassword}
 	case "ssh":
 		if spec.Image == "" {
 			spec.Image = "goship.local/" + spec.App + ":" + release.TagSafe(spec.Version)
-		}
-		// No tarball yet is a check before the export: the plan is
-		// checked, and refused by Run until a tarball is given.
-		if r.Tarball != "" {
-			if fi, err := os.Stat(r.Tarball); err != nil || !fi.Mode().IsRegular() {
-				return Plan{}, close, fmt.Errorf("image tarball %q for --transfer=ssh: not a readable file (%v)", r.Tarball, err)
-			}
 		}
 		spec.Transfer = deploy.SSH{}
 		var opened []*os.File
@@ -105,21 +100,7 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		return Plan{}, close, err
 	}
 	plan.Spec = spec
-	if err := plan.checkRollout(); err != nil {
-		return Plan{}, close, err
-	}
 	return plan, close, nil
-}
-
-// registryOf is the registry host an image reference names: its first
-// path segment when that is a host (has a dot or a port, or is
-// localhost). Validate refuses references without one.
-func registryOf(image string) string {
-	first, _, ok := strings.Cut(image, "/")
-	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return first
-	}
-	return "docker.io"
 }
 
 // parseDurations parses named Go durations ("30s"), naming the bad one.
