@@ -70,11 +70,20 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		if spec.Image == "" {
 			return Plan{}, close, fmt.Errorf("--image is required with --transfer=registry (use the reference publish returned)")
 		}
-		host, _, _ := strings.Cut(spec.Image, "/")
-		spec.Transfer = deploy.Registry{Host: host, Username: r.RegistryUsername, Password: r.RegistryPassword}
+		if (r.RegistryUsername == "") != (r.RegistryPassword == "") {
+			return Plan{}, close, fmt.Errorf("--registry-username and --registry-password go together: give both for a private registry, neither for a public one")
+		}
+		spec.Transfer = deploy.Registry{Host: registryOf(spec.Image), Username: r.RegistryUsername, Password: r.RegistryPassword}
 	case "ssh":
 		if spec.Image == "" {
 			spec.Image = "goship.local/" + spec.App + ":" + release.TagSafe(spec.Version)
+		}
+		// No tarball yet is a check before the export: the plan is
+		// checked, and refused by Run until a tarball is given.
+		if r.Tarball != "" {
+			if fi, err := os.Stat(r.Tarball); err != nil || !fi.Mode().IsRegular() {
+				return Plan{}, close, fmt.Errorf("image tarball %q for --transfer=ssh: not a readable file (%v)", r.Tarball, err)
+			}
 		}
 		spec.Transfer = deploy.SSH{}
 		var opened []*os.File
@@ -100,7 +109,21 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		return Plan{}, close, err
 	}
 	plan.Spec = spec
+	if err := plan.checkRollout(); err != nil {
+		return Plan{}, close, err
+	}
 	return plan, close, nil
+}
+
+// registryOf is the registry host an image reference names: its first
+// path segment when that is a host (has a dot or a port, or is
+// localhost). Validate refuses references without one.
+func registryOf(image string) string {
+	first, _, ok := strings.Cut(image, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return "docker.io"
 }
 
 // parseDurations parses named Go durations ("30s"), naming the bad one.
