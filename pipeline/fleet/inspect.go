@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -18,6 +19,7 @@ type HostView struct {
 	Host     string
 	Releases []deploy.Record // newest first, current marked
 	State    *deploy.State
+	Proxy    *proxy.AppStatus // maintenance and HTTPS; nil without the proxy
 	Err      error
 }
 
@@ -49,6 +51,9 @@ func Status(ctx context.Context, hosts []sshconn.Config, app, appDir, service st
 	return each(ctx, hosts, func(ctx context.Context, c *sshconn.Client, v *HostView) error {
 		st, err := deploy.Status(ctx, c, app, appDir, service)
 		v.State = st
+		if err == nil {
+			v.Proxy, err = proxy.ReadAppStatus(ctx, c, app, st.Release.Proxy)
+		}
 		return err
 	})
 }
@@ -149,8 +154,11 @@ func FormatStatus(views []HostView) string {
 			_, _ = fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\tERROR (below)\n", v.Host)
 			continue
 		}
-		st := v.State
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Host, st.Release.Name, orDash(st.Release.Version), st.Container, st.Health, st.Strategy, verdict(st))
+		st, maint := v.State, ""
+		if v.Proxy != nil && v.Proxy.Maintenance {
+			maint = ", MAINTENANCE"
+		}
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", v.Host, st.Release.Name, orDash(st.Release.Version), st.Container, st.Health, st.Strategy, verdict(st), maint)
 	}
 	_ = tw.Flush()
 	b.WriteString(FormatDrift(views))

@@ -119,7 +119,11 @@ func FormatHostStatus(views []HostView) (string, error) {
 		if views[0].Err != nil {
 			return "", views[0].Err
 		}
-		return deploy.FormatStatus(views[0].State), nil
+		out := deploy.FormatStatus(views[0].State)
+		if p := views[0].Proxy; p != nil {
+			out += "proxy: " + p.String() + "\n"
+		}
+		return out, nil
 	}
 	return FormatStatus(views), nil
 }
