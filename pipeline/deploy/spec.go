@@ -60,7 +60,13 @@ type Spec struct {
 	// recreate); Proxy configures blue-green's shared reverse proxy.
 	Strategy Strategy
 	Proxy    Proxy
+	// Timeouts bound the long remote steps: pull or load, compose up, the
+	// proxy switch, the migration (see host.Timeouts; zero: defaults).
+	Timeouts Timeouts
 }
+
+// Timeouts are the step deadlines of a deploy (see host.Timeouts).
+type Timeouts = host.Timeouts
 
 // Health configures the gate (see host.Health).
 type Health = host.Health
@@ -162,6 +168,9 @@ func (s Spec) withDefaults() (Spec, error) {
 		if _, err := Compose(s, s.Image, len(s.Env) > 0); err != nil {
 			return s, err
 		}
+	}
+	if s.Timeouts, err = s.Timeouts.WithDefaults(); err != nil {
+		return s, err
 	}
 	return s.withStrategy()
 }

@@ -37,6 +37,8 @@ type App struct {
 	service string
 	project string // compose project: the app, or the app in one color
 	compose string // "docker compose" or "docker-compose", learnt by Preflight
+	// timeouts bound the long steps (zero fields: the defaults).
+	timeouts Timeouts
 }
 
 // Q quotes s for the server's shell.
