@@ -1,6 +1,7 @@
 package testworld
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
 	"sync"
@@ -17,6 +18,7 @@ const probeEvery = 20 * time.Millisecond
 type Prober struct {
 	url, host string
 	timeout   time.Duration
+	tls       *tls.Config
 	stop      chan struct{}
 	halt      sync.Once
 	done      sync.WaitGroup
@@ -47,13 +49,17 @@ func ProbeHost(host string) ProbeOption { return func(p *Prober) { p.host = host
 // (default 2 s).
 func ProbeTimeout(d time.Duration) ProbeOption { return func(p *Prober) { p.timeout = d } }
 
+// ProbeTLS makes an https:// URL trust what cfg trusts (e.g. the test
+// world's CA).
+func ProbeTLS(cfg *tls.Config) ProbeOption { return func(p *Prober) { p.tls = cfg } }
+
 // StartProber starts probing url until Finish or Halt.
 func StartProber(url string, opts ...ProbeOption) *Prober {
 	p := &Prober{url: url, timeout: 2 * time.Second, stop: make(chan struct{})}
 	for _, o := range opts {
 		o(p)
 	}
-	client := &http.Client{Timeout: p.timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: p.timeout, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: p.tls}}
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
