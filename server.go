@@ -8,6 +8,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/dagger"
 	"github.com/goship-dev/goship/pipeline/fleet"
+	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -45,6 +46,14 @@ type Server struct {
 	// Public key every deployed or rolled-back image must be signed by.
 	// +private
 	VerifyKey *dagger.File
+	// Certificate the blue-green proxy serves HTTPS with.
+	// +private
+	TLSCert *dagger.Secret
+	// Private key of the certificate.
+	// +private
+	TLSKey *dagger.Secret
+	// Plain-HTTP port that redirects to HTTPS (0: none).
+	TLSRedirectFrom int
 }
 
 // Server is the docker host to deploy to over SSH, or a fleet of them
@@ -91,6 +100,16 @@ func (g *Goship) Server(
 	// Public key (PEM, e.g. .goship/cosign.pub): deploy, rollback and release refuse an image not signed by its private half with a passed gate, before any host changes.
 	// +optional
 	verifyKey *dagger.File,
+	// blue-green: certificate (PEM: the server's, then its chain) the proxy serves HTTPS with on the app's port (e.g. --publish 443:8080), e.g. file://cert.pem. Deploys install it; one without it keeps the app's.
+	// +optional
+	tlsCert *dagger.Secret,
+	// blue-green: private key of --tls-cert (PEM, unencrypted); sent over stdin only, stored 0600 in the proxy's directory.
+	// +optional
+	tlsKey *dagger.Secret,
+	// blue-green with --tls-cert: plain-HTTP port whose requests redirect to HTTPS; 0 for none.
+	// +optional
+	// +default=80
+	tlsRedirectFrom int,
 ) (*Server, error) {
 	addrs, err := fleet.ParseHostList(host)
 	if err != nil {
@@ -111,7 +130,8 @@ func (g *Goship) Server(
 		return nil, fmt.Errorf("no server: give --host (repeat it for a fleet) or --hosts-file")
 	}
 	s := &Server{Goship: g, Port: port, User: user, Key: key, KnownHosts: knownHosts,
-		KeyPassphrase: keyPassphrase, AppDir: appDir, Service: service, Notify: notify, Jump: jump, VerifyKey: verifyKey}
+		KeyPassphrase: keyPassphrase, AppDir: appDir, Service: service, Notify: notify, Jump: jump, VerifyKey: verifyKey,
+		TLSCert: tlsCert, TLSKey: tlsKey, TLSRedirectFrom: tlsRedirectFrom}
 	for _, a := range addrs {
 		s.Host = append(s.Host, a.String())
 	}
@@ -127,7 +147,27 @@ func (g *Goship) Server(
 	if _, err := notifyTargets(ctx, s.Notify); err != nil {
 		return nil, err
 	}
+	if _, err := s.proxyTLS(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// proxyTLS is the certificate deploys install at the blue-green proxy,
+// checked (pair, expiry), or nil when none is given.
+func (s *Server) proxyTLS(ctx context.Context) (*proxy.TLS, error) {
+	if s.TLSCert == nil && s.TLSKey == nil {
+		return nil, nil
+	}
+	cert, err := secretBytes(ctx, s.TLSCert)
+	if err != nil {
+		return nil, err
+	}
+	key, err := secretBytes(ctx, s.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	return proxy.ParseTLS(cert, key, s.TLSRedirectFrom, time.Now())
 }
 
 // configs are the SSH configurations of the hosts, secrets read.
