@@ -123,6 +123,9 @@ func (s *Server) ship(ctx context.Context, req fleet.Request) (string, error) {
 	if req.ProxyImage, err = g.proxyImage(req.ProxyImage); err != nil {
 		return "", err
 	}
+	if req.TLS, err = s.proxyTLS(ctx); err != nil {
+		return "", err
+	}
 	req.Log = os.Stderr
 	if _, _, err := req.Plan(cfgs); err != nil {
 		return "", err
