@@ -70,7 +70,9 @@ func (b blueGreen) deploy(ctx context.Context, d *deployment) (*Result, error) {
 			return nil
 		}
 	}
-	if err := px.Switch(ctx, blueGreenRoute(spec.App, pr, rec, spec.ContainerPort), spec.Who, handover); err != nil {
+	if err := withinDeadline(ctx, s, "proxy switch to "+rec.Name, spec.Timeouts.Switch, func(ctx context.Context) error {
+		return px.Switch(ctx, blueGreenRoute(spec.App, pr, rec, spec.ContainerPort), spec.Who, handover)
+	}); err != nil {
 		if stoppedOld != "" {
 			_, _ = s.Run(context.WithoutCancel(ctx), "restart "+prevRec.Name, "docker start "+host.Q(stoppedOld), nil)
 		}
@@ -170,7 +172,9 @@ func (blueGreen) rollback(ctx context.Context, r *rollbackJob) (*Result, error) 
 		entry("failed", err)
 		return res, fmt.Errorf("%w\nlast 50 log lines of %s:\n%s", err, rec.Name, strings.TrimRight(logs, "\n"))
 	}
-	if err := proxy.On(s, pr).Switch(ctx, blueGreenRoute(rec.App, pr, rec, port), r.who, nil); err != nil {
+	if err := withinDeadline(ctx, s, "proxy switch to "+rec.Name, s.Timeouts().Switch, func(ctx context.Context) error {
+		return proxy.On(s, pr).Switch(ctx, blueGreenRoute(rec.App, pr, rec, port), r.who, nil)
+	}); err != nil {
 		removeColor(context.WithoutCancel(ctx), s, rec.Name, rec.Color)
 		err = fmt.Errorf("rollback to %s: switch the proxy: %w; %s kept serving", rec.Name, err, curRec.Name)
 		entry("failed", err)

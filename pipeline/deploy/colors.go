@@ -73,11 +73,11 @@ func startColor(ctx context.Context, s *host.App, rec Record, network string, po
 	cs := inColor(s, rec.Color)
 	before := cs.Snapshot(ctx, rec.Name)
 	if id, ok := keptContainer(ctx, s, rec); ok {
-		if _, err := s.Run(ctx, "start kept container", "docker start "+host.Q(id), nil); err != nil {
-			return &host.GateError{Check: "docker start: " + err.Error()}
+		if _, err := s.RunDeadline(ctx, "start kept container", s.Timeouts().Up, "docker start "+host.Q(id), nil); err != nil {
+			return &host.GateError{Check: "docker start: " + err.Error(), Err: err}
 		}
-	} else if _, err := s.Run(ctx, "compose up "+rec.Name, colorCompose(s, rec.Name, rec.Color, "up -d --remove-orphans"), nil); err != nil {
-		return &host.GateError{Check: "compose up: " + err.Error()}
+	} else if _, err := s.RunDeadline(ctx, "compose up "+rec.Name, s.Timeouts().Up, colorCompose(s, rec.Name, rec.Color, "up -d --remove-orphans"), nil); err != nil {
+		return &host.GateError{Check: "compose up: " + err.Error(), Err: err}
 	}
 	return gateColor(ctx, s, rec, network, port, h, before)
 }

@@ -50,11 +50,15 @@ func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 	// The container is created before the proxy lets go of the port, so
 	// the gap is a docker stop and a docker start, not a compose run.
 	before := s.Snapshot(ctx, rec.Name)
-	if _, err := s.Run(ctx, "compose create "+rec.Name, s.ComposeCmd(rec.Name, "up --no-start --remove-orphans"), nil); err != nil {
+	if _, err := s.RunDeadline(ctx, "compose create "+rec.Name, spec.Timeouts.Up, s.ComposeCmd(rec.Name, "up --no-start --remove-orphans"), nil); err != nil {
 		_ = s.Down(context.WithoutCancel(ctx), rec.Name)
 		return fail(fmt.Errorf("create %s: %w", rec.Name, err))
 	}
-	stopped, err := px.FreePort(ctx, spec.App, prevRec.Proxy.Port)
+	var stopped string
+	err = withinDeadline(ctx, s, "free the proxy's port", spec.Timeouts.Switch, func(ctx context.Context) (err error) {
+		stopped, err = px.FreePort(ctx, spec.App, prevRec.Proxy.Port)
+		return err
+	})
 	if err != nil {
 		_ = s.Down(context.WithoutCancel(ctx), rec.Name)
 		return fail(err)
@@ -81,8 +85,8 @@ func startCreated(ctx context.Context, s *host.App, rec Record, h Health, before
 	if err != nil {
 		return &host.GateError{Check: err.Error()}
 	}
-	if _, err := s.Run(ctx, "start "+rec.Name, "docker start "+host.Q(id), nil); err != nil {
-		return &host.GateError{Check: "docker start: " + err.Error()}
+	if _, err := s.RunDeadline(ctx, "start "+rec.Name, s.Timeouts().Up, "docker start "+host.Q(id), nil); err != nil {
+		return &host.GateError{Check: "docker start: " + err.Error(), Err: err}
 	}
 	return s.Gate(ctx, rec.Name, rec.ImageID, h, before)
 }

@@ -53,7 +53,7 @@ func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, erro
 	if err := spec.ready(); err != nil {
 		return nil, err
 	}
-	a := host.New(c, spec.App, spec.AppDir, spec.Service)
+	a := host.New(c, spec.App, spec.AppDir, spec.Service).WithTimeouts(spec.Timeouts)
 	l, err := a.Begin(ctx, spec.MinFreeMB, spec.Who)
 	if err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ func (recreate) deploy(ctx context.Context, d *deployment) (*Result, error) {
 func startAndGate(ctx context.Context, a *host.App, rec Record, h Health) error {
 	before := a.Snapshot(ctx, rec.Name)
 	if err := a.Up(ctx, rec.Name); err != nil {
-		return &host.GateError{Check: "compose up: " + err.Error()}
+		return &host.GateError{Check: "compose up: " + err.Error(), Err: err}
 	}
 	return a.Gate(ctx, rec.Name, rec.ImageID, h, before)
 }

@@ -12,12 +12,17 @@ import (
 	"time"
 )
 
-// GateError is a failed health gate, naming the check that failed.
+// GateError is a failed health gate, naming the check that failed. Err,
+// when set, is the error behind it (e.g. an *sshconn.DeadlineError of a
+// compose up that did not finish).
 type GateError struct {
 	Check string
+	Err   error
 }
 
 func (g *GateError) Error() string { return g.Check }
+
+func (g *GateError) Unwrap() error { return g.Err }
 
 // ContainerSnap is the service's container as it was before compose up:
 // a container compose keeps keeps its restart count, so restarts are
@@ -161,7 +166,7 @@ func (s *App) ServiceState(ctx context.Context, release string) (string, Contain
 	script := fmt.Sprintf(`id=$(docker ps -aq --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s | head -n 1)
 [ -n "$id" ] || exit 0
 echo "$id"; docker inspect --format %s "$id"`, q(s.project), q(s.service), q(inspectFormat))
-	out, err := s.Run(ctx, "docker inspect", script, nil)
+	out, err := s.RunDeadline(ctx, "docker inspect", probeStep, script, nil)
 	if err != nil {
 		return "", ContainerState{}, err
 	}

@@ -58,14 +58,21 @@ func (r Registry) Deliver(ctx context.Context, s *App, image string) (string, er
 	cfg := s.appDir + "/.docker"
 	var script string
 	if r.Username != "" {
+		// The logout runs on exit, and a pull ended at its deadline (TERM
+		// to the whole process group) exits through it too.
 		script = fmt.Sprintf(`set -e; umask 077; export DOCKER_CONFIG=%[1]s; mkdir -p "$DOCKER_CONFIG"
 trap 'docker logout %[2]s >/dev/null 2>&1 || true' EXIT
+trap 'exit 143' TERM INT HUP
 docker login --username %[3]s --password-stdin %[2]s >/dev/null
 docker pull -q %[4]s >/dev/null`, q(cfg), q(r.Host), q(r.Username), q(image))
 	} else {
 		script = fmt.Sprintf("docker pull -q %s >/dev/null", q(image))
 	}
-	if _, err := s.Run(ctx, "pull "+image, script, strings.NewReader(r.Password)); err != nil {
+	limit := s.Timeouts().Pull
+	if _, err := s.RunDeadline(ctx, "pull "+image, limit, script, strings.NewReader(r.Password)); err != nil {
+		if errors.As(err, new(*sshconn.DeadlineError)) {
+			return "", fmt.Errorf("pull on the server: %w; a slow registry or a large image needs a longer --pull-timeout (now %s)", err, limit)
+		}
 		var exit *sshconn.ExitError
 		if errors.As(err, &exit) {
 			exit.Stderr = withoutCredentialWarning(exit.Stderr)
@@ -102,7 +109,11 @@ func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) 
 	if t.Tarball == nil {
 		return "", fmt.Errorf("ssh transfer: no image tarball")
 	}
-	out, err := s.Run(ctx, "docker load", "docker load", t.Tarball)
+	limit := s.Timeouts().Pull
+	out, err := s.RunDeadline(ctx, "docker load", limit, "docker load", t.Tarball)
+	if errors.As(err, new(*sshconn.DeadlineError)) {
+		return "", fmt.Errorf("docker load on the server: %w; a slow link or a large image needs a longer --pull-timeout (now %s)", err, limit)
+	}
 	if err != nil {
 		return "", fmt.Errorf("docker load on the server: %w", err)
 	}
@@ -113,7 +124,7 @@ func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) 
 	// A tarball without a tag (as Dagger exports them) loads as a bare ID:
 	// give it the release's reference so compose can name it.
 	if loaded != image {
-		if _, err := s.Run(ctx, "docker tag", "docker tag "+q(loaded)+" "+q(image), nil); err != nil {
+		if _, err := s.RunDeadline(ctx, "docker tag", quickStep, "docker tag "+q(loaded)+" "+q(image), nil); err != nil {
 			return "", fmt.Errorf("tag the loaded image as %s: %w", image, err)
 		}
 	}
