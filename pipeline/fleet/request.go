@@ -34,6 +34,10 @@ type Request struct {
 	TLS *proxy.TLS
 	// HealthTimeout and HealthSettle are durations such as 60s.
 	HealthTimeout, HealthSettle string
+	// PullTimeout, UpTimeout and SwitchTimeout bound the pull (or docker
+	// load), each compose up and blue-green's proxy switch (durations;
+	// empty: the defaults, see deploy.Timeouts).
+	PullTimeout, UpTimeout, SwitchTimeout string
 	// Parallel and Canary are the fleet's rollout (see Plan).
 	Parallel int
 	Canary   string
@@ -55,11 +59,13 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 	if spec.Strategy, err = deploy.ParseStrategy(r.Strategy); err != nil {
 		return Plan{}, close, err
 	}
-	d, err := parseDurations(map[string]string{"health-timeout": r.HealthTimeout, "health-settle": r.HealthSettle, "drain": r.Drain, "canary": r.Canary})
+	d, err := parseDurations(map[string]string{"health-timeout": r.HealthTimeout, "health-settle": r.HealthSettle, "drain": r.Drain, "canary": r.Canary,
+		"pull-timeout": r.PullTimeout, "up-timeout": r.UpTimeout, "switch-timeout": r.SwitchTimeout})
 	if err != nil {
 		return Plan{}, close, err
 	}
 	spec.Health.Timeout, spec.Health.Settle = d["health-timeout"], d["health-settle"]
+	spec.Timeouts = deploy.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"]}
 	spec.Proxy = deploy.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir, TLS: r.TLS}
 	plan = Plan{Hosts: hosts, Parallel: r.Parallel, Log: r.Log}
 	if c, ok := d["canary"]; ok {

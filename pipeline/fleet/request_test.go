@@ -60,6 +60,10 @@ func TestRequestPlanChecksEverythingUpFront(t *testing.T) {
 		{"compose mounting outside shared", func(r *Request) {
 			r.Spec.Compose = []byte("services:\n  app:\n    image: x\n    volumes: [\"/etc:/etc\"]\n")
 		}, "outside"},
+		{"pull timeout not a duration", func(r *Request) { r.PullTimeout = "ten minutes" }, "--pull-timeout"},
+		{"pull timeout negative", func(r *Request) { r.PullTimeout = "-1m" }, "pull timeout -1m0s: must not be negative"},
+		{"up timeout negative", func(r *Request) { r.UpTimeout = "-1s" }, "up timeout -1s"},
+		{"switch timeout not a duration", func(r *Request) { r.SwitchTimeout = "2" }, "--switch-timeout"},
 		{"app dir relative", func(r *Request) { r.Spec.AppDir = "srv/api" }, "app dir"},
 		{"service name bad", func(r *Request) { r.Spec.Service = "my service" }, "compose service"},
 	} {
@@ -127,13 +131,14 @@ func testHost(h string) sshconn.Config {
 }
 
 func TestRequestPlanFillsTheRollout(t *testing.T) {
-	r := Request{Spec: deploy.Spec{App: "api", Version: "v1.2.3+meta"}, Transfer: "ssh", Canary: "2m", Parallel: 3, HealthSettle: "3s"}
+	r := Request{Spec: deploy.Spec{App: "api", Version: "v1.2.3+meta"}, Transfer: "ssh", Canary: "2m", Parallel: 3, HealthSettle: "3s", PullTimeout: "20m", UpTimeout: "90s"}
 	plan, closeAll, err := r.Plan([]sshconn.Config{testHost("203.0.113.9")})
 	defer closeAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.Canary == nil || plan.Canary.Pause != 2*time.Minute || plan.Parallel != 3 || plan.Spec.Health.Settle != 3*time.Second {
+	if plan.Canary == nil || plan.Canary.Pause != 2*time.Minute || plan.Parallel != 3 || plan.Spec.Health.Settle != 3*time.Second ||
+		plan.Spec.Timeouts != (deploy.Timeouts{Pull: 20 * time.Minute, Up: 90 * time.Second}) {
 		t.Fatalf("plan = %+v", plan)
 	}
 	if plan.Spec.Image != "goship.local/api:v1.2.3_meta" || plan.ForHost == nil {
