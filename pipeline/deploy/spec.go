@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/goship-dev/goship/pipeline/host"
@@ -63,7 +64,16 @@ type Spec struct {
 	// Timeouts bound the long remote steps: pull or load, compose up, the
 	// proxy switch, the migration (see host.Timeouts; zero: defaults).
 	Timeouts Timeouts
+	// LockWait is how long to wait for the deploy lock another deploy of
+	// the app holds (default 0: fail at once, naming that deploy).
+	// LockWaiting, when set, is told who holds it while this one waits.
+	LockWait    time.Duration
+	LockWaiting func(*LockedError)
 }
+
+// LockedError is the deploy lock held by another deploy (see
+// host.LockedError).
+type LockedError = host.LockedError
 
 // Timeouts are the step deadlines of a deploy (see host.Timeouts).
 type Timeouts = host.Timeouts
@@ -171,6 +181,9 @@ func (s Spec) withDefaults() (Spec, error) {
 	}
 	if s.Timeouts, err = s.Timeouts.WithDefaults(); err != nil {
 		return s, err
+	}
+	if s.LockWait < 0 {
+		return s, fmt.Errorf("lock wait %s: must not be negative (0 fails at once when another deploy holds the lock)", s.LockWait)
 	}
 	return s.withStrategy()
 }

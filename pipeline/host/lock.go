@@ -195,6 +195,39 @@ func flockHolders(procLocks, file string) []int {
 	return pids
 }
 
+// LockedError is the lock held by another deploy; errors.Is(err,
+// ErrLocked) holds.
+type LockedError struct {
+	App string
+	// Owner is the deploy holding it, when Known.
+	Owner LockOwner
+	Known bool
+	// Holders are the pids holding the flock on the server; none means it
+	// was released just as it was looked at.
+	Holders []int
+}
+
+func (e *LockedError) Error() string {
+	switch {
+	case e.Known:
+		return fmt.Sprintf("%v for %s: %s since %s (%s ago, pid %d on the server); if that deploy is hung, break the lock explicitly",
+			ErrLocked, e.App, e.Owner.Who, e.Owner.Since.Format(time.RFC3339), time.Since(e.Owner.Since).Round(time.Second), e.Owner.PID)
+	case len(e.Holders) == 0:
+		return fmt.Sprintf("%v for %s (it was released just now: try again)", ErrLocked, e.App)
+	}
+	return fmt.Sprintf("%v for %s (owner unknown; held by pid %v on the server)", ErrLocked, e.App, e.Holders)
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// Holder names who holds the lock and since when, for a progress line.
+func (e *LockedError) Holder() string {
+	if !e.Known {
+		return fmt.Sprintf("an unrecorded deploy (pid %v on the server)", e.Holders)
+	}
+	return fmt.Sprintf("%s since %s (%s ago)", e.Owner.Who, e.Owner.Since.Format(time.RFC3339), time.Since(e.Owner.Since).Round(time.Second))
+}
+
 // lockHeld names the deploy holding the lock. The holder records itself
 // right after it takes the lock, so a moment's wait tells the real owner
 // rather than the last one.
@@ -203,18 +236,52 @@ func (s *App) lockHeld(ctx context.Context) error {
 	for deadline := time.Now().Add(2 * time.Second); ; {
 		var err error
 		if st, err = s.lockState(ctx); err == nil && st.heldByOwner() {
-			return fmt.Errorf("%w for %s: %s since %s (%s ago, pid %d on the server); if that deploy is hung, break the lock explicitly",
-				ErrLocked, s.app, st.owner.Who, st.owner.Since.Format(time.RFC3339), time.Since(st.owner.Since).Round(time.Second), st.owner.PID)
+			return &LockedError{App: s.app, Owner: st.owner, Known: true, Holders: st.holders}
 		}
 		if err == nil && len(st.holders) == 0 {
-			return fmt.Errorf("%w for %s (it was released just now: try again)", ErrLocked, s.app)
+			return &LockedError{App: s.app}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("%w for %s (owner unknown; held by pid %v on the server)", ErrLocked, s.app, st.holders)
+	return &LockedError{App: s.app, Holders: st.holders}
+}
+
+// lockPoll is how often a deploy waiting for the lock tries again;
+// lockRemind how often it says again who holds it.
+const (
+	lockPoll   = time.Second
+	lockRemind = 30 * time.Second
+)
+
+// LockWithin is Lock, but while another deploy holds the lock it waits
+// for it, up to wait, telling waiting who holds it (at first, whenever
+// the holder changes, and every 30s). With wait 0 it is Lock.
+func (s *App) LockWithin(ctx context.Context, who string, wait time.Duration, waiting func(*LockedError)) (*Held, error) {
+	start := time.Now()
+	var told LockOwner
+	var toldAt time.Time
+	for {
+		l, err := s.Lock(ctx, who)
+		var held *LockedError
+		if err == nil || !errors.As(err, &held) || wait <= 0 {
+			return l, err
+		}
+		if time.Since(start) >= wait {
+			return nil, fmt.Errorf("waited %s for the deploy lock (--lock-wait): %w", wait, err)
+		}
+		if waiting != nil && held.Known && (held.Owner != told || time.Since(toldAt) >= lockRemind) {
+			waiting(held)
+			told, toldAt = held.Owner, time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the deploy lock: %w (%v)", ctx.Err(), err)
+		case <-time.After(min(lockPoll, wait-time.Since(start))):
+		}
+	}
 }
 
 // BreakLock ends the process holding the lock, after checking that the
@@ -256,8 +323,14 @@ if flock -w 5 .lock rm -f .lock.owner; then echo broken; else echo taken; fi`, q
 // Begin runs the preflight and takes the deploy lock: the start of every
 // change to the server.
 func (s *App) Begin(ctx context.Context, minFreeMB int, who string) (*Held, error) {
+	return s.BeginWithin(ctx, minFreeMB, who, 0, nil)
+}
+
+// BeginWithin is Begin waiting up to wait for a held lock (see
+// LockWithin).
+func (s *App) BeginWithin(ctx context.Context, minFreeMB int, who string, wait time.Duration, waiting func(*LockedError)) (*Held, error) {
 	if err := s.Preflight(ctx, minFreeMB); err != nil {
 		return nil, err
 	}
-	return s.Lock(ctx, who)
+	return s.LockWithin(ctx, who, wait, waiting)
 }
