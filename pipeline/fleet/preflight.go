@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/goship-dev/goship/pipeline/deploy"
 )
 
 // prepareAll connects to, preflights and locks every host at once. If any
@@ -11,6 +13,11 @@ import (
 // that failed and why.
 func prepareAll(ctx context.Context, members []*member, log *logger) error {
 	forEach(members, maxDials, func(m *member) {
+		if m.spec.LockWait > 0 && m.spec.LockWaiting == nil {
+			m.spec.LockWaiting = func(e *deploy.LockedError) {
+				log.printf("%s: waiting up to %s for the deploy lock of %s, held by %s", m.name, m.spec.LockWait, e.App, e.Holder())
+			}
+		}
 		if err := m.prepare(ctx); err != nil {
 			m.rep.Error, m.err = err.Error(), err
 			log.printf("%s: preflight: %v", m.name, err)

@@ -38,6 +38,9 @@ type Request struct {
 	// load), each compose up and blue-green's proxy switch (durations;
 	// empty: the defaults, see deploy.Timeouts).
 	PullTimeout, UpTimeout, SwitchTimeout string
+	// LockWait is how long each host waits for a deploy lock another
+	// deploy holds (a duration; empty: fail at once).
+	LockWait string
 	// Parallel and Canary are the fleet's rollout (see Plan).
 	Parallel int
 	Canary   string
@@ -60,12 +63,13 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		return Plan{}, close, err
 	}
 	d, err := parseDurations(map[string]string{"health-timeout": r.HealthTimeout, "health-settle": r.HealthSettle, "drain": r.Drain, "canary": r.Canary,
-		"pull-timeout": r.PullTimeout, "up-timeout": r.UpTimeout, "switch-timeout": r.SwitchTimeout})
+		"pull-timeout": r.PullTimeout, "up-timeout": r.UpTimeout, "switch-timeout": r.SwitchTimeout, "lock-wait": r.LockWait})
 	if err != nil {
 		return Plan{}, close, err
 	}
 	spec.Health.Timeout, spec.Health.Settle = d["health-timeout"], d["health-settle"]
 	spec.Timeouts = deploy.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"]}
+	spec.LockWait = d["lock-wait"]
 	spec.Proxy = deploy.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir, TLS: r.TLS}
 	plan = Plan{Hosts: hosts, Parallel: r.Parallel, Log: r.Log}
 	if c, ok := d["canary"]; ok {

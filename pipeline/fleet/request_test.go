@@ -64,6 +64,8 @@ func TestRequestPlanChecksEverythingUpFront(t *testing.T) {
 		{"pull timeout negative", func(r *Request) { r.PullTimeout = "-1m" }, "pull timeout -1m0s: must not be negative"},
 		{"up timeout negative", func(r *Request) { r.UpTimeout = "-1s" }, "up timeout -1s"},
 		{"switch timeout not a duration", func(r *Request) { r.SwitchTimeout = "2" }, "--switch-timeout"},
+		{"lock wait not a duration", func(r *Request) { r.LockWait = "2" }, "--lock-wait"},
+		{"lock wait negative", func(r *Request) { r.LockWait = "-2m" }, "lock wait -2m0s: must not be negative"},
 		{"app dir relative", func(r *Request) { r.Spec.AppDir = "srv/api" }, "app dir"},
 		{"service name bad", func(r *Request) { r.Spec.Service = "my service" }, "compose service"},
 	} {

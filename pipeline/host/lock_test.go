@@ -110,3 +110,61 @@ func TestBreakLockChecksTheRecordedPIDHoldsTheLock(t *testing.T) {
 		t.Fatalf("the lock is no longer held: %v", err)
 	}
 }
+
+// A deploy that may wait for the lock waits while another holds it,
+// saying who that is and since when, and takes the lock the moment it is
+// let go; one whose wait runs out is refused, naming the holder.
+func TestLockWithinWaitsForTheHolder(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	app, _ := w.app(t, "wait")
+	appDir := w.srv.AppRoot + "/" + app
+	first := New(w.dial(t), app, appDir, "app")
+	if err := first.Preflight(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	held, err := first.Lock(context.Background(), "alice@laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockedAt := time.Now()
+
+	// A third deploy, with a short wait, gives up while alice holds it.
+	_, err = New(w.dial(t), app, appDir, "app").LockWithin(context.Background(), "carol", 1500*time.Millisecond, nil)
+	var le *LockedError
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Owner.Who != "alice@laptop" || !strings.Contains(err.Error(), "waited 1.5s") {
+		t.Fatalf("a wait that ran out: %v", err)
+	}
+
+	const holdFor = 3 * time.Second
+	go func() {
+		time.Sleep(holdFor - time.Since(lockedAt))
+		held.Release()
+	}()
+	var mu sync.Mutex
+	var told []*LockedError
+	second := New(w.dial(t), app, appDir, "app")
+	l, err := second.LockWithin(context.Background(), "bob@ci", time.Minute, func(e *LockedError) {
+		mu.Lock()
+		told = append(told, e)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("bob waited for the lock and got: %v", err)
+	}
+	defer l.Release()
+	if waited := time.Since(lockedAt); waited < holdFor {
+		t.Fatalf("bob got the lock after %s, while alice held it for %s", waited, holdFor)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != 1 || told[0].Owner.Who != "alice@laptop" || told[0].Owner.Since.IsZero() ||
+		!strings.Contains(told[0].Holder(), "alice@laptop since ") {
+		t.Fatalf("while waiting bob was told %+v, want alice once", told)
+	}
+	// Bob holds it now: the owner record is his.
+	b, err := os.ReadFile(filepath.Join(appDir, ".lock.owner"))
+	if err != nil || !strings.Contains(string(b), `"bob@ci"`) {
+		t.Fatalf(".lock.owner = %q (%v), want bob's", b, err)
+	}
+}
