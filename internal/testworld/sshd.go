@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -47,7 +48,21 @@ type SSHDOption func(t testing.TB, s *SSHServer, hostKey ssh.Signer, dir string)
 // host key and a deploy user authorized with a fresh client key.
 func StartSSHD(t testing.TB, opts ...SSHDOption) *SSHServer {
 	t.Helper()
-	s, bin, cfgPath := prepareSSHD(t, ListenHost(), FreePort(t), opts)
+	return StartSSHDOn(t, ListenHost(), opts...)
+}
+
+// StartSSHDOn is StartSSHD listening on host instead of ListenHost():
+// 127.0.0.1 makes a server that this machine reaches but a Dagger
+// engine's containers do not, as a private host behind a bastion.
+func StartSSHDOn(t testing.TB, host string, opts ...SSHDOption) *SSHServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatalf("testworld: free port on %s: %v", host, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	s, bin, cfgPath := prepareSSHD(t, host, port, opts)
 	startDaemon(t, "sshd", filepath.Join(s.dir, "sshd.log"), exec.Command(bin, "-D", "-e", "-f", cfgPath))
 	WaitTCP(t, s.Addr(), 10*time.Second)
 	return s
