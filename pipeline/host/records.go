@@ -39,9 +39,29 @@ type Record struct {
 	Strategy Strategy     `json:"strategy,omitempty"`
 	Color    string       `json:"color,omitempty"`
 	Proxy    *ProxyRecord `json:"proxy,omitempty"`
+	// Migration is the migration this release ran before it went live
+	// (nil: none). A release older than one that ran a migration runs
+	// against the migrated schema: rollbacks say so.
+	Migration *Migration `json:"migration,omitempty"`
 	// Current is set by History, not stored.
 	Current bool `json:"-"`
 }
+
+// Migration is one run of a deploy's migration command, as release.json
+// records it. Its output is not kept (it may print secrets); a failed
+// run's tail is in the deploy's error.
+type Migration struct {
+	Command string    `json:"command"`
+	At      time.Time `json:"at"`
+	// Took is how long it ran; ExitCode its exit status (-1: it did not
+	// finish, see Error).
+	Took     time.Duration `json:"took"`
+	ExitCode int           `json:"exit_code"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// OK reports whether the migration ran to a successful end.
+func (m *Migration) OK() bool { return m != nil && m.ExitCode == 0 && m.Error == "" }
 
 // ProxyRecord is how a release behind the shared proxy is reached, kept
 // in its release.json so rollbacks and status find the proxy again.
