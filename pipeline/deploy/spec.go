@@ -69,6 +69,13 @@ type Spec struct {
 	// LockWaiting, when set, is told who holds it while this one waits.
 	LockWait    time.Duration
 	LockWaiting func(*LockedError)
+	// Migrate, when set, is run once before the release takes traffic: a
+	// one-off container of the new release's service (its image, .env and
+	// network; the image's entrypoint stays, so "migrate up" runs
+	// "<entrypoint> migrate up"), under the deploy lock, within
+	// Timeouts.Migrate. A failing migration stops the deploy with the
+	// previous release serving. See migrate.go.
+	Migrate string
 }
 
 // LockedError is the deploy lock held by another deploy (see
@@ -181,6 +188,11 @@ func (s Spec) withDefaults() (Spec, error) {
 	}
 	if s.Timeouts, err = s.Timeouts.WithDefaults(); err != nil {
 		return s, err
+	}
+	if s.Migrate != "" {
+		if _, err := migrateArgv(s.Migrate); err != nil {
+			return s, err
+		}
 	}
 	if s.LockWait < 0 {
 		return s, fmt.Errorf("lock wait %s: must not be negative (0 fails at once when another deploy holds the lock)", s.LockWait)
