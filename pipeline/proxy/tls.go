@@ -223,7 +223,9 @@ func (p *Proxy) installTLS(ctx context.Context, r Route, old Route, had bool) er
 		data []byte
 	}{{r.TLS.Cert, p.tls.certPEM}, {r.TLS.Key, p.tls.keyPEM}} {
 		path := dir + "/" + f.name
-		script := fmt.Sprintf("umask 077 && mkdir -p %[1]s && cat > %[2]s.tmp && chmod 600 %[2]s.tmp && mv -f %[2]s.tmp %[2]s", host.Q(dir), host.Q(path))
+		// Only the tls dir and its files are private: the port's dir is
+		// read by plain-HTTP Caddies too.
+		script := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && umask 077 && mkdir -p %[1]s && cat > %[2]s.tmp && chmod 600 %[2]s.tmp && mv -f %[2]s.tmp %[2]s`, host.Q(dir), host.Q(path))
 		if _, err := p.s.Run(ctx, "upload "+f.name, script, bytes.NewReader(f.data)); err != nil {
 			return fmt.Errorf("upload %s's certificate to %s: %w", r.App, dir, err)
 		}
