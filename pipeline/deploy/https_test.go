@@ -121,3 +121,18 @@ func leafDER(certPEM []byte) []byte {
 	b, _ := pem.Decode(certPEM)
 	return b.Bytes
 }
+
+// A certificate is a proxy setting: a recreate deploy refuses it before
+// anything connects.
+func TestACertificateNeedsBlueGreen(t *testing.T) {
+	ca := testworld.NewCA(t)
+	certPEM, keyPEM := ca.ServerCert(t, "app.test")
+	cert, err := proxy.ParseTLS(certPEM, keyPEM, 80, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Spec{App: "hello", Image: "registry.example/hello:v1", Transfer: Registry{}, Strategy: StrategyRecreate, Proxy: Proxy{TLS: cert}}
+	if _, err := s.withDefaults(); err == nil || !strings.Contains(err.Error(), "need --strategy=blue-green") {
+		t.Fatalf("recreate with a certificate: %v", err)
+	}
+}
