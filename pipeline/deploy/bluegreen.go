@@ -47,6 +47,11 @@ func (b blueGreen) deploy(ctx context.Context, d *deployment) (*Result, error) {
 		logEvent("failed", err)
 		return unchanged(), err
 	}
+	// The color's network that compose run may have made stays: the
+	// color's kept container (a rollback target) may be on it.
+	if err := migrate(ctx, d, &rec, func(args string) string { return colorCompose(s, rec.Name, rec.Color, args) }); err != nil {
+		return migrationFailed(ctx, d, rec, err, logEvent, nil)
+	}
 
 	// The new release starts beside the serving one, which never stops
 	// serving while the new one is gated.
@@ -142,6 +147,9 @@ func dropFailed(ctx context.Context, s *host.App, rec Record, prev string, gateE
 	done := "the failed release was removed; " + prev + " kept serving throughout"
 	if prev == "" {
 		done, res.Outcome = "the failed release was removed; nothing was serving before", outcome.Failed
+	}
+	if res.Schema = schemaNotBack(rec, prev); res.Schema != "" {
+		done += "; " + res.Schema
 	}
 	logEvent("rolled-back", fmt.Errorf("health gate: %w; %s", gateErr, done))
 	return res, failedGate(rec.Name, gateErr, done, logs)

@@ -40,6 +40,9 @@ type Result struct {
 	// "recreate → blue-green" (empty when the run stopped before one was
 	// chosen).
 	Strategy string
+	// Schema, when set, says plainly that what serves now is older than a
+	// migration that ran: the database schema did not go back with it.
+	Schema string
 }
 
 // unchanged is the result of a run that failed before it changed what

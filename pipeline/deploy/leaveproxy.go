@@ -47,6 +47,9 @@ func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if err := migrate(ctx, d, &rec, func(args string) string { return s.ComposeCmd(rec.Name, args) }); err != nil {
+		return migrationFailed(ctx, d, rec, err, logEvent, nil)
+	}
 	// The container is created before the proxy lets go of the port, so
 	// the gap is a docker stop and a docker start, not a compose run.
 	before := s.Snapshot(ctx, rec.Name)
@@ -104,6 +107,9 @@ func backToProxy(ctx context.Context, s *host.App, rec, prevRec Record, stopped 
 		if _, err := s.Run(rctx, "restart proxy", "docker start "+host.Q(stopped), nil); err != nil {
 			done, res.Outcome = "PROXY RESTART FAILED: "+err.Error(), outcome.Failed
 		}
+	}
+	if res.Schema = schemaNotBack(rec, prevRec.Name); res.Schema != "" {
+		done += "; " + res.Schema
 	}
 	rec.Outcome, rec.Error = OutcomeFailed, gateErr.Error()
 	_ = s.SaveRecord(rctx, rec)

@@ -29,6 +29,13 @@ func (recreate) deploy(ctx context.Context, d *deployment) (*Result, error) {
 		logEvent("failed", err)
 		return unchanged(), err
 	}
+	if err := migrate(ctx, d, &rec, func(args string) string { return d.a.ComposeCmd(rec.Name, args) }); err != nil {
+		var cleanup func(context.Context)
+		if d.prev.Name == "" { // the network compose run made is the new app's alone
+			cleanup = func(ctx context.Context) { _ = d.a.Down(ctx, rec.Name) }
+		}
+		return migrationFailed(ctx, d, rec, err, logEvent, cleanup)
+	}
 	if gateErr := startAndGate(ctx, d.a, rec, spec.Health); gateErr != nil {
 		return recoverFrom(ctx, d.a, rec, d.prev, spec.Health, gateErr, logEvent)
 	}
@@ -80,6 +87,9 @@ func recoverFrom(ctx context.Context, a *host.App, rec, prev Record, h Health, g
 		default:
 			done = "rolled back to " + prev.Name + ", which is serving"
 			res.Outcome = outcome.RolledBack
+		}
+		if res.Schema = schemaNotBack(rec, prev.Name); res.Schema != "" {
+			done += "; " + res.Schema
 		}
 	}
 	logEvent("rolled-back", fmt.Errorf("health gate: %w; %s", gateErr, done))

@@ -88,6 +88,9 @@ func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who s
 	}
 	res, err := st.rollback(ctx, &rollbackJob{a: s, target: rec, cur: curRec, h: host.GateOf(rec, h), curGate: host.GateOf(curRec, h), who: who, start: start})
 	res.Strategy = st.describe()
+	if migrated, ok := newestMigrationAfter(recs, target); ok && err == nil {
+		res.Schema = schemaNotBack(migrated, target)
+	}
 	return res, err
 }
 
