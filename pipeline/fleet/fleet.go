@@ -108,6 +108,9 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	}
 	for len(rest) > 0 && failure == nil {
 		n := min(parallel, len(rest))
+		if len(moved) == 0 && members[0].spec.Migrate != "" {
+			n = 1 // the first host migrates alone, before any host switches
+		}
 		batch := rest[:n]
 		rest = rest[n:]
 		failure = deployBatch(ctx, batch, log)
@@ -141,11 +144,14 @@ func (plan Plan) members() ([]*member, error) {
 	}
 	var readers []io.Reader
 	var out []*member
-	for _, cfg := range plan.Hosts {
+	for i, cfg := range plan.Hosts {
 		name := cfg.Addr()
 		spec := plan.Spec
 		if plan.ForHost != nil {
 			spec = plan.ForHost(cfg, spec)
+		}
+		if i > 0 {
+			spec.Migrate = "" // once per run: the first host's deploy runs it
 		}
 		if err := spec.Validate(); err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)

@@ -114,6 +114,9 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 		}
 	}()
 	res, err := m.p.Deploy(dctx)
+	if res != nil && res.Schema != "" {
+		m.rep.Schema = res.Schema
+	}
 	if err == nil {
 		m.rep.New, m.rep.Serving, m.rep.Outcome, m.rep.Ended = res.Release, res.Release, Deployed, outcome.Succeeded
 		log.printf("%s: deployed %s (%s) in %s", m.name, res.Release, res.Strategy, res.Took.Round(100*time.Millisecond))
@@ -196,7 +199,12 @@ func (m *member) rollback(ctx context.Context, log *logger) {
 		}
 	}
 	log.printf("%s: rolling back to %s", m.name, m.rep.Previous)
-	if _, err := m.p.Rollback(ctx, m.rep.Previous); err != nil {
+	res, err := m.p.Rollback(ctx, m.rep.Previous)
+	if res != nil && res.Schema != "" {
+		m.rep.Schema = res.Schema
+		log.printf("%s: %s", m.name, res.Schema)
+	}
+	if err != nil {
 		m.rep.Outcome, m.rep.Ended = RollbackFailed, outcome.Failed
 		note(fmt.Sprintf("rollback to %s: %v", m.rep.Previous, err))
 		m.learnNew(ctx)

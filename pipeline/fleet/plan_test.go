@@ -51,3 +51,24 @@ func TestBadPlansAreRefusedBeforeAnyConnection(t *testing.T) {
 		})
 	}
 }
+
+// A migration runs once per run: only the first host's spec keeps it.
+func TestMigrationGoesToTheFirstHostOnly(t *testing.T) {
+	host := func(h string) sshconn.Config {
+		return sshconn.Config{Host: h, Port: 22, User: "deploy", PrivateKey: []byte("k"), KnownHosts: []byte(h + " ssh-ed25519 AAAA\n")}
+	}
+	plan := Plan{
+		Hosts:    []sshconn.Config{host("web1"), host("web2"), host("web3")},
+		Spec:     deploy.Spec{App: "api", Image: "registry.example.com/api:v2", Transfer: deploy.Registry{Host: "registry.example.com"}, Migrate: "migrate up"},
+		Parallel: 3,
+	}
+	members, err := plan.members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range members {
+		if want := map[bool]string{true: "migrate up", false: ""}[i == 0]; m.spec.Migrate != want {
+			t.Errorf("host %d: migrate %q, want %q", i+1, m.spec.Migrate, want)
+		}
+	}
+}

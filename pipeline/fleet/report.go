@@ -56,6 +56,9 @@ type HostReport struct {
 	Image   string        // the image of the release a rollback went to
 	Took    time.Duration // time spent changing this host
 	Error   string
+	// Schema, when set, says the release serving there is older than a
+	// migration that ran: the database schema did not go back.
+	Schema string
 	// Ended is how the run ended on this host; the run's Outcome is the
 	// worst of them.
 	Ended outcome.Outcome
@@ -113,6 +116,9 @@ func FormatReport(r *Report) string {
 	for _, h := range r.Hosts {
 		if h.Error != "" {
 			fmt.Fprintf(&b, "%s: %s\n", h.Host, strings.ReplaceAll(strings.TrimRight(h.Error, "\n"), "\n", "\n    "))
+		}
+		if h.Schema != "" {
+			fmt.Fprintf(&b, "%s: %s\n", h.Host, h.Schema)
 		}
 	}
 	return b.String()

@@ -41,6 +41,9 @@ type Request struct {
 	// LockWait is how long each host waits for a deploy lock another
 	// deploy holds (a duration; empty: fail at once).
 	LockWait string
+	// Migrate is the migration command, run once per run on the first
+	// host (see deploy.Spec.Migrate); MigrateTimeout bounds it.
+	Migrate, MigrateTimeout string
 	// Parallel and Canary are the fleet's rollout (see Plan).
 	Parallel int
 	Canary   string
@@ -63,13 +66,14 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		return Plan{}, close, err
 	}
 	d, err := parseDurations(map[string]string{"health-timeout": r.HealthTimeout, "health-settle": r.HealthSettle, "drain": r.Drain, "canary": r.Canary,
-		"pull-timeout": r.PullTimeout, "up-timeout": r.UpTimeout, "switch-timeout": r.SwitchTimeout, "lock-wait": r.LockWait})
+		"pull-timeout": r.PullTimeout, "up-timeout": r.UpTimeout, "switch-timeout": r.SwitchTimeout, "lock-wait": r.LockWait,
+		"migrate-timeout": r.MigrateTimeout})
 	if err != nil {
 		return Plan{}, close, err
 	}
 	spec.Health.Timeout, spec.Health.Settle = d["health-timeout"], d["health-settle"]
-	spec.Timeouts = deploy.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"]}
-	spec.LockWait = d["lock-wait"]
+	spec.Timeouts = deploy.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"], Migrate: d["migrate-timeout"]}
+	spec.LockWait, spec.Migrate = d["lock-wait"], r.Migrate
 	spec.Proxy = deploy.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir, TLS: r.TLS}
 	plan = Plan{Hosts: hosts, Parallel: r.Parallel, Log: r.Log}
 	if c, ok := d["canary"]; ok {

@@ -66,6 +66,11 @@ func TestRequestPlanChecksEverythingUpFront(t *testing.T) {
 		{"switch timeout not a duration", func(r *Request) { r.SwitchTimeout = "2" }, "--switch-timeout"},
 		{"lock wait not a duration", func(r *Request) { r.LockWait = "2" }, "--lock-wait"},
 		{"lock wait negative", func(r *Request) { r.LockWait = "-2m" }, "lock wait -2m0s: must not be negative"},
+		{"migrate with an open quote", func(r *Request) { r.Migrate = `migrate "up` }, "unclosed double quote"},
+		{"migrate blank", func(r *Request) { r.Migrate = "   " }, "no command"},
+		{"migrate on two lines", func(r *Request) { r.Migrate = "migrate\nup" }, "one line"},
+		{"migrate timeout negative", func(r *Request) { r.Migrate, r.MigrateTimeout = "migrate up", "-5m" }, "migrate timeout -5m0s"},
+		{"migrate timeout not a duration", func(r *Request) { r.MigrateTimeout = "forever" }, "--migrate-timeout"},
 		{"app dir relative", func(r *Request) { r.Spec.AppDir = "srv/api" }, "app dir"},
 		{"service name bad", func(r *Request) { r.Spec.Service = "my service" }, "compose service"},
 	} {

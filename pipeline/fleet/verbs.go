@@ -36,7 +36,7 @@ func Rollback(ctx context.Context, hosts []sshconn.Config, spec deploy.RollbackS
 		res, err := rollbackHost(ctx, cfg, spec)
 		h.Took = time.Since(hostStart)
 		if res != nil {
-			h.Previous, h.New, h.Image, h.Ended = res.Previous, res.Release, res.Image, res.Outcome
+			h.Previous, h.New, h.Image, h.Ended, h.Schema = res.Previous, res.Release, res.Image, res.Outcome, res.Schema
 		}
 		if err != nil {
 			h.Outcome, h.Error = RollbackFailed, err.Error()
@@ -85,6 +85,9 @@ func Summary(r *Report) string {
 		for _, h := range r.Hosts {
 			if h.Error == "" {
 				lines = append(lines, fmt.Sprintf("rolled back %s on %s to %s (%s); was %s", r.App, h.Host, h.New, h.Image, orNoneWord(h.Previous)))
+			}
+			if h.Schema != "" {
+				lines = append(lines, h.Host+": "+h.Schema)
 			}
 		}
 		return strings.Join(lines, "\n")
