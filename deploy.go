@@ -10,6 +10,7 @@ import (
 	"github.com/goship-dev/goship/pipeline/deploy"
 	"github.com/goship-dev/goship/pipeline/fleet"
 	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
 // Deploy ships an image to the server: a new release directory, the
@@ -85,6 +86,24 @@ func (s *Server) Deploy(
 	// Fleet: move the first host alone, let it serve this long (e.g. 2m), gate it again, then the rest; empty: no canary.
 	// +optional
 	canary string,
+	// How long the server's pull (or docker load with --transfer=ssh) may take before it is ended, the previous release still serving; default 10m.
+	// +optional
+	pullTimeout string,
+	// How long each compose up or container start may take before it is ended; default 3m.
+	// +optional
+	upTimeout string,
+	// blue-green: how long the proxy switch may take before it is ended; default 2m.
+	// +optional
+	switchTimeout string,
+	// Wait up to this long (e.g. 2m) for another deploy of the app to let go of its lock, logging who holds it, instead of failing at once.
+	// +optional
+	lockWait string,
+	// Migration run once before the new release takes traffic (on a fleet, on the first host): a one-off container of the new release's service, with its image, .env and network; the image's entrypoint stays, so "migrate up" runs "<entrypoint> migrate up". If it fails, the previous release keeps serving. Keep secrets in --env, not here.
+	// +optional
+	migrate string,
+	// How long --migrate may run before it is ended; default 10m.
+	// +optional
+	migrateTimeout string,
 ) (string, error) {
 	req := fleet.Request{
 		Spec: deploy.Spec{Image: image, AllowOutsidePaths: allowOutsidePaths, Publish: publish, Keep: keep,
@@ -92,6 +111,8 @@ func (s *Server) Deploy(
 		Transfer: transfer, RegistryUsername: registryUsername,
 		Strategy: strategy, ProxyHost: proxyHost, ProxyImage: proxyImage, ProxyDir: proxyDir, Drain: drain,
 		HealthTimeout: healthTimeout, HealthSettle: healthSettle, Parallel: parallel, Canary: canary,
+		PullTimeout: pullTimeout, UpTimeout: upTimeout, SwitchTimeout: switchTimeout, LockWait: lockWait,
+		Migrate: migrate, MigrateTimeout: migrateTimeout,
 	}
 	var err error
 	if req.Spec.Compose, err = fileBytes(ctx, compose); err != nil {
@@ -113,21 +134,8 @@ func (s *Server) Deploy(
 // anything is built or dialed, and rolls it out to every host.
 func (s *Server) ship(ctx context.Context, req fleet.Request) (string, error) {
 	g := s.Goship
-	app, cfgs, err := s.appAndConfigs(ctx)
+	cfgs, err := s.checkRequest(ctx, &req)
 	if err != nil {
-		return "", err
-	}
-	sp := &req.Spec
-	sp.App, sp.AppDir, sp.Service, sp.ContainerPort = app, s.AppDir, s.Service, g.Port
-	sp.Version, sp.Commit, sp.Who = g.runContext().Version(), g.Sha, g.who()
-	if req.ProxyImage, err = g.proxyImage(req.ProxyImage); err != nil {
-		return "", err
-	}
-	if req.TLS, err = s.proxyTLS(ctx); err != nil {
-		return "", err
-	}
-	req.Log = os.Stderr
-	if _, _, err := req.Plan(cfgs); err != nil {
 		return "", err
 	}
 	verified, err := s.verifyDeploy(ctx, &req)
@@ -152,6 +160,30 @@ func (s *Server) ship(ctx context.Context, req fleet.Request) (string, error) {
 	}
 	rep, err := fleet.Run(ctx, plan)
 	return s.report(ctx, rep, err)
+}
+
+// checkRequest fills in what the module knows (app, version, deployer,
+// port, the proxy image through the mirror, the certificate) and checks
+// every flag of the request against every host, touching none of them.
+func (s *Server) checkRequest(ctx context.Context, req *fleet.Request) ([]sshconn.Config, error) {
+	g := s.Goship
+	app, cfgs, err := s.appAndConfigs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sp := &req.Spec
+	sp.App, sp.AppDir, sp.Service, sp.ContainerPort = app, s.AppDir, s.Service, g.Port
+	sp.Version, sp.Commit, sp.Who = g.runContext().Version(), g.Sha, g.who()
+	if req.ProxyImage, err = g.proxyImage(req.ProxyImage); err != nil {
+		return nil, err
+	}
+	if req.TLS, err = s.proxyTLS(ctx); err != nil {
+		return nil, err
+	}
+	req.Log = os.Stderr
+	_, closeTarballs, err := req.Plan(cfgs)
+	closeTarballs()
+	return cfgs, err
 }
 
 // report says how a deploy or rollback went and tells the webhooks; the
@@ -305,13 +337,20 @@ func (s *Server) Release(
 	// The CI run the gate statement names (see publish).
 	// +optional
 	workflowRun string,
+	// Wait up to this long for another deploy's lock (see deploy).
+	// +optional
+	lockWait string,
+	// Migration run once before the new release takes traffic (see deploy).
+	// +optional
+	migrate string,
+	// How long --migrate may run; default 10m.
+	// +optional
+	migrateTimeout string,
 ) (string, error) {
-	ref, err := s.Goship.ciAndPublish(ctx, registryHost, namespace, repository, username, password, releaseSigning{signKey, signPassword, workflowRun})
-	if err != nil {
-		return "", err
-	}
-	req := fleet.Request{Spec: deploy.Spec{Image: ref, Publish: publish, Health: deploy.Health{Path: healthPath}},
-		Transfer: "registry", RegistryUsername: username, Strategy: strategy, HealthTimeout: healthTimeout}
+	req := fleet.Request{Spec: deploy.Spec{Publish: publish, Health: deploy.Health{Path: healthPath}},
+		Transfer: "registry", RegistryUsername: username, Strategy: strategy, HealthTimeout: healthTimeout,
+		LockWait: lockWait, Migrate: migrate, MigrateTimeout: migrateTimeout}
+	var err error
 	if req.Spec.Compose, err = fileBytes(ctx, compose); err != nil {
 		return "", err
 	}
@@ -321,6 +360,19 @@ func (s *Server) Release(
 	if _, req.RegistryPassword, err = trimmedSecret(ctx, "goship-deploy-registry-password", password); err != nil {
 		return "", err
 	}
+	// The deploy's flags are checked before CI and publish run: a bad
+	// --publish must not cost a build and a push. The image is publish's
+	// own; a stand-in on the same registry checks the rest.
+	check := req
+	check.Spec.Image = registryHost + "/goship-release-check@sha256:" + strings.Repeat("0", 64)
+	if _, err := s.checkRequest(ctx, &check); err != nil {
+		return "", fmt.Errorf("release stopped before CI: the deploy would be refused: %w", err)
+	}
+	ref, err := s.Goship.ciAndPublish(ctx, registryHost, namespace, repository, username, password, releaseSigning{signKey, signPassword, workflowRun})
+	if err != nil {
+		return "", err
+	}
+	req.Spec.Image = ref
 	out, err := s.ship(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("published %s, but the deploy failed: %w", ref, err)
