@@ -95,8 +95,12 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		// No tarball yet is a check before the export: the plan is
 		// checked, and refused by Run until a tarball is given.
 		if r.Tarball != "" {
-			if fi, err := os.Stat(r.Tarball); err != nil || !fi.Mode().IsRegular() {
-				return Plan{}, close, fmt.Errorf("image tarball %q for --transfer=ssh: not a readable file (%v)", r.Tarball, err)
+			fi, err := os.Stat(r.Tarball)
+			if err != nil {
+				return Plan{}, close, fmt.Errorf("image tarball for --transfer=ssh: %w", err)
+			}
+			if !fi.Mode().IsRegular() {
+				return Plan{}, close, fmt.Errorf("image tarball %q for --transfer=ssh: not a regular file", r.Tarball)
 			}
 		}
 		spec.Transfer = deploy.SSH{}

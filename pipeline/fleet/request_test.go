@@ -55,7 +55,7 @@ func TestRequestPlanChecksEverythingUpFront(t *testing.T) {
 		{"image not a reference", func(r *Request) { r.Spec.Image = "not a reference" }, "image"},
 		{"username without password", func(r *Request) { r.RegistryUsername = "ci" }, "go together"},
 		{"password without username", func(r *Request) { r.RegistryPassword = "s3cret" }, "go together"},
-		{"ssh tarball missing", func(r *Request) { r.Transfer, r.Tarball = "ssh", missing }, "not a readable file"},
+		{"ssh tarball missing", func(r *Request) { r.Transfer, r.Tarball = "ssh", missing }, "image tarball for --transfer=ssh: stat "},
 		{"compose without the service", func(r *Request) { r.Spec.Compose = []byte("services:\n  web:\n    image: x\n") }, `no service "app"`},
 		{"compose mounting outside shared", func(r *Request) {
 			r.Spec.Compose = []byte("services:\n  app:\n    image: x\n    volumes: [\"/etc:/etc\"]\n")

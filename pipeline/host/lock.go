@@ -278,7 +278,7 @@ func (s *App) LockWithin(ctx context.Context, who string, wait time.Duration, wa
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for the deploy lock: %w (%v)", ctx.Err(), err)
+			return nil, fmt.Errorf("waiting for the deploy lock: %w (%w)", ctx.Err(), err)
 		case <-time.After(min(lockPoll, wait-time.Since(start))):
 		}
 	}
