@@ -50,7 +50,7 @@ step "go test"
 if [ "${GOSHIP_CLUSTER_TESTS:-0}" = 1 ]; then "$root/scripts/cluster.sh" start; fi
 (cd examples/hello-service && go test -race -count=1 ./...)
 # Everything but the cluster tests first, while the cluster comes up.
-go test -race -count=1 -timeout 30m $(go list "${pkgs[@]}" | grep -v '/pipeline/kube$')
+go test -race -count=1 -timeout 45m $(go list "${pkgs[@]}" | grep -v '/pipeline/kube$')
 
 step "cluster tests on the local Kubernetes cluster"
 # The cluster tests (pipeline/kube here, and the e2e cluster tests) need
