@@ -24,7 +24,7 @@ func TestTaskfileHasEveryVerb(t *testing.T) {
 	if err != nil {
 		t.Fatalf("task --list: %v\n%s", err, out)
 	}
-	for _, verb := range []string{"lint", "test", "build", "scan", "publish", "deploy", "rollback", "releases", "ci", "release", "dev:test", "dev:modcheck", "dev:world:start", "dev:world:stop"} {
+	for _, verb := range []string{"lint", "test", "build", "scan", "publish", "deploy", "rollback", "releases", "status", "logs", "exec", "details", "maintenance", "ci", "release", "dev:test", "dev:modcheck", "dev:world:start", "dev:world:stop"} {
 		if !regexp.MustCompile(`(?m)^\* ` + regexp.QuoteMeta(verb) + `:\s+\S`).Match(out) {
 			t.Errorf("task --list has no described task %q:\n%s", verb, out)
 		}
