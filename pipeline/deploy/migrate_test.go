@@ -80,6 +80,7 @@ func TestMigrationRunsBeforeTheSwitchAndStopsTheDeployWhenItFails(t *testing.T) 
 
 	// A failing migration: the deploy stops before compose up.
 	res, err := Deploy(ctx, c, spec("MIGRATE_EXIT=3\n"))
+	t.Logf("a failing migration: %v", err)
 	var merr *MigrationError
 	if !errors.As(err, &merr) || merr.ExitCode != 3 {
 		t.Fatalf("a migration exiting 3: %v", err)
