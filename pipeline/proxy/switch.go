@@ -151,10 +151,12 @@ func (p *Proxy) Switch(ctx context.Context, r Route, who string, handover func(c
 		// one must not undo that.
 		_ = p.leavePort(ctx, old, all)
 	}
-	// Caddy acts on the live files at its next health check.
+	// Caddy acts on the live files at its next health check. The switch
+	// has happened by now: a deadline or cancel during this wait must not
+	// read as a failed switch, or the caller would remove the color that
+	// now serves.
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
 	case <-time.After(3 * liveCheckInterval):
 	}
 	return nil
