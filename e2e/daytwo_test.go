@@ -1,0 +1,116 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+// The day-2 verbs through the module, on a blue-green app served over
+// HTTPS with a certificate from the test world's CA: details, logs,
+// exec, maintenance on and off, a migration that fails and stops the
+// deploy before traffic moves, and a deploy that waits for the lock.
+func TestDayTwoThroughTheModule(t *testing.T) {
+	docker := testworld.NeedDocker(t)
+	src := filepath.Join(testworld.RepoRoot(t), "examples", "hello-service")
+	srv := startServer(t)
+	proxyImage := testworld.ProxyImage(t, docker)
+	proxyDir := filepath.Join(filepath.Dir(srv.appDir), "proxy")
+	if err := os.MkdirAll(proxyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testworld.ChownToDeployUser(t, proxyDir)
+	t.Cleanup(func() {
+		docker.RemoveComposeProject("goship-proxy")
+		docker.RemoveComposeProject("hello-blue")
+		docker.RemoveComposeProject("hello-green")
+	})
+	ca := testworld.NewCA(t)
+	certPEM, keyPEM := ca.ServerCert(t, "app.test")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "cert.pem"), string(certPEM))
+	writeFile(t, filepath.Join(dir, "key.pem"), string(keyPEM))
+	server := append(append([]string{"--sha=" + sha, "--healthcheck=health", "server"}, srv.args...),
+		"--tls-cert=file://"+filepath.Join(dir, "cert.pem"), "--tls-key=file://"+filepath.Join(dir, "key.pem"), "--tls-redirect-from=0")
+	on := func(created string, fn ...string) result {
+		args := append([]string{"--created=" + created}, server...)
+		return goship(t, src, nil, append(args, fn...)...)
+	}
+	deploy := func(created string, extra ...string) result {
+		args := append([]string{"deploy", "--transfer=ssh", "--strategy=blue-green", "--proxy-image=" + proxyImage, "--proxy-dir=" + proxyDir, "--drain=5s"}, srv.app...)
+		return on(created, append(args, extra...)...)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.CertPEM)
+	trusting := &tls.Config{RootCAs: roots, ServerName: "app.test", MinVersion: tls.VersionTLS12}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: trusting}}
+	https := strings.Replace(srv.url, "http://", "https://", 1)
+	get := func(path string) (int, http.Header, string) {
+		t.Helper()
+		resp, err := client.Get(https + path)
+		if err != nil {
+			t.Fatalf("GET %s%s: %v", https, path, err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, strings.TrimSpace(string(body))
+	}
+
+	must(t, deploy("2026-01-01T00:00:00Z"), "blue-green deploy over HTTPS")
+	if code, _, v := get("/version"); code != http.StatusOK || !strings.Contains(v, "0.0.0-20260101000000-01234567") {
+		t.Fatalf("GET /version over HTTPS: %d %q", code, v)
+	}
+
+	details := on("2026-01-02T00:00:00Z", "details")
+	must(t, details, "details")
+	for _, want := range []string{"blue-green", "0.0.0-20260101000000-01234567", "running"} {
+		if !strings.Contains(details.out, want) {
+			t.Errorf("details lacks %q:\n%s", want, details.out)
+		}
+	}
+	logs := on("2026-01-02T00:00:00Z", "logs", "--tail=20")
+	must(t, logs, "logs")
+	if !strings.Contains(logs.out, srv.addr) {
+		t.Errorf("logs do not name the host %s:\n%s", srv.addr, logs.out)
+	}
+	// `health` in a one-off container probes its own loopback, where
+	// nothing listens: a non-zero exit, reported with its code.
+	mustFail(t, on("2026-01-02T00:00:00Z", "exec", "--cmd=health", "--timeout=1m"), "exec of a failing command", "exit")
+
+	must(t, on("2026-01-03T00:00:00Z", "maintenance", "on", "--message=back at noon", "--retry-after=10m"), "maintenance on")
+	code, header, page := get("/version")
+	if code != http.StatusServiceUnavailable || header.Get("Retry-After") != "600" || !strings.Contains(page, "back at noon") {
+		t.Fatalf("in maintenance: %d, Retry-After %q, page %q", code, header.Get("Retry-After"), page)
+	}
+	status := on("2026-01-03T00:00:00Z", "status")
+	must(t, status, "status in maintenance")
+	if !strings.Contains(strings.ToUpper(status.out), "MAINTENANCE") {
+		t.Errorf("status does not show maintenance:\n%s", status.out)
+	}
+	must(t, on("2026-01-03T00:00:00Z", "maintenance", "off"), "maintenance off")
+	if code, _, v := get("/version"); code != http.StatusOK || !strings.Contains(v, "0.0.0-20260101000000-01234567") {
+		t.Fatalf("after maintenance off: %d %q", code, v)
+	}
+
+	// A migration that fails stops the deploy before the switch.
+	p := testworld.StartProber(https+"/healthz", testworld.ProbeTLS(trusting))
+	mustFail(t, deploy("2026-02-01T00:00:00Z", "--migrate=health", "--migrate-timeout=1m", "--lock-wait=30s"), "a deploy whose migration fails", "migrat")
+	p.Finish(t, "probes across a deploy whose migration failed", 50)
+	if _, _, v := get("/version"); !strings.Contains(v, "0.0.0-20260101000000-01234567") {
+		t.Fatalf("/version after the failed migration = %q, want the first release still serving", v)
+	}
+	must(t, deploy("2026-03-01T00:00:00Z", "--lock-wait=30s", "--pull-timeout=5m"), "a deploy with --lock-wait and --pull-timeout")
+	if _, _, v := get("/version"); !strings.Contains(v, "0.0.0-20260301000000-01234567") {
+		t.Fatalf("/version after the last deploy = %q", v)
+	}
+}
