@@ -50,7 +50,7 @@ step "go test"
 if [ "${GOSHIP_CLUSTER_TESTS:-0}" = 1 ]; then "$root/scripts/cluster.sh" start; fi
 (cd examples/hello-service && go test -race -count=1 ./...)
 # Everything but the cluster tests first, while the cluster comes up.
-go test -race -count=1 -timeout 45m $(go list "${pkgs[@]}" | grep -v '/pipeline/kube$')
+go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -v '/pipeline/kube$')
 
 step "cluster tests on the local Kubernetes cluster"
 # The cluster tests (pipeline/kube here, and the e2e cluster tests) need
@@ -85,7 +85,7 @@ if ! exports=$("$root/scripts/engine.sh" ready); then
 fi
 eval "$exports"
 dagger core version
-if ! go test -tags e2e -count=1 -timeout 60m -v ./e2e/...; then
+if ! go test -tags e2e -count=1 -timeout 80m -v ./e2e/...; then
   echo "e2e FAILED"
   exit 1
 fi
