@@ -61,9 +61,10 @@ func TestGateFailsFastWhenTheContainerRestarts(t *testing.T) {
 	}
 
 	spec := w.spec(app, port, "v2")
-	// A timeout far above what the whole deploy takes even on a loaded
-	// machine (about 50 s), so only a gate that waits it out fails below.
-	spec.Health.Timeout = 3 * time.Minute
+	// A timeout far above what the whole deploy and its rollback take even
+	// on a loaded machine (50 s; 3 minutes at load 30), so only a gate that
+	// waits it out fails below.
+	spec.Health.Timeout = 10 * time.Minute
 	spec.Env = []byte("PORT=notaport\n") // hello cannot listen and exits
 	start := time.Now()
 	_, err = Deploy(ctx, c, spec)
