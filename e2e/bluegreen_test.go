@@ -18,17 +18,7 @@ func TestBlueGreenThroughTheModule(t *testing.T) {
 	docker := testworld.NeedDocker(t)
 	src := filepath.Join(testworld.RepoRoot(t), "examples", "hello-service")
 	srv := startServer(t)
-	proxyImage := testworld.ProxyImage(t, docker)
-	proxyDir := filepath.Join(filepath.Dir(srv.appDir), "proxy")
-	if err := os.MkdirAll(proxyDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testworld.ChownToDeployUser(t, proxyDir)
-	t.Cleanup(func() {
-		docker.RemoveComposeProject("goship-proxy")
-		docker.RemoveComposeProject("hello-blue")
-		docker.RemoveComposeProject("hello-green")
-	})
+	proxyImage, proxyDir := blueGreenProxy(t, docker, srv)
 	deploy := func(created string, extra ...string) result {
 		args := append([]string{"--sha=" + sha, "--ref=refs/heads/main", "--created=" + created, "--healthcheck=health", "server"}, srv.args...)
 		args = append(append(args, "deploy", "--transfer=ssh", "--strategy=blue-green", "--proxy-image="+proxyImage, "--proxy-dir="+proxyDir, "--drain=5s"), srv.app...)
@@ -56,4 +46,23 @@ func TestBlueGreenThroughTheModule(t *testing.T) {
 	if !strings.Contains(status.out, "blue-green") {
 		t.Fatalf("status does not name the strategy:\n%s", status.out)
 	}
+}
+
+// blueGreenProxy is the test world's Caddy image and a proxy directory
+// the deploy user owns beside srv's app, for a blue-green deploy of
+// "hello"; the proxy and both colors go when the test ends.
+func blueGreenProxy(t *testing.T, docker *testworld.Docker, srv server) (image, dir string) {
+	t.Helper()
+	image = testworld.ProxyImage(t, docker)
+	dir = filepath.Join(filepath.Dir(srv.appDir), "proxy")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testworld.ChownToDeployUser(t, dir)
+	t.Cleanup(func() {
+		docker.RemoveComposeProject("goship-proxy")
+		docker.RemoveComposeProject("hello-blue")
+		docker.RemoveComposeProject("hello-green")
+	})
+	return image, dir
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,17 +23,7 @@ func TestDayTwoThroughTheModule(t *testing.T) {
 	docker := testworld.NeedDocker(t)
 	src := filepath.Join(testworld.RepoRoot(t), "examples", "hello-service")
 	srv := startServer(t)
-	proxyImage := testworld.ProxyImage(t, docker)
-	proxyDir := filepath.Join(filepath.Dir(srv.appDir), "proxy")
-	if err := os.MkdirAll(proxyDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testworld.ChownToDeployUser(t, proxyDir)
-	t.Cleanup(func() {
-		docker.RemoveComposeProject("goship-proxy")
-		docker.RemoveComposeProject("hello-blue")
-		docker.RemoveComposeProject("hello-green")
-	})
+	proxyImage, proxyDir := blueGreenProxy(t, docker, srv)
 	ca := testworld.NewCA(t)
 	certPEM, keyPEM := ca.ServerCert(t, "app.test")
 	dir := t.TempDir()
