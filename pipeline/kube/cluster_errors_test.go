@@ -48,7 +48,7 @@ func TestClusterRefusedBeforeApply(t *testing.T) {
 	if _, err := Connect(ctx, []byte("apiVersion: v1\nclusters: [oops"), "", w.ns); err == nil || !strings.Contains(err.Error(), "parsing kubeconfig") {
 		t.Errorf("bad kubeconfig: %v", err)
 	}
-	if _, err := Connect(ctx, w.kubeconfig, "", w.ns+"-absent"); err == nil || !strings.Contains(err.Error(), `namespace "`+w.ns+`-absent" not found: create it or pass --namespace`) {
+	if _, err := Connect(ctx, w.kubeconfig, "", w.ns+"-absent"); err == nil || !strings.Contains(err.Error(), `namespace "`+w.ns+`-absent" not found on `) || !strings.Contains(err.Error(), "create it or pass --namespace") {
 		t.Errorf("unknown namespace: %v", err)
 	}
 

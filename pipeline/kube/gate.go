@@ -77,7 +77,7 @@ func (c *Cluster) check(ctx context.Context, app string, objs []*unstructured.Un
 			return false, why, nil
 		}
 	}
-	pods, err := c.newPods(ctx, app)
+	pods, old, err := c.appPods(ctx, app)
 	if err != nil {
 		return false, err.Error(), nil
 	}
@@ -93,22 +93,42 @@ func (c *Cluster) check(ctx context.Context, app string, objs []*unstructured.Un
 			return false, fmt.Sprintf("pod %s Ready for %s of the %s settle window", p.Name, age.Round(time.Second), settle), nil
 		}
 	}
+	// Done means only the new release serves: a pod of an older one
+	// keeps answering through its preStop sleep, and a deploy that
+	// returned then would leave the old version reachable for a while.
+	if len(old) > 0 {
+		return false, fmt.Sprintf("pod %s of an older release is still stopping", old[0].Name), nil
+	}
 	return true, "", nil
 }
 
 // newPods are the live pods of the app Deployment's current ReplicaSet.
 func (c *Cluster) newPods(ctx context.Context, app string) ([]corev1.Pod, error) {
+	pods, _, err := c.appPods(ctx, app)
+	return pods, err
+}
+
+// appPods are the live pods of the app Deployment's current ReplicaSet,
+// and the other pods of the Deployment (older releases', stopping or not).
+func (c *Cluster) appPods(ctx context.Context, app string) (current, old []corev1.Pod, err error) {
 	dep, err := c.kube.AppsV1().Deployments(c.namespace).Get(ctx, app, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("reading Deployment %s: %w", app, err)
+		return nil, nil, fmt.Errorf("reading Deployment %s: %w", app, err)
+	}
+	// Until the controller has seen the applied spec, the revision
+	// annotation still names the ReplicaSet being replaced: right after a
+	// rollback's apply that is the failed release's, whose restarts must
+	// not fail the rollback's own gate.
+	if dep.Status.ObservedGeneration < dep.Generation {
+		return nil, nil, fmt.Errorf("the controller has not yet observed generation %d of Deployment %s", dep.Generation, app)
 	}
 	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
 	if err != nil {
-		return nil, fmt.Errorf("selector of Deployment %s: %w", app, err)
+		return nil, nil, fmt.Errorf("selector of Deployment %s: %w", app, err)
 	}
 	rss, err := c.kube.AppsV1().ReplicaSets(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, fmt.Errorf("listing the ReplicaSets of %s: %w", app, err)
+		return nil, nil, fmt.Errorf("listing the ReplicaSets of %s: %w", app, err)
 	}
 	var rs *appsv1.ReplicaSet
 	for i := range rss.Items {
@@ -118,20 +138,22 @@ func (c *Cluster) newPods(ctx context.Context, app string) ([]corev1.Pod, error)
 		}
 	}
 	if rs == nil {
-		return nil, fmt.Errorf("no ReplicaSet yet for revision %s of Deployment %s", dep.Annotations[annoRevision], app)
+		return nil, nil, fmt.Errorf("no ReplicaSet yet for revision %s of Deployment %s", dep.Annotations[annoRevision], app)
 	}
 	list, err := c.kube.CoreV1().Pods(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, fmt.Errorf("listing the pods of %s: %w", app, err)
+		return nil, nil, fmt.Errorf("listing the pods of %s: %w", app, err)
 	}
-	var pods []corev1.Pod
 	for _, p := range list.Items {
-		if metav1.IsControlledBy(&p, rs) && p.DeletionTimestamp == nil {
-			pods = append(pods, p)
+		switch {
+		case metav1.IsControlledBy(&p, rs) && p.DeletionTimestamp == nil:
+			current = append(current, p)
+		case !metav1.IsControlledBy(&p, rs):
+			old = append(old, p)
 		}
 	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	return pods, nil
+	sort.Slice(current, func(i, j int) bool { return current[i].Name < current[j].Name })
+	return current, old, nil
 }
 
 func readySince(p corev1.Pod) time.Time {
