@@ -197,7 +197,7 @@ func (kh *knownHosts) check(cfg Config) ssh.HostKeyCallback {
 		}
 		return nil
 	}
-	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	verify := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		cert, ok := key.(*ssh.Certificate)
 		if !ok {
 			return pinned(hostname, remote, key)
@@ -213,7 +213,20 @@ func (kh *knownHosts) check(cfg Config) ssh.HostKeyCallback {
 		}
 		return certError(name, hostname, cert, kh.authorities, revoked, err)
 	}
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		if err := verify(hostname, remote, key); err != nil {
+			return &HostKeyError{Err: err}
+		}
+		return nil
+	}
 }
+
+// HostKeyError is a server's host key or certificate that known_hosts
+// does not vouch for; Err says why, in terms of what to check.
+type HostKeyError struct{ Err error }
+
+func (e *HostKeyError) Error() string { return e.Err.Error() }
+func (e *HostKeyError) Unwrap() error { return e.Err }
 
 // certError says why a host certificate was refused, in terms of what to
 // check.

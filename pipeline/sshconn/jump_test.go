@@ -85,6 +85,9 @@ func TestJumpHosts(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "HOST KEY MISMATCH") || !strings.Contains(err.Error(), "bastion "+w.bastion1.Addr()) {
 			t.Fatalf("err = %v, want a host key mismatch naming the bastion", err)
 		}
+		if hostKey := new(sshconn.HostKeyError); !errors.As(err, &hostKey) {
+			t.Fatalf("err = %#v, want a *sshconn.HostKeyError in its chain", err)
+		}
 		if n := connections(t, w.bastion2); n != 0 {
 			t.Fatalf("the next hop saw %d connections, want none:\n%s", n, w.bastion2.Log(t))
 		}

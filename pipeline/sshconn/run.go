@@ -177,11 +177,12 @@ func ValidateUser(u string) error {
 // ParseHostPort reads "host", "host:port" or "[v6]:port" (port defaults
 // to 22).
 func ParseHostPort(s string) (string, int, error) {
-	host, portStr, err := net.SplitHostPort(s)
-	if err != nil {
-		if strings.Contains(err.Error(), "missing port") {
-			host, portStr = strings.Trim(s, "[]"), "22"
-		} else {
+	host, portStr := strings.Trim(s, "[]"), "22"
+	// A port follows the last colon of "host:port" and "[v6]:port" only: a
+	// bare host has no colon, a bare IPv6 address several and no brackets.
+	if hasPort := strings.HasPrefix(s, "[") && !strings.HasSuffix(s, "]") || strings.Count(s, ":") == 1; hasPort {
+		var err error
+		if host, portStr, err = net.SplitHostPort(s); err != nil {
 			return "", 0, fmt.Errorf("ssh address %q: %w", s, err)
 		}
 	}

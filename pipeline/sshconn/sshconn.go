@@ -366,12 +366,15 @@ func algorithmsFor(keyType string) []string {
 
 func explainHandshake(h hop, err error) error {
 	msg, name, user := err.Error(), h.name, h.cfg.User
+	var hostKey *HostKeyError
+	var noAlgorithm *ssh.AlgorithmNegotiationError
 	switch {
-	case strings.Contains(msg, "HOST KEY MISMATCH"), strings.Contains(msg, "host key for"):
+	case errors.As(err, &hostKey):
 		return fmt.Errorf("ssh %s: %w", name, err)
+	// x/crypto/ssh has no error type for a refused login, only this text.
 	case strings.Contains(msg, "unable to authenticate"):
 		return fmt.Errorf("ssh %s: the server refused the key for user %q: is its public key in ~%s/.ssh/authorized_keys, and is the account unlocked?", name, user, user)
-	case strings.Contains(msg, "no common algorithm for host key"):
+	case errors.As(err, &noAlgorithm) && noAlgorithm.What == "host key":
 		return fmt.Errorf("ssh %s: the server offers no host key or certificate of a type known_hosts can verify (a @cert-authority line needs HostCertificate in the server's sshd_config; a pinned key needs its type): %w", name, err)
 	case errors.Is(err, io.EOF) || strings.Contains(msg, "connection reset"):
 		return fmt.Errorf("ssh %s: the server closed the connection during the handshake (MaxStartups, AllowUsers or a fail2ban rule?): %w", name, err)
