@@ -275,8 +275,11 @@ func (s *Server) Rollback(
 	// Registry password to read the target image's signature with.
 	// +optional
 	registryPassword *dagger.Secret,
+	// Wait up to this long (e.g. 2m) for a deploy of the app in progress to let go of its lock, logging who holds it, instead of failing at once.
+	// +optional
+	lockWait string,
 ) (string, error) {
-	d, err := fleet.ParseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle})
+	d, err := fleet.ParseDurations(map[string]string{"health-timeout": healthTimeout, "health-settle": healthSettle, "lock-wait": lockWait})
 	if err != nil {
 		return "", err
 	}
@@ -290,8 +293,12 @@ func (s *Server) Rollback(
 	}
 	rep, err := fleet.Rollback(ctx, cfgs, deploy.RollbackSpec{
 		App: app, AppDir: s.AppDir, Service: s.Service, To: to, Who: s.Goship.who(),
-		Health: deploy.Health{Timeout: d["health-timeout"], Settle: d["health-settle"]},
-		Verify: s.Goship.verifyHook(s.VerifyKey, allowUnsigned, registryUsername, pw),
+		Health:   deploy.Health{Timeout: d["health-timeout"], Settle: d["health-settle"]},
+		Verify:   s.Goship.verifyHook(s.VerifyKey, allowUnsigned, registryUsername, pw),
+		LockWait: d["lock-wait"],
+		LockWaiting: func(e *deploy.LockedError) {
+			fmt.Fprintf(os.Stderr, "waiting up to %s for the deploy lock of %s, held by %s\n", d["lock-wait"], e.App, e.Holder())
+		},
 	})
 	return s.report(ctx, rep, err)
 }

@@ -24,6 +24,11 @@ type RollbackSpec struct {
 	// is chosen and before anything changes on the server; its error
 	// refuses the rollback.
 	Verify func(ctx context.Context, image string) error
+	// LockWait is how long to wait for the deploy lock another deploy or
+	// rollback of the app holds (default 0: fail at once, naming it);
+	// LockWaiting, when set, is told who holds it while this one waits.
+	LockWait    time.Duration
+	LockWaiting func(*LockedError)
 }
 
 // Rollback brings back an earlier release, gates it, and points current
@@ -31,6 +36,9 @@ type RollbackSpec struct {
 // brought back.
 func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Result, error) {
 	start := time.Now()
+	if spec.LockWait < 0 {
+		return unchanged(), fmt.Errorf("lock wait %s: must not be negative", spec.LockWait)
+	}
 	s, err := host.Open(c, spec.App, spec.AppDir, spec.Service)
 	if err != nil {
 		return unchanged(), err
@@ -43,7 +51,7 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if who == "" {
 		who = "goship"
 	}
-	l, err := s.Begin(ctx, 0, who)
+	l, err := s.BeginWithin(ctx, 0, who, spec.LockWait, spec.LockWaiting)
 	if err != nil {
 		return unchanged(), err
 	}

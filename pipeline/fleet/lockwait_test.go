@@ -62,12 +62,44 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Release()
 	plan.Spec.LockWait = 0
 	start := time.Now()
 	_, err = Run(context.Background(), w.plan(hs, cfgs, "v2"))
 	if err == nil || !strings.Contains(err.Error(), "alice@laptop") || time.Since(start) > 30*time.Second {
 		t.Fatalf("a held lock without a wait: %v after %s", err, time.Since(start))
+	}
+	wantVersions(t, hs, "v1")
+	held.Release()
+
+	// A rollback waits for the lock the same way.
+	if _, err := Run(context.Background(), w.plan(hs, cfgs, "v2")); err != nil {
+		t.Fatalf("v2: %v", err)
+	}
+	held, err = deploy.Prepare(context.Background(), c, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := deploy.RollbackSpec{App: hs[0].app, AppDir: hs[0].srv.AppRoot + "/" + hs[0].app, Health: plan.Spec.Health, Who: "bob@laptop"}
+	if _, err := Rollback(context.Background(), cfgs, rb); err == nil || !strings.Contains(err.Error(), "alice@laptop") {
+		t.Fatalf("a rollback into a held lock without a wait: %v", err)
+	}
+	wantVersions(t, hs, "v2")
+	heldAt = time.Now()
+	go func() {
+		time.Sleep(holdFor)
+		held.Release()
+	}()
+	rb.LockWait = time.Minute
+	var told []string
+	rb.LockWaiting = func(e *deploy.LockedError) { told = append(told, e.Holder()) }
+	if _, err := Rollback(context.Background(), cfgs, rb); err != nil {
+		t.Fatalf("a rollback with a lock wait: %v", err)
+	}
+	if waited := time.Since(heldAt); waited < holdFor {
+		t.Fatalf("the rollback finished %s after alice took the lock she held for %s", waited, holdFor)
+	}
+	if len(told) == 0 || !strings.Contains(told[0], "alice@laptop") {
+		t.Fatalf("the rollback was not told who holds the lock: %q", told)
 	}
 	wantVersions(t, hs, "v1")
 }
