@@ -89,15 +89,7 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	if failed, err := os.ReadFile(filepath.Join(reports, "FAILED")); err == nil {
 		t.Fatalf("ci seeded from the export, GOPROXY=off, failed:\n%s", failed)
 	}
-	testJSON, err := os.ReadFile(filepath.Join(reports, "test", "test.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, pkg := range []string{"example.com/hello-service/internal/server", "example.com/hello-service/internal/fanout"} {
-		if !bytes.Contains(testJSON, []byte(pkg+`\t(cached)`)) {
-			t.Fatalf("the seeded run did not take %s's test result from the build cache:\n%s", pkg, tail(string(testJSON), 3000))
-		}
-	}
+	requireCachedTests(t, reports, "example.com/hello-service/internal/server", "example.com/hello-service/internal/fanout")
 
 	again := filepath.Join(t.TempDir(), "caches")
 	must(t, call(t, src, "--goproxy=off", "--cache-namespace="+second, "--cache-from="+exported, "caches", "export", "--path="+again, "--wipe"), "caches of the seeded namespace")

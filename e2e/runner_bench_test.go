@@ -1,0 +1,318 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+// BenchmarkFreshRunner is issue 21's table: ci on a CI runner whose Dagger
+// engine starts empty, as a GitHub-hosted runner's does, against the same
+// checks run natively with restored caches, in one run:
+//
+//	go test -tags e2e -run '^$' -bench FreshRunner -benchtime 1x -timeout 240m ./e2e/
+//
+// It simulates runners with engines of the kit (see runners), stopping
+// the shared engine while it runs.
+//
+// Per project (hello-service, go-httpbin, and miniflux v2.3.5 from the Go
+// module proxy as the larger real service; GOSHIP_BENCH_SOURCE names
+// another), goship's side:
+//   - cold: engine A starts with an empty volume; ci with an empty
+//     --cache-from, as a runner's first run does;
+//   - the caches then exported (`caches export`) and A's whole state
+//     archived (scripts/engine-state.sh save), both timed and sized;
+//   - warm: one file changed, ci again on A (a laptop);
+//   - restored caches: engine B starts empty, one file changed, ci with
+//     --cache-from=<A's export> (option a);
+//   - restored state: engine C starts from A's archive (option b), one
+//     file changed, ci.
+//
+// The natives run golangci-lint, go test -race -coverprofile and the static
+// build: cold with empty GOCACHE, module cache and lint cache; then those
+// archived with tar (as actions/cache does), restored into a fresh
+// directory, one file changed, and run again; and warm.
+//
+// Engine start and the module load (`dagger functions`: the Go SDK's
+// codegen and compile of goship) are a runner's fixed cost, once per job;
+// they are reported on their own and added to each project's totals.
+func BenchmarkFreshRunner(b *testing.B) {
+	projects := benchProjects(b)
+	b.Setenv("GOSHIP_E2E_ARGS", strings.Join(pinnedEngineArgs(b), " "))
+	r := &runnerBench{runners: takeOverEngine(b), b: b, row: map[string]*runnerRow{}}
+	for _, p := range projects {
+		r.row[p.name] = &runnerRow{}
+	}
+
+	// Runner A: cold, then warm; its caches exported, its state archived.
+	a := r.start("a", "")
+	fixed := map[string]time.Duration{"engine start (A, empty)": a.started}
+	fixed["module load (A, empty)"] = r.timed(a, "", "functions")
+	for _, p := range projects {
+		row := r.row[p.name]
+		edit(b, p.edit)
+		row.cold = r.ci(a, p.src, p.empty)
+		exported := filepath.Join(b.TempDir(), "caches")
+		row.export = r.timed(a, p.src, "--cache-from="+p.empty, "caches", "export", "--path="+exported, "--wipe")
+		row.exported, row.exportDir = dirSize(exported), exported
+		edit(b, p.edit)
+		row.warm = r.ci(a, p.src, p.empty)
+	}
+	archive := b.TempDir()
+	start := time.Now()
+	r.engineState(a, "save", archive)
+	saved := time.Since(start)
+	archived := dirSize(archive)
+
+	// Runner B: empty engine, goship's caches restored (option a).
+	bb := r.start("b", "")
+	fixed["engine start (B, empty)"] = bb.started
+	fixed["module load (B, empty)"] = r.timed(bb, "", "functions")
+	for _, p := range projects {
+		edit(b, p.edit)
+		r.row[p.name].cacheFrom = r.ci(bb, p.src, r.row[p.name].exportDir)
+	}
+	r.stop(bb)
+
+	// Runner C: the engine's state restored from A's archive (option b).
+	cc := r.start("c", archive)
+	fixed["state restore (C)"] = cc.restored
+	fixed["engine start (C, restored)"] = cc.started
+	fixed["module load (C, restored)"] = r.timed(cc, "", "functions")
+	for _, p := range projects {
+		edit(b, p.edit)
+		r.row[p.name].state = r.ci(cc, p.src, p.empty)
+	}
+	r.stop(cc)
+
+	// The natives, after the engines, on an idle machine as theirs were.
+	for _, p := range projects {
+		r.native(p)
+	}
+
+	r.report(projects, fixed, saved, archived)
+}
+
+// benchProject is one Go project in the table: a private copy, the file
+// the benchmark edits, and an empty cache directory for --cache-from.
+type benchProject struct{ name, src, edit, empty string }
+
+func benchProjects(b *testing.B) []benchProject {
+	origins := []string{filepath.Join(testworld.RepoRoot(b), "examples", "hello-service"), realWorldService(b), largerService(b)}
+	if o := os.Getenv("GOSHIP_BENCH_SOURCE"); o != "" {
+		origins = []string{o}
+	}
+	var ps []benchProject
+	for _, o := range origins {
+		src := filepath.Join(b.TempDir(), filepath.Base(o))
+		if out, err := exec.Command("cp", "-r", o, src).CombinedOutput(); err != nil {
+			b.Fatalf("copy %s: %v %s", o, err, out)
+		}
+		// Module zips are read-only; the benchmark edits its copy.
+		if out, err := exec.Command("chmod", "-R", "u+w", src).CombinedOutput(); err != nil {
+			b.Fatalf("chmod %s: %v %s", src, err, out)
+		}
+		empty := filepath.Join(src, ".goship-cache") // on goship's source ignore list, as in the workflow
+		if err := os.MkdirAll(empty, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		name := strings.SplitN(filepath.Base(o), "@", 2)[0]
+		ps = append(ps, benchProject{name: name, src: src, edit: editTarget(b, src), empty: empty})
+	}
+	return ps
+}
+
+// largerService is miniflux (84k lines of Go, a feed reader service with
+// its own golangci-lint v2 config), from the Go module proxy.
+func largerService(b *testing.B) string {
+	out, err := exec.Command("go", "mod", "download", "-json", "miniflux.app/v2@v2.3.5").Output()
+	if err != nil {
+		b.Fatalf("go mod download miniflux.app/v2@v2.3.5: %v", err)
+	}
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
+		b.Fatalf("go mod download miniflux.app/v2@v2.3.5: %v %s %s", err, m.Error, out)
+	}
+	return m.Dir
+}
+
+// runnerRow is one project's timings.
+type runnerRow struct {
+	cold, export, warm, cacheFrom, state            time.Duration
+	exported                                        int64
+	exportDir                                       string
+	nativeCold, nativeSave, nativeRestore, nativeRe time.Duration
+	nativeWarm                                      time.Duration
+	nativeArchive                                   int64
+}
+
+type runnerBench struct {
+	*runners
+	b   *testing.B
+	row map[string]*runnerRow
+}
+
+// ci is goship's ci on e, the caches seeded from dir; a project's
+// timing-sensitive test failing under load is measured once more.
+func (r *runnerBench) ci(e *engine, src, dir string) time.Duration {
+	args := []string{"--scanners=secret", "--cache-from=" + dir, "ci"}
+	root := testworld.RepoRoot(r.b)
+	full := append(append([]string{"call", "-m", root, "--source=" + src}, engineArgs()...), args...)
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+		cmd := exec.CommandContext(ctx, "dagger", full...)
+		cmd.Dir, cmd.Env = root, append(os.Environ(), e.env...)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		took := time.Since(start)
+		cancel()
+		res := result{out: string(out), err: err, took: took}
+		if err == nil {
+			return took
+		}
+		if attempt == 0 && flakedInUpstreamTests(res) {
+			r.b.Logf("a timing-sensitive test of %s failed under load; measured once more:\n%s", filepath.Base(src), tail(res.out, 1500))
+			continue
+		}
+		r.b.Fatalf("goship ci on %s (engine %s): %v\n%s", filepath.Base(src), e.name, err, tail(res.out, 3000))
+	}
+}
+
+// native measures the project's checks natively: cold, then the caches
+// archived and restored into a fresh directory and one file changed, then
+// warm.
+func (r *runnerBench) native(p benchProject) {
+	b, row := r.b, r.row[p.name]
+	lint := testworld.Tool(b, "golangci-lint")
+	cold := filepath.Join(b.TempDir(), "caches")
+	run := func(dir string) time.Duration {
+		env := append(os.Environ(), "GOCACHE="+filepath.Join(dir, "go-build"), "GOMODCACHE="+filepath.Join(dir, "mod"),
+			"GOLANGCI_LINT_CACHE="+filepath.Join(dir, "lint"), "GOFLAGS=-modcacherw",
+			// The engine's module proxy, which goship's calls use too.
+			"GOPROXY="+strings.TrimPrefix(goproxyArg(), "--goproxy="))
+		out := b.TempDir()
+		script := `go mod download && ` + lint + ` run ./... && go test -race -covermode=atomic -coverprofile=` + filepath.Join(out, "cover.out") +
+			` ./... >/dev/null && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o ` + filepath.Join(out, "bin") + ` ` + mainPackage(p.src)
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+			cmd := exec.CommandContext(ctx, "sh", "-c", script)
+			cmd.Dir, cmd.Env = p.src, env
+			start := time.Now()
+			o, err := cmd.CombinedOutput()
+			took := time.Since(start)
+			cancel()
+			if err == nil {
+				return took
+			}
+			if attempt == 0 && strings.Contains(string(o), "--- FAIL") {
+				b.Logf("native %s: a test failed under load; measured once more:\n%s", p.name, tail(string(o), 1500))
+				continue
+			}
+			b.Fatalf("native %s: %v\n%s", p.name, err, tail(string(o), 3000))
+		}
+	}
+	edit(b, p.edit)
+	row.nativeCold = run(cold)
+	// actions/cache: tar the directories, then untar on the next runner.
+	tarball := filepath.Join(b.TempDir(), "native.tar")
+	start := time.Now()
+	if out, err := exec.Command("tar", "-C", cold, "-cf", tarball, ".").CombinedOutput(); err != nil {
+		b.Fatalf("tar: %v %s", err, out)
+	}
+	row.nativeSave = time.Since(start)
+	if fi, err := os.Stat(tarball); err == nil {
+		row.nativeArchive = fi.Size()
+	}
+	restored := filepath.Join(b.TempDir(), "caches")
+	if err := os.MkdirAll(restored, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	start = time.Now()
+	if out, err := exec.Command("tar", "-C", restored, "-xf", tarball).CombinedOutput(); err != nil {
+		b.Fatalf("untar: %v %s", err, out)
+	}
+	row.nativeRestore = time.Since(start)
+	edit(b, p.edit)
+	row.nativeRe = run(restored)
+	edit(b, p.edit)
+	row.nativeWarm = run(restored)
+}
+
+// goproxyArg is the --goproxy flag of the engine's arguments.
+func goproxyArg() string {
+	for _, a := range engineArgs() {
+		if strings.HasPrefix(a, "--goproxy=") {
+			return a
+		}
+	}
+	return "--goproxy=https://proxy.golang.org,direct"
+}
+
+func (r *runnerBench) report(ps []benchProject, fixed map[string]time.Duration, saved time.Duration, archived int64) {
+	b := r.b
+	var t strings.Builder
+	fmt.Fprintf(&t, "\nfresh runner, one run (s; one file changed unless cold)\n")
+	for _, k := range []string{"engine start (A, empty)", "module load (A, empty)", "engine start (B, empty)", "module load (B, empty)",
+		"state restore (C)", "engine start (C, restored)", "module load (C, restored)"} {
+		fmt.Fprintf(&t, "%s: %.1f s\n", k, fixed[k].Seconds())
+	}
+	fmt.Fprintf(&t, "engine state save (A): %.1f s, %s\n", saved.Seconds(), mib(archived))
+	fmt.Fprintf(&t, "| project | cold (start+load+ci) | restored caches (start+load+ci) | restored state (restore+start+load+ci) | warm engine | native cold | native restored (untar+run) | native warm | restored state ÷ native restored | restore+save ÷ cold, goship state | native |\n")
+	fmt.Fprintf(&t, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range ps {
+		w := r.row[p.name]
+		cold := fixed["engine start (A, empty)"] + fixed["module load (A, empty)"] + w.cold
+		viaCaches := fixed["engine start (B, empty)"] + fixed["module load (B, empty)"] + w.cacheFrom
+		viaState := fixed["state restore (C)"] + fixed["engine start (C, restored)"] + fixed["module load (C, restored)"] + w.state
+		nativeRestored := w.nativeRestore + w.nativeRe
+		fmt.Fprintf(&t, "| %s | %.0f (ci %.1f) | %.0f (ci %.1f) | %.0f (ci %.1f) | %.1f | %.1f | %.1f (%.1f + %.1f) | %.1f | %.2f× | %.0f%% | %.0f%% |\n",
+			p.name, cold.Seconds(), w.cold.Seconds(), viaCaches.Seconds(), w.cacheFrom.Seconds(), viaState.Seconds(), w.state.Seconds(),
+			w.warm.Seconds(), w.nativeCold.Seconds(), nativeRestored.Seconds(), w.nativeRestore.Seconds(), w.nativeRe.Seconds(), w.nativeWarm.Seconds(),
+			viaState.Seconds()/nativeRestored.Seconds(),
+			100*(fixed["state restore (C)"]+saved).Seconds()/cold.Seconds(),
+			100*(w.nativeRestore+w.nativeSave).Seconds()/w.nativeCold.Seconds())
+		fmt.Fprintf(&t, "  %s: caches export %.1f s, %s; native archive %s, tar %.1f s\n", p.name, w.export.Seconds(), mib(w.exported), mib(w.nativeArchive), w.nativeSave.Seconds())
+		b.ReportMetric(viaState.Seconds()/nativeRestored.Seconds(), p.name+"-state-vs-native-ratio")
+		b.ReportMetric(viaCaches.Seconds()/nativeRestored.Seconds(), p.name+"-caches-vs-native-ratio")
+	}
+	b.Log(t.String())
+	fmt.Print(t.String())
+}
+
+// edit appends a new exported constant to file: a change neither side has
+// seen.
+func edit(b *testing.B, file string) {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	n := time.Now().UnixNano()
+	_, _ = fmt.Fprintf(f, "\n// Edit%d is a benchmark edit.\nconst Edit%d = %d\n", n, n, n)
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
