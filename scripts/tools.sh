@@ -11,6 +11,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GOSHIP_TOOLS_CACHE:-$HOME/.cache/goship-tools}
 bin="$cache/bin"
 mkdir -p "$bin"
+# One build at a time: setup.sh, test.sh and engine.sh all call this, and a
+# second caller waits for the first instead of building into its directory.
+exec 9>"$cache/.lock"
+flock 9
 
 build() { # name module-dir package [env…]
   local name=$1 dir="$root/tools/$2" pkg=$3 key
@@ -19,7 +23,7 @@ build() { # name module-dir package [env…]
   local out="$cache/$name-$key"
   if [ ! -x "$out/$name" ]; then
     echo "tools: building $name (first run on this machine: minutes)" >&2
-    mkdir -p "$out.tmp"
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp"
     (cd "$dir" && env GOFLAGS=-mod=readonly "$@" go build -trimpath -o "$out.tmp/$name" "$pkg")
     rm -rf "$out" && mv "$out.tmp" "$out"
   fi
