@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/goship-dev/goship/pipeline/ops"
 )
@@ -21,7 +22,7 @@ func (s *Server) Logs(
 	// +optional
 	// +default=100
 	tail int,
-	// Keep reading new lines for --follow-for (or until the container stops), then return them all.
+	// Keep reading new lines for --follow-for (or until the container stops), showing each as it comes, then return them all.
 	// +optional
 	follow bool,
 	// How long --follow reads: a Dagger function returns once, so a follow always ends (at most 1h).
@@ -35,6 +36,10 @@ func (s *Server) Logs(
 	o := ops.LogsOptions{Since: since, Tail: tail, Follow: follow, Grep: grep, For: ops.DefaultFollowFor}
 	if err := parseDurationFlags(durationFlag{"follow-for", followFor, &o.For}); err != nil {
 		return "", err
+	}
+	if follow {
+		// A function returns once: its stderr is what shows while it runs.
+		o.Live = func(host string, l ops.LogLine) { fmt.Fprint(os.Stderr, l.Format(host)) }
 	}
 	app, cfgs, err := s.appAndConfigs(ctx)
 	if err != nil {

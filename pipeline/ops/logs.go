@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
@@ -30,6 +31,10 @@ type LogsOptions struct {
 	// or until the container stops.
 	Follow bool
 	For    time.Duration
+	// Live, when set, is given each selected line as it arrives (host,
+	// line), one call at a time across hosts: a follow's lines show while
+	// it runs, not only when it returns.
+	Live func(host string, l LogLine)
 }
 
 // Log defaults and bounds, declared once for the root module's flags.
@@ -119,6 +124,15 @@ type LogLine struct {
 	Text string
 }
 
+// Format is the line as logs prints it: "host | stamp text\n".
+func (l LogLine) Format(host string) string {
+	stamp := "-"
+	if !l.Time.IsZero() {
+		stamp = l.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	}
+	return fmt.Sprintf("%s | %s %s\n", host, stamp, l.Text)
+}
+
 // HostLogs is what one host's serving container logged, or why it could
 // not be read.
 type HostLogs struct {
@@ -144,20 +158,30 @@ func Logs(ctx context.Context, targets []Target, o LogsOptions) ([]HostLogs, err
 	for i, t := range targets {
 		out[i].Host = t.Host()
 	}
+	var live sync.Mutex
 	each(ctx, targets, func(ctx context.Context, i int, a *host.App) {
-		out[i].Err = readLogs(ctx, a, q, &out[i])
+		var seen func(LogLine)
+		if o.Live != nil {
+			seen = func(l LogLine) {
+				live.Lock()
+				defer live.Unlock()
+				o.Live(out[i].Host, l)
+			}
+		}
+		out[i].Err = readLogs(ctx, a, q, &out[i], seen)
 	}, func(i int, err error) { out[i].Err = err })
 	return out, nil
 }
 
 // readLogs streams the serving container's log through q's filter.
-func readLogs(ctx context.Context, a *host.App, q logQuery, h *HostLogs) error {
+func readLogs(ctx context.Context, a *host.App, q logQuery, h *HostLogs, seen func(LogLine)) error {
 	rec, _, id, err := servingContainer(ctx, a)
 	if err != nil {
 		return err
 	}
 	h.Release, h.Color, h.Container = rec.Name, rec.Color, id
 	keep := newLineKeeper(q.grep, q.tail)
+	keep.seen = seen
 	w := &lineWriter{line: keep.add}
 	script := fmt.Sprintf("docker logs %s %s 2>&1", q.dockerArgs(), host.Q(id))
 	limit := readTimeout
@@ -194,6 +218,7 @@ type lineKeeper struct {
 	ring []LogLine
 	next int // where the next line goes once the ring is full
 	full bool
+	seen func(LogLine) // told of each selected line as it comes
 }
 
 func newLineKeeper(re *regexp.Regexp, n int) *lineKeeper { return &lineKeeper{re: re, n: n} }
@@ -203,6 +228,9 @@ func (k *lineKeeper) add(raw string) {
 	l := parseLogLine(raw)
 	if k.re != nil && !k.re.MatchString(l.Text) {
 		return
+	}
+	if k.seen != nil {
+		k.seen(l)
 	}
 	if k.n == 0 || len(k.ring) < k.n {
 		k.ring = append(k.ring, l)
@@ -292,11 +320,7 @@ func FormatLogs(views []HostLogs) (string, error) {
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Time.Before(rows[j].Time) })
 	var b strings.Builder
 	for _, r := range rows {
-		stamp := "-"
-		if !r.Time.IsZero() {
-			stamp = r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00")
-		}
-		fmt.Fprintf(&b, "%s | %s %s\n", r.host, stamp, r.Text)
+		b.WriteString(r.Format(r.host))
 	}
 	for _, e := range errs {
 		fmt.Fprintf(&b, "ERROR %v\n", e)

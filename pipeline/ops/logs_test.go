@@ -171,7 +171,12 @@ func TestLogsOfAFleetNameEachHost(t *testing.T) {
 		_, _ = h1.fetch("/while-following") // not on the test goroutine: no t here
 	}()
 	start := time.Now()
-	views, err = Logs(context.Background(), targets, LogsOptions{Follow: true, For: window, Grep: "while-following"})
+	var live []string
+	var liveAt time.Duration
+	views, err = Logs(context.Background(), targets, LogsOptions{Follow: true, For: window, Grep: "while-following",
+		Live: func(host string, l LogLine) {
+			live, liveAt = append(live, l.Format(host)), time.Since(start)
+		}})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -184,5 +189,12 @@ func TestLogsOfAFleetNameEachHost(t *testing.T) {
 	}
 	if got := texts(views[0]); len(got) != 1 || !strings.Contains(got[0], "/while-following") || len(views[1].Lines) != 0 {
 		t.Errorf("follow saw host one %q, host two %q; want the one request made while it followed", got, texts(views[1]))
+	}
+	// Shown as it came, not when the follow ended.
+	if len(live) != 1 || !strings.HasPrefix(live[0], views[0].Host+" | ") || !strings.Contains(live[0], "/while-following") {
+		t.Errorf("live lines %q, want the one request, prefixed with its host", live)
+	}
+	if liveAt >= window {
+		t.Errorf("the line made 1 s into a %s follow was shown after %s: at the end, not as it came", window, liveAt)
 	}
 }
