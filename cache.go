@@ -24,9 +24,19 @@ import (
 // .netrc, .env, keys, Docker and Git credentials, Go's VCS clones,
 // Trivy's scan results, and any file containing the credentials of
 // --goproxy. goship-caches.txt says what was kept and left out.
+//
+// By default the kept files come packed in one goship-caches.tar: an
+// export of tens of thousands of files to the host can stall for good
+// (dagger/dagger#6355, upstream moby/buildkit#2950; it did here with a
+// large service's build cache), one file does not. --cache-from reads the
+// archive and the plain tree alike.
 // +cache="never"
 func (g *Goship) Caches(
 	ctx context.Context,
+	// Pack the kept files into goship-caches.tar; false: the plain tree (gomod/, gobuild/, …), to look into.
+	// +optional
+	// +default=true
+	archive bool,
 	// Cap on the sum of the kept files' sizes (a compressed archive of them is smaller), e.g. 2GiB or 500MiB.
 	// +optional
 	// +default="2GiB"
@@ -83,9 +93,17 @@ func (g *Goship) Caches(
 		// grep finding nothing (exit 1) is the good outcome, not a failure.
 		script += fmt.Sprintf(` && { grep -rlZF -e "$%s" /out || [ $? -eq 1 ]; } | xargs -0r rm -fv --`, env)
 	}
-	out := c.WithExec([]string{"bash", "-o", "pipefail", "-c", script}).Directory("/out")
+	dir := "/out"
+	if archive {
+		script += " && tar -cf /pack/" + cachesArchive + " -C /out ."
+		c, dir = c.WithMountedDirectory("/pack", dag.Directory()), "/pack"
+	}
+	out := c.WithExec([]string{"bash", "-o", "pipefail", "-c", script}).Directory(dir)
 	return out.WithNewFile("goship-caches.txt", plan.Summary()), nil
 }
+
+// cachesArchive is the file Caches packs the kept files into.
+const cachesArchive = "goship-caches.tar"
 
 // cacheNames are the volumes Caches exports, without the namespace: the
 // Trivy one is named after the constructor's DB repositories (see
@@ -109,9 +127,26 @@ func (g *Goship) cacheSeed(what string) dagger.CacheVolumeOpts {
 	include, exclude := cachedir.Restore(what)
 	seed := dag.Directory().
 		WithDirectory(what, dag.Directory()).
-		WithDirectory(".", g.CacheFrom, dagger.DirectoryWithDirectoryOpts{Include: include, Exclude: exclude}).
+		WithDirectory(".", g.cacheFromTree(), dagger.DirectoryWithDirectoryOpts{Include: include, Exclude: exclude}).
 		Directory(what)
 	return dagger.CacheVolumeOpts{Source: seed}
+}
+
+// cacheFromTree is --cache-from as a tree: its files, with its
+// goship-caches.tar (Caches' default form) unpacked over them. The
+// unpacking is keyed by the archive alone and runs once per archive (a
+// directory without one unpacks nothing; a damaged one, nothing either).
+func (g *Goship) cacheFromTree() *dagger.Directory {
+	packed := dag.Directory().WithDirectory(".", g.CacheFrom, dagger.DirectoryWithDirectoryOpts{Include: []string{cachesArchive}})
+	unpacked := dag.Container().From(g.GoImage).
+		WithMountedDirectory("/in", packed).
+		WithMountedDirectory("/out", dag.Directory()).
+		// A damaged archive seeds nothing (a cold run), never half of it:
+		// Go does not re-hash build-cache entries when it reads them.
+		WithExec([]string{"sh", "-c", "[ ! -f /in/" + cachesArchive + " ] || tar -xf /in/" + cachesArchive + " -C /out || " +
+			"{ echo \"goship: --cache-from's " + cachesArchive + " did not unpack; the caches start empty\" >&2; find /out -mindepth 1 -delete; }"}).
+		Directory("/out")
+	return g.CacheFrom.WithoutFile(cachesArchive).WithDirectory(".", unpacked)
 }
 
 // proxyCredentials are the passwords (or lone tokens) in a GOPROXY list

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	must(t, cold, "cold ci")
 	t.Logf("ci, fresh volumes (warm module and images): %s", cold.took.Round(100*time.Millisecond))
 	exported := filepath.Join(t.TempDir(), "caches")
-	must(t, call(t, src, proxy, "--cache-namespace="+first, "caches", "export", "--path="+exported, "--wipe"), "caches")
+	must(t, call(t, src, proxy, "--cache-namespace="+first, "caches", "--archive=false", "export", "--path="+exported, "--wipe"), "caches")
 	for _, p := range []string{"goship-caches.txt", "gomod/cache/download/golang.org/x/sync/@v/v0.20.0.zip", "gomod/cache/download/golang.org/x/sync/@v/v0.20.0.mod"} {
 		if _, err := os.Stat(filepath.Join(exported, p)); err != nil {
 			t.Fatalf("the export lacks %s: %v", p, err)
@@ -79,10 +80,32 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	}
 	before := fileSet(t, exported)
 
+	// The default export is the same files in one goship-caches.tar; the
+	// seeded run below reads that form (with the markers packed in too),
+	// the older-directory check further down the plain tree.
+	archived := filepath.Join(t.TempDir(), "caches")
+	must(t, call(t, src, proxy, "--cache-namespace="+first, "caches", "export", "--path="+archived, "--wipe"), "caches as an archive")
+	inTar := tarFiles(t, filepath.Join(archived, "goship-caches.tar"))
+	for p := range before {
+		if !inTar[p] && p != "goship-caches.txt" && !slices.Contains(markers, p) {
+			t.Fatalf("the archive lacks %s, which the tree export has", p)
+		}
+	}
+	packed := t.TempDir()
+	var subdirs []string
+	for _, e := range mustReadDir(t, exported) {
+		if e.IsDir() {
+			subdirs = append(subdirs, e.Name())
+		}
+	}
+	if out, err := exec.Command("tar", append([]string{"-cf", filepath.Join(packed, "goship-caches.tar"), "-C", exported}, subdirs...)...).CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+
 	// One file changed, a namespace no call has used, the proxy off.
 	writeFile(t, filepath.Join(src, "internal", "extra", "extra.go"), "// Package extra is a change the seed has not seen.\npackage extra\n\n// Answer is 42.\nconst Answer = 42\n")
 	reports := t.TempDir()
-	seeded := call(t, src, "--goproxy=off", "--scanners=secret", "--cache-namespace="+second, "--cache-from="+exported,
+	seeded := call(t, src, "--goproxy=off", "--scanners=secret", "--cache-namespace="+second, "--cache-from="+packed,
 		"reports", "export", "--path="+reports)
 	must(t, seeded, "ci seeded from the export")
 	t.Logf("reports, fresh volumes seeded from the export, one new file: %s", seeded.took.Round(100*time.Millisecond))
@@ -92,7 +115,7 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	requireCachedTests(t, reports, "example.com/hello-service/internal/server", "example.com/hello-service/internal/fanout")
 
 	again := filepath.Join(t.TempDir(), "caches")
-	must(t, call(t, src, "--goproxy=off", "--cache-namespace="+second, "--cache-from="+exported, "caches", "export", "--path="+again, "--wipe"), "caches of the seeded namespace")
+	must(t, call(t, src, "--goproxy=off", "--cache-namespace="+second, "--cache-from="+packed, "caches", "--archive=false", "export", "--path="+again, "--wipe"), "caches of the seeded namespace")
 	for _, m := range markers {
 		info, err := os.Stat(filepath.Join(again, m))
 		if err != nil {
@@ -115,7 +138,7 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 	// The first namespace, mounted with the older directory, then read on
 	// its own: still its own contents, none of the directory's markers.
 	mounted := filepath.Join(t.TempDir(), "caches")
-	must(t, call(t, src, "--cache-namespace="+first, "--cache-from="+exported, "caches", "export", "--path="+mounted, "--wipe"), "caches with an older directory")
+	must(t, call(t, src, "--cache-namespace="+first, "--cache-from="+exported, "caches", "--archive=false", "export", "--path="+mounted, "--wipe"), "caches with an older directory")
 	for _, m := range markers {
 		// The name with that directory is a volume of its own, seeded from it.
 		if _, err := os.Stat(filepath.Join(mounted, m)); err != nil {
@@ -123,7 +146,7 @@ func TestCacheFromSeedsAFreshEngine(t *testing.T) {
 		}
 	}
 	own := filepath.Join(t.TempDir(), "caches")
-	must(t, call(t, src, "--cache-namespace="+first, "caches", "export", "--path="+own, "--wipe"), "caches of the warm namespace")
+	must(t, call(t, src, "--cache-namespace="+first, "caches", "--archive=false", "export", "--path="+own, "--wipe"), "caches of the warm namespace")
 	for _, m := range markers {
 		if _, err := os.Stat(filepath.Join(own, m)); err == nil {
 			t.Fatalf("the warm namespace took %s from an older directory", m)
@@ -162,7 +185,7 @@ func TestCachesLeaveSecretsOut(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "caches")
 	must(t, call(t, src, "--goproxy=http://goship:"+token+"@10.87.0.1:8765", fmt.Sprintf("--cache-namespace=secrets%d", stamp),
-		"--cache-from="+seed, "caches", "export", "--path="+out, "--wipe"), "caches")
+		"--cache-from="+seed, "caches", "--archive=false", "export", "--path="+out, "--wipe"), "caches")
 	if _, err := os.Stat(filepath.Join(out, keep)); err != nil {
 		t.Fatalf("the ordinary entry did not make it through seed and export: %v", err)
 	}
@@ -289,4 +312,55 @@ func fileSet(t *testing.T, root string) map[string]bool {
 func countFiles(t *testing.T, root string) int {
 	t.Helper()
 	return len(fileSet(t, root))
+}
+
+// A damaged goship-caches.tar in --cache-from seeds nothing: the run
+// starts cold, and not with the half that unpacked before the damage.
+func TestCacheFromDamagedArchiveStartsCold(t *testing.T) {
+	src := hello(t)
+	tree := t.TempDir()
+	marker := "gobuild/fd/fd" + strings.Repeat("3", 62) + "-d"
+	writeFile(t, filepath.Join(tree, marker), "unpacked before the damage\n")
+	big := make([]byte, 4<<20)
+	writeFile(t, filepath.Join(tree, "gobuild", "fe", "fe"+strings.Repeat("4", 62)+"-d"), string(big))
+	seed := t.TempDir()
+	archive := filepath.Join(seed, "goship-caches.tar")
+	if out, err := exec.Command("tar", "-cf", archive, "-C", tree, "gobuild").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	if err := os.Truncate(archive, 1<<20); err != nil { // in the middle of the big entry
+		t.Fatal(err)
+	}
+	if !tarFiles(t, archive)[marker] {
+		t.Fatalf("the damaged archive should still list %s before its damage", marker)
+	}
+	out := filepath.Join(t.TempDir(), "caches")
+	must(t, call(t, src, fmt.Sprintf("--cache-namespace=damaged%d", time.Now().UnixNano()), "--cache-from="+seed,
+		"caches", "--archive=false", "export", "--path="+out, "--wipe"), "caches seeded from a damaged archive")
+	if _, err := os.Stat(filepath.Join(out, marker)); err == nil {
+		t.Fatalf("%s came out of a damaged archive: half a seed went in", marker)
+	}
+}
+
+// tarFiles lists the regular files in a tar archive (read as far as it
+// goes), as paths relative to its root.
+func tarFiles(t *testing.T, archive string) map[string]bool {
+	t.Helper()
+	out, _ := exec.Command("tar", "-tf", archive).Output()
+	files := map[string]bool{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimPrefix(l, "./"); l != "" && !strings.HasSuffix(l, "/") {
+			files[l] = true
+		}
+	}
+	return files
+}
+
+func mustReadDir(t *testing.T, dir string) []os.DirEntry {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
 }
