@@ -58,30 +58,30 @@ func BenchmarkFreshRunner(b *testing.B) {
 	// Runner A: cold, then warm; its caches exported, its state archived.
 	a := r.start("a", "")
 	fixed := map[string]time.Duration{"engine start (A, empty)": a.started}
-	fixed["module load (A, empty)"] = r.timed(a, "", "functions")
+	fixed["module load (A, empty)"] = r.note("module load (A, empty)", r.timed(a, "", "functions"))
 	for _, p := range projects {
 		row := r.row[p.name]
 		edit(b, p.edit)
-		row.cold = r.ci(a, p.src, p.empty)
+		row.cold = r.note(p.name+" cold ci (A)", r.ci(a, p.src, p.empty))
 		exported := filepath.Join(b.TempDir(), "caches")
-		row.export = r.timed(a, p.src, "--cache-from="+p.empty, "caches", "export", "--path="+exported, "--wipe")
+		row.export = r.note(p.name+" caches export (A)", r.timed(a, p.src, "--cache-from="+p.empty, "caches", "export", "--path="+exported, "--wipe"))
 		row.exported, row.exportDir = dirSize(exported), exported
 		edit(b, p.edit)
-		row.warm = r.ci(a, p.src, p.empty)
+		row.warm = r.note(p.name+" warm ci (A)", r.ci(a, p.src, p.empty))
 	}
 	archive := b.TempDir()
 	start := time.Now()
 	r.engineState(a, "save", archive)
-	saved := time.Since(start)
+	saved := r.note("engine state save (A)", time.Since(start))
 	archived := dirSize(archive)
 
 	// Runner B: empty engine, goship's caches restored (option a).
 	bb := r.start("b", "")
 	fixed["engine start (B, empty)"] = bb.started
-	fixed["module load (B, empty)"] = r.timed(bb, "", "functions")
+	fixed["module load (B, empty)"] = r.note("module load (B, empty)", r.timed(bb, "", "functions"))
 	for _, p := range projects {
 		edit(b, p.edit)
-		r.row[p.name].cacheFrom = r.ci(bb, p.src, r.row[p.name].exportDir)
+		r.row[p.name].cacheFrom = r.note(p.name+" restored caches ci (B)", r.ci(bb, p.src, r.row[p.name].exportDir))
 	}
 	r.stop(bb)
 
@@ -89,10 +89,10 @@ func BenchmarkFreshRunner(b *testing.B) {
 	cc := r.start("c", archive)
 	fixed["state restore (C)"] = cc.restored
 	fixed["engine start (C, restored)"] = cc.started
-	fixed["module load (C, restored)"] = r.timed(cc, "", "functions")
+	fixed["module load (C, restored)"] = r.note("module load (C, restored)", r.timed(cc, "", "functions"))
 	for _, p := range projects {
 		edit(b, p.edit)
-		r.row[p.name].state = r.ci(cc, p.src, p.empty)
+		r.row[p.name].state = r.note(p.name+" restored state ci (C)", r.ci(cc, p.src, p.empty))
 	}
 	r.stop(cc)
 
@@ -166,27 +166,24 @@ type runnerBench struct {
 // ci is goship's ci on e, the caches seeded from dir; a project's
 // timing-sensitive test failing under load is measured once more.
 func (r *runnerBench) ci(e *engine, src, dir string) time.Duration {
-	args := []string{"--scanners=secret", "--cache-from=" + dir, "ci"}
-	root := testworld.RepoRoot(r.b)
-	full := append(append([]string{"call", "-m", root, "--source=" + src}, engineArgs()...), args...)
 	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
-		cmd := exec.CommandContext(ctx, "dagger", full...)
-		cmd.Dir, cmd.Env = root, append(os.Environ(), e.env...)
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		took := time.Since(start)
-		cancel()
-		res := result{out: string(out), err: err, took: took}
-		if err == nil {
-			return took
+		res := r.call(e, src, "--scanners=secret", "--cache-from="+dir, "ci")
+		if res.err == nil {
+			return res.took
 		}
 		if attempt == 0 && flakedInUpstreamTests(res) {
 			r.b.Logf("a timing-sensitive test of %s failed under load; measured once more:\n%s", filepath.Base(src), tail(res.out, 1500))
 			continue
 		}
-		r.b.Fatalf("goship ci on %s (engine %s): %v\n%s", filepath.Base(src), e.name, err, tail(res.out, 3000))
+		r.b.Fatalf("goship ci on %s (engine %s): %v\n%s", filepath.Base(src), e.name, res.err, tail(res.out, 3000))
 	}
+}
+
+// note prints one figure as soon as it is measured (a long run that
+// fails later keeps what it measured) and returns it.
+func (r *runnerBench) note(what string, d time.Duration) time.Duration {
+	fmt.Printf("fresh runner: %s: %.1f s\n", what, d.Seconds())
+	return d
 }
 
 // native measures the project's checks natively: cold, then the caches
@@ -297,7 +294,7 @@ func edit(b *testing.B, file string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	n := time.Now().UnixNano()
 	_, _ = fmt.Fprintf(f, "\n// Edit%d is a benchmark edit.\nconst Edit%d = %d\n", n, n, n)
 }
