@@ -72,6 +72,13 @@ func TestDayTwoThroughTheModule(t *testing.T) {
 	if !strings.Contains(logs.out, srv.addr) {
 		t.Errorf("logs do not name the host %s:\n%s", srv.addr, logs.out)
 	}
+	// --follow shows the lines while it reads (the function's stderr, in
+	// the CLI's progress output) and returns them: each line twice.
+	follow := on("2026-01-02T00:00:00Z", "logs", "--tail=1", "--follow", "--follow-for=3s")
+	must(t, follow, "logs --follow")
+	if n := strings.Count(follow.out, srv.addr+" | "); n < 2 {
+		t.Errorf("logs --follow printed %d lines naming the host, want its one line (--tail=1) shown live and returned:\n%s", n, tail(follow.out, 3000))
+	}
 	// `health` in a one-off container probes its own loopback, where
 	// nothing listens: a non-zero exit, reported with its code.
 	mustFail(t, on("2026-01-02T00:00:00Z", "exec", "--cmd=health", "--timeout=1m"), "exec of a failing command", "exit")
