@@ -297,7 +297,7 @@ func (s *Server) Rollback(
 		Verify:   s.Goship.verifyHook(s.VerifyKey, allowUnsigned, registryUsername, pw),
 		LockWait: d["lock-wait"],
 		LockWaiting: func(e *deploy.LockedError) {
-			fmt.Fprintf(os.Stderr, "waiting up to %s for the deploy lock of %s, held by %s\n", d["lock-wait"], e.App, e.Holder())
+			fmt.Fprintln(os.Stderr, e.Waiting(d["lock-wait"]))
 		},
 	})
 	return s.report(ctx, rep, err)

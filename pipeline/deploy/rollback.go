@@ -36,8 +36,8 @@ type RollbackSpec struct {
 // brought back.
 func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Result, error) {
 	start := time.Now()
-	if spec.LockWait < 0 {
-		return unchanged(), fmt.Errorf("lock wait %s: must not be negative", spec.LockWait)
+	if err := host.CheckLockWait(spec.LockWait); err != nil {
+		return unchanged(), err
 	}
 	s, err := host.Open(c, spec.App, spec.AppDir, spec.Service)
 	if err != nil {

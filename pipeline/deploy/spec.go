@@ -194,8 +194,8 @@ func (s Spec) withDefaults() (Spec, error) {
 			return s, err
 		}
 	}
-	if s.LockWait < 0 {
-		return s, fmt.Errorf("lock wait %s: must not be negative (0 fails at once when another deploy holds the lock)", s.LockWait)
+	if err := host.CheckLockWait(s.LockWait); err != nil {
+		return s, err
 	}
 	return s.withStrategy()
 }

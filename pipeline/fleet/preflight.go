@@ -15,7 +15,7 @@ func prepareAll(ctx context.Context, members []*member, log *logger) error {
 	forEach(members, maxDials, func(m *member) {
 		if m.spec.LockWait > 0 && m.spec.LockWaiting == nil {
 			m.spec.LockWaiting = func(e *deploy.LockedError) {
-				log.printf("%s: waiting up to %s for the deploy lock of %s, held by %s", m.name, m.spec.LockWait, e.App, e.Holder())
+				log.printf("%s: %s", m.name, e.Waiting(m.spec.LockWait))
 			}
 		}
 		if err := m.prepare(ctx); err != nil {

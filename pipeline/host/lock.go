@@ -220,6 +220,21 @@ func (e *LockedError) Error() string {
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
+// Waiting is the progress line while a deploy waits up to wait for e's
+// holder to let go.
+func (e *LockedError) Waiting(wait time.Duration) string {
+	return fmt.Sprintf("waiting up to %s for the deploy lock of %s, held by %s", wait, e.App, e.Holder())
+}
+
+// CheckLockWait refuses a negative lock wait (LockWithin's wait), before
+// anything connects.
+func CheckLockWait(wait time.Duration) error {
+	if wait < 0 {
+		return fmt.Errorf("lock wait %s: must not be negative (0 fails at once when another deploy holds the lock)", wait)
+	}
+	return nil
+}
+
 // Holder names who holds the lock and since when, for a progress line.
 func (e *LockedError) Holder() string {
 	if !e.Known {
