@@ -96,7 +96,7 @@ func (r *runners) stop(e *engine) { r.docker("stop", "-t", "60", e.name) }
 func (r *runners) engineState(e *engine, verb, dir string) {
 	cmd := exec.Command("bash", filepath.Join(testworld.RepoRoot(r.t), "scripts", "engine-state.sh"), verb, dir)
 	cmd.Env = append(os.Environ(), "GOSHIP_ENGINE_CONTAINER="+e.name, "GOSHIP_ENGINE_VOLUME="+e.volume,
-		"GOSHIP_ENGINE_IMAGE=127.0.0.1:5000/goship/dagger-engine:v0.21.0")
+		"GOSHIP_ENGINE_IMAGE="+kitEngineImage)
 	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "starts cold") {
 		r.t.Fatalf("engine-state.sh %s %s: %v\n%s", verb, dir, err, out)
 	}

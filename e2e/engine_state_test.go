@@ -1,0 +1,155 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goship-dev/goship/internal/testworld"
+)
+
+// kitEngineImage is the engine image the kit builds; engine-state.sh runs
+// its tar.
+const kitEngineImage = "127.0.0.1:5000/goship/dagger-engine:v0.21.0"
+
+// TestEngineStateFailsSafe runs scripts/engine-state.sh on docker volumes
+// of a stand-in state (no engine needed): a saved archive restores the same
+// bytes, and every archive that is damaged, cut short or of another engine
+// ends in no volume at all, so the engine would start cold.
+func TestEngineStateFailsSafe(t *testing.T) {
+	if exec.Command("docker", "image", "inspect", kitEngineImage).Run() != nil {
+		t.Skipf("ENGINE UNAVAILABLE: no engine image %s", kitEngineImage)
+	}
+	stamp := time.Now().UnixNano()
+	name := func(s string) string { return fmt.Sprintf("goship-state-test-%s-%d", s, stamp) }
+	source, container := name("src"), name("engine")
+	script := filepath.Join(testworld.RepoRoot(t), "scripts", "engine-state.sh")
+	run := func(verb, volume, dir string) (string, error) {
+		cmd := exec.Command("bash", script, verb, dir)
+		cmd.Env = append(os.Environ(), "GOSHIP_ENGINE_CONTAINER="+container, "GOSHIP_ENGINE_VOLUME="+volume, "GOSHIP_ENGINE_IMAGE="+kitEngineImage)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	inVolume := func(volume, sh string) string {
+		out, err := exec.Command("docker", "run", "--rm", "--entrypoint", "sh", "-v", volume+":/var/lib/dagger", kitEngineImage, "-c", sh).CombinedOutput()
+		if err != nil {
+			t.Fatalf("in volume %s: %s: %v\n%s", volume, sh, err, out)
+		}
+		return string(out)
+	}
+	exists := func(volume string) bool { return exec.Command("docker", "volume", "inspect", volume).Run() == nil }
+	var volumes []string
+	volume := func(s string) string {
+		v := name(fmt.Sprintf("%s-%d", s, len(volumes)))
+		volumes = append(volumes, v)
+		return v
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "rm", "-f", container).Run()
+		for _, v := range append(volumes, source) {
+			_ = exec.Command("docker", "volume", "rm", "-f", v).Run()
+		}
+	})
+
+	// A stand-in state: incompressible bytes, so damage lands in data, a
+	// nested tree and a file only root may read, as the snapshots are.
+	const sum = "find /var/lib/dagger -type f | sort | xargs sha256sum"
+	inVolume(source, "mkdir -p /var/lib/dagger/worker/snapshots/1/fs && head -c 8000000 /dev/urandom > /var/lib/dagger/worker/snapshots/1/fs/blob && "+
+		"echo "+strconv.FormatInt(stamp, 10)+" > /var/lib/dagger/worker/meta.db && chmod 600 /var/lib/dagger/worker/meta.db")
+	want := inVolume(source, sum)
+	dir := t.TempDir()
+	if out, err := run("save", source, dir); err != nil || !strings.Contains(out, "saved") {
+		t.Fatalf("save: %v\n%s", err, out)
+	}
+	archive, manifest := filepath.Join(dir, "engine-state.tar.zst"), filepath.Join(dir, "engine-state.txt")
+
+	t.Run("restores the same bytes", func(t *testing.T) {
+		v := volume("good")
+		if out, err := run("restore", v, dir); err != nil || !strings.Contains(out, "restored") {
+			t.Fatalf("restore: %v\n%s", err, out)
+		}
+		if got := inVolume(v, sum); got != want {
+			t.Fatalf("restored state differs:\n got %s\nwant %s", got, want)
+		}
+		// A second restore keeps the volume as the engine left it.
+		if out, err := run("restore", v, dir); err != nil || !strings.Contains(out, "kept as it is") {
+			t.Fatalf("restore over an existing volume: %v\n%s", err, out)
+		}
+	})
+
+	damaged := func(t *testing.T, edit func(b []byte) []byte, editManifest func(string) string) (string, string) {
+		d := t.TempDir()
+		b, err := os.ReadFile(archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := os.ReadFile(manifest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "engine-state.tar.zst"), edit(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "engine-state.txt"), []byte(editManifest(string(m))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		v := volume("bad")
+		out, err := run("restore", v, d)
+		if err != nil {
+			t.Fatalf("restore of a bad archive must not fail the job: %v\n%s", err, out)
+		}
+		return v, out
+	}
+	same := func(s string) string { return s }
+	for _, c := range []struct {
+		name     string
+		archive  func([]byte) []byte
+		manifest func(string) string
+		says     string
+	}{
+		{"flipped bytes", func(b []byte) []byte {
+			c := append([]byte(nil), b...)
+			for i := len(c) / 2; i < len(c)/2+64; i++ {
+				c[i] ^= 0xff
+			}
+			return c
+		}, same, "did not extract"},
+		{"cut short", func(b []byte) []byte { return b[:len(b)*2/3] }, same, "did not extract"},
+		{"last bytes lost", func(b []byte) []byte { return b[:len(b)-3] }, same, "did not extract"},
+		{"another engine", func(b []byte) []byte { return b }, func(m string) string {
+			return strings.Replace(m, "image="+kitEngineImage, "image=registry.dagger.io/engine:v0.20.0", 1)
+		}, "another engine"},
+		{"empty", func([]byte) []byte { return nil }, same, "no archive"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, out := damaged(t, c.archive, c.manifest)
+			if !strings.Contains(out, "starts cold") || !strings.Contains(out, c.says) {
+				t.Fatalf("want a cold start (%s), got:\n%s", c.says, out)
+			}
+			if exists(v) {
+				t.Fatalf("a bad archive left volume %s behind", v)
+			}
+		})
+	}
+
+	t.Run("refuses a running engine", func(t *testing.T) {
+		if out, err := exec.Command("docker", "run", "-d", "--name", container, "--entrypoint", "sleep", kitEngineImage, "300").CombinedOutput(); err != nil {
+			t.Fatalf("stand-in engine: %v\n%s", err, out)
+		}
+		v := volume("running")
+		out, err := run("restore", v, dir)
+		if err == nil || !strings.Contains(out, "is running") {
+			t.Fatalf("restore beside a running engine: want a refusal, got %v\n%s", err, out)
+		}
+		if exists(v) {
+			t.Fatalf("the refused restore created volume %s", v)
+		}
+	})
+}
