@@ -26,14 +26,15 @@ import (
 // It simulates runners with engines of the kit (see runners), stopping
 // the shared engine while it runs.
 //
-// Per project (hello-service, go-httpbin, and miniflux v2.3.5 from the Go
+// Each project (hello-service, go-httpbin, and miniflux v2.3.5 from the Go
 // module proxy as the larger real service; GOSHIP_BENCH_SOURCE names
-// another), goship's side:
-//   - cold: engine A starts with an empty volume; ci with an empty
-//     --cache-from, as a runner's first run does;
-//   - the caches then exported (`caches export`) and A's whole state
-//     archived (scripts/engine-state.sh save), both timed and sized;
+// another) gets its own runners, as its repository's CI would:
+//   - cold: engine A starts with an empty volume, loads goship and runs ci
+//     with an empty --cache-from, as a runner's first run does;
+//   - the caches then exported (`caches export`);
 //   - warm: one file changed, ci again on A (a laptop);
+//   - A's whole state archived (scripts/engine-state.sh save: pruned to its
+//     bound, the engine stopped, the volume compressed), timed and sized;
 //   - restored caches: engine B starts empty, one file changed, ci with
 //     --cache-from=<A's export> (option a);
 //   - restored state: engine C starts from A's archive (option b), one
@@ -46,62 +47,64 @@ import (
 //
 // Engine start and the module load (`dagger functions`: the Go SDK's
 // codegen and compile of goship) are a runner's fixed cost, once per job;
-// they are reported on their own and added to each project's totals.
+// they are reported on their own and added to the job's totals.
 func BenchmarkFreshRunner(b *testing.B) {
 	projects := benchProjects(b)
 	b.Setenv("GOSHIP_E2E_ARGS", strings.Join(pinnedEngineArgs(b), " "))
 	r := &runnerBench{runners: takeOverEngine(b), b: b, row: map[string]*runnerRow{}}
 	for _, p := range projects {
-		r.row[p.name] = &runnerRow{}
+		r.row[p.name] = r.project(p)
 	}
-
-	// Runner A: cold, then warm; its caches exported, its state archived.
-	a := r.start("a", "")
-	fixed := map[string]time.Duration{"engine start (A, empty)": a.started}
-	fixed["module load (A, empty)"] = r.note("module load (A, empty)", r.timed(a, "", "functions"))
-	for _, p := range projects {
-		row := r.row[p.name]
-		edit(b, p.edit)
-		row.cold = r.note(p.name+" cold ci (A)", r.ci(a, p.src, p.empty))
-		exported := filepath.Join(b.TempDir(), "caches")
-		row.export = r.note(p.name+" caches export (A)", r.timed(a, p.src, "--cache-from="+p.empty, "caches", "export", "--path="+exported, "--wipe"))
-		row.exported, row.exportDir = dirSize(exported), exported
-		edit(b, p.edit)
-		row.warm = r.note(p.name+" warm ci (A)", r.ci(a, p.src, p.empty))
-	}
-	archive := b.TempDir()
-	start := time.Now()
-	r.engineState(a, "save", archive)
-	saved := r.note("engine state save (A)", time.Since(start))
-	archived := dirSize(archive)
-
-	// Runner B: empty engine, goship's caches restored (option a).
-	bb := r.start("b", "")
-	fixed["engine start (B, empty)"] = bb.started
-	fixed["module load (B, empty)"] = r.note("module load (B, empty)", r.timed(bb, "", "functions"))
-	for _, p := range projects {
-		edit(b, p.edit)
-		r.row[p.name].cacheFrom = r.note(p.name+" restored caches ci (B)", r.ci(bb, p.src, r.row[p.name].exportDir))
-	}
-	r.stop(bb)
-
-	// Runner C: the engine's state restored from A's archive (option b).
-	cc := r.start("c", archive)
-	fixed["state restore (C)"] = cc.restored
-	fixed["engine start (C, restored)"] = cc.started
-	fixed["module load (C, restored)"] = r.note("module load (C, restored)", r.timed(cc, "", "functions"))
-	for _, p := range projects {
-		edit(b, p.edit)
-		r.row[p.name].state = r.note(p.name+" restored state ci (C)", r.ci(cc, p.src, p.empty))
-	}
-	r.stop(cc)
-
 	// The natives, after the engines, on an idle machine as theirs were.
 	for _, p := range projects {
 		r.native(p)
 	}
+	r.report(projects)
+}
 
-	r.report(projects, fixed, saved, archived)
+// project runs p's three runners, A, B and C, each engine gone after.
+func (r *runnerBench) project(p benchProject) *runnerRow {
+	b, row := r.b, &runnerRow{}
+	note := func(what string, d time.Duration) time.Duration { return r.note(p.name+" "+what, d) }
+
+	// Runner A: cold, then warm; its caches exported, its state archived.
+	a := r.start(p.name+"-a", "")
+	row.startA = note("engine start (A, empty)", a.started)
+	row.loadA = note("module load (A, empty)", r.timed(a, "", "functions"))
+	edit(b, p.edit)
+	row.cold = note("cold ci (A)", r.ci(a, p.src, p.empty))
+	exported := filepath.Join(b.TempDir(), "caches")
+	row.export = note("caches export (A)", r.timed(a, p.src, "--cache-from="+p.empty, "caches", "export", "--path="+exported, "--wipe"))
+	row.exported, row.exportDir = dirSize(exported), exported
+	edit(b, p.edit)
+	row.warm = note("warm ci (A)", r.ci(a, p.src, p.empty))
+	archive := b.TempDir()
+	start := time.Now()
+	r.engineState(a, "save", archive)
+	row.save = note("engine state save (A)", time.Since(start))
+	row.archived = dirSize(archive)
+	r.discard(a)
+
+	// Runner B: empty engine, goship's caches restored (option a).
+	bb := r.start(p.name+"-b", "")
+	row.startB = note("engine start (B, empty)", bb.started)
+	row.loadB = note("module load (B, empty)", r.timed(bb, "", "functions"))
+	edit(b, p.edit)
+	row.cacheFrom = note("restored caches ci (B)", r.ci(bb, p.src, row.exportDir))
+	r.discard(bb)
+
+	// Runner C: the engine's state restored from A's archive (option b).
+	cc := r.start(p.name+"-c", archive)
+	row.restore = note("state restore (C)", cc.restored)
+	row.startC = note("engine start (C, restored)", cc.started)
+	row.loadC = note("module load (C, restored)", r.timed(cc, "", "functions"))
+	edit(b, p.edit)
+	row.state = note("restored state ci (C)", r.ci(cc, p.src, p.empty))
+	r.discard(cc)
+	if err := os.RemoveAll(archive); err != nil {
+		b.Logf("removing %s: %v", archive, err)
+	}
+	return row
 }
 
 // benchProject is one Go project in the table: a private copy, the file
@@ -149,12 +152,13 @@ func largerService(b *testing.B) string {
 
 // runnerRow is one project's timings.
 type runnerRow struct {
-	cold, export, warm, cacheFrom, state            time.Duration
-	exported                                        int64
-	exportDir                                       string
-	nativeCold, nativeSave, nativeRestore, nativeRe time.Duration
-	nativeWarm                                      time.Duration
-	nativeArchive                                   int64
+	startA, loadA, startB, loadB, restore, startC, loadC, save time.Duration
+	cold, export, warm, cacheFrom, state                       time.Duration
+	exported, archived                                         int64
+	exportDir                                                  string
+	nativeCold, nativeSave, nativeRestore, nativeRe            time.Duration
+	nativeWarm                                                 time.Duration
+	nativeArchive                                              int64
 }
 
 type runnerBench struct {
@@ -256,32 +260,35 @@ func goproxyArg() string {
 	return "--goproxy=https://proxy.golang.org,direct"
 }
 
-func (r *runnerBench) report(ps []benchProject, fixed map[string]time.Duration, saved time.Duration, archived int64) {
+func (r *runnerBench) report(ps []benchProject) {
 	b := r.b
 	var t strings.Builder
 	fmt.Fprintf(&t, "\nfresh runner, one run (s; one file changed unless cold)\n")
-	for _, k := range []string{"engine start (A, empty)", "module load (A, empty)", "engine start (B, empty)", "module load (B, empty)",
-		"state restore (C)", "engine start (C, restored)", "module load (C, restored)"} {
-		fmt.Fprintf(&t, "%s: %.1f s\n", k, fixed[k].Seconds())
+	fmt.Fprintf(&t, "| project | engine start A/B/C | module load A/B/C | state save (A), archive | state restore (C) |\n|---|---|---|---|---|\n")
+	for _, p := range ps {
+		w := r.row[p.name]
+		fmt.Fprintf(&t, "| %s | %.1f / %.1f / %.1f | %.1f / %.1f / %.1f | %.1f, %s | %.1f |\n", p.name,
+			w.startA.Seconds(), w.startB.Seconds(), w.startC.Seconds(), w.loadA.Seconds(), w.loadB.Seconds(), w.loadC.Seconds(),
+			w.save.Seconds(), mib(w.archived), w.restore.Seconds())
 	}
-	fmt.Fprintf(&t, "engine state save (A): %.1f s, %s\n", saved.Seconds(), mib(archived))
-	fmt.Fprintf(&t, "| project | cold (start+load+ci) | restored caches (start+load+ci) | restored state (restore+start+load+ci) | warm engine | native cold | native restored (untar+run) | native warm | restored state ÷ native restored | restore+save ÷ cold, goship state | native |\n")
+	fmt.Fprintf(&t, "\n| project | cold (start+load+ci) | restored caches (start+load+ci) | restored state (restore+start+load+ci) | warm engine | native cold | native restored (untar+run) | native warm | restored state ÷ native restored | restore+save ÷ cold, goship state | native |\n")
 	fmt.Fprintf(&t, "|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range ps {
 		w := r.row[p.name]
-		cold := fixed["engine start (A, empty)"] + fixed["module load (A, empty)"] + w.cold
-		viaCaches := fixed["engine start (B, empty)"] + fixed["module load (B, empty)"] + w.cacheFrom
-		viaState := fixed["state restore (C)"] + fixed["engine start (C, restored)"] + fixed["module load (C, restored)"] + w.state
+		cold := w.startA + w.loadA + w.cold
+		viaCaches := w.startB + w.loadB + w.cacheFrom
+		viaState := w.restore + w.startC + w.loadC + w.state
 		nativeRestored := w.nativeRestore + w.nativeRe
 		fmt.Fprintf(&t, "| %s | %.0f (ci %.1f) | %.0f (ci %.1f) | %.0f (ci %.1f) | %.1f | %.1f | %.1f (%.1f + %.1f) | %.1f | %.2f× | %.0f%% | %.0f%% |\n",
 			p.name, cold.Seconds(), w.cold.Seconds(), viaCaches.Seconds(), w.cacheFrom.Seconds(), viaState.Seconds(), w.state.Seconds(),
 			w.warm.Seconds(), w.nativeCold.Seconds(), nativeRestored.Seconds(), w.nativeRestore.Seconds(), w.nativeRe.Seconds(), w.nativeWarm.Seconds(),
 			viaState.Seconds()/nativeRestored.Seconds(),
-			100*(fixed["state restore (C)"]+saved).Seconds()/cold.Seconds(),
+			100*(w.restore+w.save).Seconds()/cold.Seconds(),
 			100*(w.nativeRestore+w.nativeSave).Seconds()/w.nativeCold.Seconds())
 		fmt.Fprintf(&t, "  %s: caches export %.1f s, %s; native archive %s, tar %.1f s\n", p.name, w.export.Seconds(), mib(w.exported), mib(w.nativeArchive), w.nativeSave.Seconds())
 		b.ReportMetric(viaState.Seconds()/nativeRestored.Seconds(), p.name+"-state-vs-native-ratio")
 		b.ReportMetric(viaCaches.Seconds()/nativeRestored.Seconds(), p.name+"-caches-vs-native-ratio")
+		b.ReportMetric(100*(w.restore+w.save).Seconds()/cold.Seconds(), p.name+"-state-restore+save-%-of-cold")
 	}
 	b.Log(t.String())
 	fmt.Print(t.String())

@@ -61,10 +61,7 @@ type engine struct {
 func (r *runners) start(id, dir string) *engine {
 	t := r.t
 	e := &engine{name: fmt.Sprintf("goship-runner-%s", id), volume: fmt.Sprintf("goship-runner-%s-%d", id, r.stamp)}
-	t.Cleanup(func() {
-		r.docker("rm", "-f", e.name)
-		r.docker("volume", "rm", e.volume)
-	})
+	t.Cleanup(func() { r.discard(e) })
 	if dir != "" {
 		start := time.Now()
 		r.engineState(e, "restore", dir)
@@ -90,6 +87,13 @@ func (r *runners) start(id, dir string) *engine {
 }
 
 func (r *runners) stop(e *engine) { r.docker("stop", "-t", "60", e.name) }
+
+// discard removes e's engine and its state volume: a benchmark's runners
+// would otherwise fill the disk.
+func (r *runners) discard(e *engine) {
+	r.docker("rm", "-f", e.name)
+	r.docker("volume", "rm", e.volume)
+}
 
 // engineState runs scripts/engine-state.sh for e's container and volume
 // with the kit's engine image (its tar does the archiving).
