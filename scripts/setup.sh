@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-packages=(docker.io openssh-server docker-registry docker-compose iproute2 procps git)
+packages=(docker.io openssh-server docker-registry docker-compose iproute2 procps git zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
