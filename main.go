@@ -155,7 +155,7 @@ func New(
 	ctx context.Context,
 	// The Go project to ship (a directory with go.mod, or a repository with the module in --dir). Of .git only the config is read, for the image's source label.
 	// +defaultPath="/"
-	// +ignore=[".git/*", "!.git/config", "bin", "dist", "reports", "node_modules", ".dagger", "**/*.test", ".goship-cache"]
+	// +ignore=[".git/*", "!.git/config", "bin", "dist", "reports", "node_modules", ".dagger", "**/*.test", ".goship-cache", ".engine-state"]
 	source *dagger.Directory,
 	// The Go module's directory inside the source, e.g. services/api in a monorepo; a go.work above it is honoured.
 	// +optional
