@@ -4,11 +4,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
 )
@@ -43,7 +45,7 @@ func TestToolchainChecks(t *testing.T) {
 			// and goship's source filter do not look.
 			copyCheckout(t, filepath.Join(repo, ".dagger", "goship"))
 			must(t, dagger(t, repo, nil, "toolchain", "install", "./.dagger/goship"), "dagger toolchain install")
-			customize(t, repo, map[string]string{"scanners": "secret"})
+			customize(t, repo, map[string]string{"scanners": "secret"}, nil)
 			list := dagger(t, repo, nil, "check", "-l")
 			must(t, list, "dagger check -l")
 			for _, c := range []string{"goship:ci", "goship:lint", "goship:scan", "goship:test"} {
@@ -72,8 +74,9 @@ func copyCheckout(t *testing.T, dst string) {
 }
 
 // customize sets goship's constructor defaults in the repository's
-// dagger.json: the engine's image overrides and extra.
-func customize(t *testing.T, repo string, extra map[string]string) {
+// dagger.json: the engine's image overrides, with values (which win over
+// those) and paths (defaultPath customizations) added.
+func customize(t *testing.T, repo string, values, paths map[string]string) {
 	t.Helper()
 	path := filepath.Join(repo, "dagger.json")
 	data, err := os.ReadFile(path)
@@ -87,10 +90,15 @@ func customize(t *testing.T, repo string, extra map[string]string) {
 	var custom []map[string]string
 	for _, a := range engineArgs() {
 		k, v, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		custom = append(custom, map[string]string{"argument": camel(k), "default": v})
+		if _, overridden := values[camel(k)]; !overridden {
+			custom = append(custom, map[string]string{"argument": camel(k), "default": v})
+		}
 	}
-	for k, v := range extra {
+	for k, v := range values {
 		custom = append(custom, map[string]string{"argument": k, "default": v})
+	}
+	for k, v := range paths {
+		custom = append(custom, map[string]string{"argument": k, "defaultPath": v})
 	}
 	toolchains, _ := cfg["toolchains"].([]any)
 	if len(toolchains) != 1 {
@@ -104,6 +112,44 @@ func customize(t *testing.T, repo string, extra map[string]string) {
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestToolchainCacheFromCustomization is the README's `dagger check` on a
+// fresh runner: goship as a toolchain, its cacheFrom set by a defaultPath
+// customization to the repository's .goship-cache, which an earlier
+// `caches export` filled. The checks run with the Go proxy off in a cache
+// namespace no call has used, so the module download can only come from
+// that directory; the same checks without the customization fail.
+func TestToolchainCacheFromCustomization(t *testing.T) {
+	repo := testworld.Dir(t, "repo")
+	if out, err := exec.Command("cp", "-r", filepath.Join(testworld.RepoRoot(t), "examples", "hello-service", "."), repo).CombinedOutput(); err != nil {
+		t.Fatalf("copy hello-service: %v\n%s", err, out)
+	}
+	addDependency(t, repo)
+	stamp := time.Now().UnixNano()
+	// The previous run's caches, exported where the workflow keeps them.
+	warm := fmt.Sprintf("--cache-namespace=toolchain-seed-%d", stamp)
+	must(t, goship(t, repo, nil, warm, "test", "entries"), "test in the seeding namespace")
+	must(t, goship(t, repo, nil, warm, "caches", "export", "--path="+filepath.Join(repo, ".goship-cache"), "--wipe"), "caches export")
+
+	must(t, dagger(t, repo, nil, "init", "--name=myapp"), "dagger init")
+	copyCheckout(t, filepath.Join(repo, ".dagger", "goship"))
+	must(t, dagger(t, repo, nil, "toolchain", "install", "./.dagger/goship"), "dagger toolchain install")
+	offline := func(namespace string) map[string]string {
+		return map[string]string{"scanners": "secret", "goproxy": "off", "cacheNamespace": fmt.Sprintf("%s-%d", namespace, stamp)}
+	}
+
+	customize(t, repo, offline("toolchain-unseeded"), nil)
+	r := dagger(t, repo, nil, "check")
+	if r.err == nil {
+		t.Fatalf("dagger check with the proxy off and no cacheFrom passed: the check found the module download elsewhere, so this test proves nothing:\n%s", tail(r.out, 3000))
+	}
+	if !strings.Contains(r.out, "golang.org/x/sync") {
+		t.Fatalf("dagger check without cacheFrom failed, but not for the missing module download:\n%s", tail(r.out, 3000))
+	}
+
+	customize(t, repo, offline("toolchain-seeded"), map[string]string{"cacheFrom": ".goship-cache"})
+	must(t, dagger(t, repo, nil, "check"), "dagger check seeded through the cacheFrom customization")
 }
 
 // camel turns a flag name (go-image) into its argument name (goImage).
