@@ -42,7 +42,8 @@ command -v zstd >/dev/null || { echo "engine-state: zstd is not installed (apt-g
 dir=$(mkdir -p "$2" && cd "$2" && pwd)
 archive=$dir/engine-state.tar.zst
 manifest=$dir/engine-state.txt
-fifo=$dir/.engine-state.fifo
+fifo_name=.engine-state.fifo
+fifo=$dir/$fifo_name # /state/$fifo_name in the tar container
 
 running() { [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = true ]; }
 
@@ -52,15 +53,16 @@ running() { [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null
 stream() {
   rm -f "$fifo"
   mkfifo "$fifo"
+  local targs
   if [ "$1" = save ]; then
     zstd -q -T0 -3 -c <"$fifo" >"$archive" &
+    targs=(-cf "/state/$fifo_name" .)
   else
     zstd -q -d -c <"$archive" >"$fifo" &
+    targs=(-xf "/state/$fifo_name")
   fi
   local zpid=$! trc=0 zrc=0
-  local targs=(-C /var/lib/dagger -cf /state/.engine-state.fifo .)
-  [ "$1" = save ] || targs=(-C /var/lib/dagger -xf /state/.engine-state.fifo)
-  docker run --rm --entrypoint tar -v "$volume:/var/lib/dagger" -v "$dir:/state" "$image" "${targs[@]}" || trc=$?
+  docker run --rm --entrypoint tar -v "$volume:/var/lib/dagger" -v "$dir:/state" "$image" -C /var/lib/dagger "${targs[@]}" || trc=$?
   [ "$trc" = 0 ] || kill "$zpid" 2>/dev/null || true
   wait "$zpid" || zrc=$?
   rm -f "$fifo"
