@@ -49,13 +49,10 @@ import (
 // codegen and compile of goship) are a runner's fixed cost, once per job;
 // they are reported on their own and added to the job's totals.
 //
-// A fresh runner's disk has deleted nothing, but this machine's has: ext4
-// looks at every recently freed inode before it reuses one (for up to
-// five minutes after the delete), and right after the benchmark removed a
-// runner's volume (tens of thousands of files) the same 3 GB restore took
-// 35-60 s instead of 10. So a project's three engines keep their volumes
-// until all three are done, and each project starts after the disk has
-// settled from the one before.
+// A fresh runner's disk has deleted nothing, but this machine's has (see
+// runners.settle): so a project's three engines keep their volumes until
+// all three are done, and each project starts after the disk has settled
+// from the one before.
 func BenchmarkFreshRunner(b *testing.B) {
 	projects := benchProjects(b)
 	b.Setenv("GOSHIP_E2E_ARGS", strings.Join(pinnedEngineArgs(b), " "))
@@ -291,16 +288,17 @@ func (r *runnerBench) report(ps []benchProject) {
 		viaCaches := w.startB + w.loadB + w.cacheFrom
 		viaState := w.restore + w.startC + w.loadC + w.state
 		nativeRestored := w.nativeRestore + w.nativeRe
+		stateRatio := viaState.Seconds() / nativeRestored.Seconds()
+		stateShare := 100 * (w.restore + w.save).Seconds() / cold.Seconds()
 		fmt.Fprintf(&t, "| %s | %.0f (ci %.1f) | %.0f (ci %.1f) | %.0f (ci %.1f) | %.1f | %.1f | %.1f (%.1f + %.1f) | %.1f | %.2f× | %.0f%% | %.0f%% |\n",
 			p.name, cold.Seconds(), w.cold.Seconds(), viaCaches.Seconds(), w.cacheFrom.Seconds(), viaState.Seconds(), w.state.Seconds(),
 			w.warm.Seconds(), w.nativeCold.Seconds(), nativeRestored.Seconds(), w.nativeRestore.Seconds(), w.nativeRe.Seconds(), w.nativeWarm.Seconds(),
-			viaState.Seconds()/nativeRestored.Seconds(),
-			100*(w.restore+w.save).Seconds()/cold.Seconds(),
+			stateRatio, stateShare,
 			100*(w.nativeRestore+w.nativeSave).Seconds()/w.nativeCold.Seconds())
 		fmt.Fprintf(&t, "  %s: caches export %.1f s, %s; native archive %s, tar %.1f s\n", p.name, w.export.Seconds(), mib(w.exported), mib(w.nativeArchive), w.nativeSave.Seconds())
-		b.ReportMetric(viaState.Seconds()/nativeRestored.Seconds(), p.name+"-state-vs-native-ratio")
+		b.ReportMetric(stateRatio, p.name+"-state-vs-native-ratio")
 		b.ReportMetric(viaCaches.Seconds()/nativeRestored.Seconds(), p.name+"-caches-vs-native-ratio")
-		b.ReportMetric(100*(w.restore+w.save).Seconds()/cold.Seconds(), p.name+"-state-restore+save-%-of-cold")
+		b.ReportMetric(stateShare, p.name+"-state-restore+save-%-of-cold")
 	}
 	b.Log(t.String())
 	fmt.Print(t.String())

@@ -98,8 +98,9 @@ func (r *runners) discard(e *engine) {
 }
 
 // settle waits until five minutes have passed since a volume was last
-// removed: for that long ext4 checks the freed inodes each time it
-// allocates one, which slowed a restore here three- to sixfold.
+// removed: for that long ext4 checks the recently freed inodes each time
+// it allocates one, and right after a runner's volume (tens of thousands
+// of files) was removed the same 3 GB restore took 33-60 s instead of 10.
 func (r *runners) settle() {
 	if r.discarded.IsZero() {
 		return
