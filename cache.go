@@ -109,7 +109,7 @@ const cachesArchive = "goship-caches.tar"
 // Trivy one is named after the constructor's DB repositories (see
 // trivyCache), as ci's scan names it.
 func (g *Goship) cacheNames() []string {
-	return []string{cachedir.GoMod, cachedir.GoBuild, cachedir.Lint, trivyCache(g.scanPolicy("", "", false, nil, nil))}
+	return []string{cachedir.GoMod, cachedir.GoBuild, cachedir.Lint, trivyCache(g.defaultScanPolicy())}
 }
 
 // cacheSeed is how cache() creates volume what: with --cache-from, seeded

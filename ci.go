@@ -27,14 +27,14 @@ func (g *Goship) Ci(
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
-	reports, failed, err := g.runAll(ctx, repoPath, module, false)
+	run, err := g.runAll(ctx, repoPath, module, false)
 	if err != nil {
 		return nil, err
 	}
-	if failed != "" {
-		return reports, fmt.Errorf("%s", failed)
+	if run.failed != "" {
+		return run.reports, fmt.Errorf("%s", run.failed)
 	}
-	return reports, nil
+	return run.reports, nil
 }
 
 // Reports runs what ci runs and returns its reports without failing, so
@@ -43,28 +43,41 @@ func (g *Goship) Ci(
 // does are cache hits.
 func (g *Goship) Reports(
 	ctx context.Context,
+	// Where the source lives in the repository, so annotations name repository paths.
 	// +optional
 	repoPath string,
+	// Module reference for the reproduce command in the summary.
 	// +optional
 	module string,
 ) (*dagger.Directory, error) {
-	reports, _, err := g.runAll(ctx, repoPath, module, true)
-	return reports, err
+	run, err := g.runAll(ctx, repoPath, module, true)
+	if err != nil {
+		return nil, err
+	}
+	return run.reports, nil
 }
 
-// runAll runs lint, test, build and scan in parallel and gathers their
-// reports, and what failed ("" when nothing did; the same text is in the
-// reports' FAILED file). With materialize, every report format is
-// produced, now (so a failed step still leaves its files); without, only
-// what the gate needs.
-func (g *Goship) runAll(ctx context.Context, repoPath, module string, materialize bool) (*dagger.Directory, string, error) {
+// ciRun is what one ci run found: its reports, every step's outcome, and
+// what failed ("" when nothing did; the same text is in the reports'
+// FAILED file).
+type ciRun struct {
+	reports *dagger.Directory
+	steps   []ci.Step
+	failed  string
+}
+
+// runAll runs lint, test, build and scan (of every platform) in
+// parallel and gathers their reports. With materialize, every report
+// format is produced, now (so a failed step still leaves its files);
+// without, only what the gate needs.
+func (g *Goship) runAll(ctx context.Context, repoPath, module string, materialize bool) (*ciRun, error) {
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 		reports = dag.Directory()
 		sum     ci.Summary
 	)
-	step := func(name string, fn func(context.Context) (*dagger.Directory, error)) {
+	step := func(name, dirName string, fn func(context.Context) (*dagger.Directory, error)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -78,19 +91,19 @@ func (g *Goship) runAll(ctx context.Context, repoPath, module string, materializ
 			mu.Lock()
 			defer mu.Unlock()
 			if dir != nil {
-				reports = reports.WithDirectory(name, dir)
+				reports = reports.WithDirectory(dirName, dir)
 			}
 			sum.Steps = append(sum.Steps, ci.Step{Name: name, Err: err})
 		}()
 	}
-	step("lint", func(ctx context.Context) (*dagger.Directory, error) {
+	step("lint", "lint", func(ctx context.Context) (*dagger.Directory, error) {
 		issues, err := g.lint(ctx)
 		mu.Lock()
 		sum.Lint = issues
 		mu.Unlock()
 		return nil, err
 	})
-	step("test", func(ctx context.Context) (*dagger.Directory, error) {
+	step("test", "test", func(ctx context.Context) (*dagger.Directory, error) {
 		dir, report, err := g.test(ctx)
 		if report != nil {
 			counts := report.Counts()
@@ -100,19 +113,25 @@ func (g *Goship) runAll(ctx context.Context, repoPath, module string, materializ
 		}
 		return dir, err
 	})
-	step("build", func(ctx context.Context) (*dagger.Directory, error) {
-		if _, err := g.mainPkg(ctx); errors.Is(err, project.ErrNoMainPackage) && g.Dockerfile == "" {
+	step("build", "build", func(ctx context.Context) (*dagger.Directory, error) {
+		if g.isLibrary(ctx) {
 			return nil, nil // a library: nothing to build
 		}
-		c, err := g.Build(ctx)
-		if err == nil {
-			_, err = c.Sync(ctx)
+		variants, err := g.platformImages(ctx)
+		for _, c := range variants {
+			if err == nil {
+				_, err = c.Sync(ctx)
+			}
 		}
 		return nil, err
 	})
-	step("scan", func(ctx context.Context) (*dagger.Directory, error) {
-		return g.scan(ctx, g.scanPolicy("", "", false, nil, nil), materialize)
-	})
+	// Every platform is scanned and gated: a signature covers the whole
+	// index, so each image in it must have passed.
+	for _, p := range g.scanPlatforms(ctx) {
+		step(scanStep(p, len(g.Platforms)), scanDir(p, len(g.Platforms)), func(ctx context.Context) (*dagger.Directory, error) {
+			return g.scan(ctx, g.defaultScanPolicy(), materialize, p)
+		})
+	}
 	wg.Wait()
 	// Named only now: lint and test need no main package, so they start
 	// without waiting for it to be found.
@@ -134,17 +153,52 @@ func (g *Goship) runAll(ctx context.Context, repoPath, module string, materializ
 	reports = reports.
 		WithNewFile("summary.md", sum.Markdown()).
 		WithNewFile("annotations.txt", ci.Annotations(repoPath, g.ModulePath, sum.Lint, sum.TestFailures))
+	run := &ciRun{reports: reports, steps: ci.SortSteps(sum.Steps)}
 	var errs []error
-	for _, s := range ci.SortSteps(sum.Steps) {
+	for _, s := range run.steps {
 		if s.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Name, s.Err))
 		}
 	}
 	if len(errs) == 0 {
-		return reports, "", nil
+		return run, nil
 	}
-	msg := fmt.Sprintf("ci failed in %d step(s):\n%v\n\nreproduce locally:\n%s", len(errs), errors.Join(errs...), sum.Reproduce)
-	return reports.WithNewFile("FAILED", msg), msg, nil
+	run.failed = fmt.Sprintf("ci failed in %d step(s):\n%v\n\nreproduce locally:\n%s", len(errs), errors.Join(errs...), sum.Reproduce)
+	run.reports = reports.WithNewFile("FAILED", run.failed)
+	return run, nil
+}
+
+// isLibrary reports whether the project has no main package to build
+// (and no Dockerfile).
+func (g *Goship) isLibrary(ctx context.Context) bool {
+	_, err := g.mainPkg(ctx)
+	return errors.Is(err, project.ErrNoMainPackage) && g.Dockerfile == ""
+}
+
+// scanPlatforms are the platforms whose images are scanned: every one,
+// or for a library (whose source is scanned) the first.
+func (g *Goship) scanPlatforms(ctx context.Context) []string {
+	if g.isLibrary(ctx) {
+		return g.Platforms[:1]
+	}
+	return g.Platforms
+}
+
+// scanStep names the scan of platform p in ci's steps: "scan" when it is
+// the only one.
+func scanStep(p string, platforms int) string {
+	if platforms == 1 {
+		return "scan"
+	}
+	return "scan " + p
+}
+
+// scanDir is where the scan of p leaves its reports.
+func scanDir(p string, platforms int) string {
+	if platforms == 1 {
+		return "scan"
+	}
+	return "scan/" + strings.ReplaceAll(p, "/", "-")
 }
 
 // Reproduce prints the command that re-runs a call on a laptop: the same

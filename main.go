@@ -136,6 +136,18 @@ type Goship struct {
 	// Seeds for empty cache volumes, as Caches exports them (see cacheSeed).
 	// +private
 	CacheFrom *dagger.Directory
+	// Webhook URLs told about every deploy and rollback, on every target.
+	// +private
+	Notify []*dagger.Secret
+	// The repository's signing policy file, relative to the source.
+	// +private
+	Policy string
+	// A prebuilt image of goship's runner; empty: built from goship's source.
+	// +private
+	RunnerImage string
+	// The Go image the runner is built with and runs in.
+	// +private
+	RunnerBuildImage string
 	// The constructor flags that differ from their defaults, for reproduce commands.
 	// +private
 	CallArgs []string
@@ -244,6 +256,15 @@ func New(
 	// Source repository URL, for the image's org.opencontainers.image.source label.
 	// +optional
 	sourceURL string,
+	// Webhook URLs (secrets: they carry tokens) told about every deploy and rollback, on servers and clusters: DingTalk (add &secret=SEC… for signed mode), WeCom, Slack, or any URL for a JSON post.
+	// +optional
+	notify []*dagger.Secret,
+	// The repository's signing policy (trusted keys, required attestations, gate age, allowed third-party images), relative to the source; default .goship/policy.yaml. With one, every deploy and rollback verifies every image it runs.
+	// +optional
+	policy string,
+	// A prebuilt image of goship's runner (goship-runner at /usr/local/bin), e.g. a copy in your ACR; default: built once per engine from goship's own source with the Go image.
+	// +optional
+	runnerImage string,
 ) (*Goship, error) {
 	// Each setting once: its flag as the user gave it (for reproduce
 	// commands), its value, its default.
@@ -284,6 +305,12 @@ func New(
 		DefaultBranch: f.String("default-branch", defaultBranch, release.DefaultBranch),
 		Created:       f.String("created", created, ""),
 		SourceURL:     f.String("source-url", sourceURL, ""),
+
+		// Not replayed: they carry tokens, and a laptop has no business
+		// notifying the team's channels.
+		Notify:      notify,
+		Policy:      f.String("policy", policy, project.DefaultPolicyFile),
+		RunnerImage: f.String("runner-image", runnerImage, ""),
 	}
 	g.CallArgs = f.Args()
 	layout, err := readLayout(ctx, source, dir)
@@ -320,13 +347,13 @@ func New(
 	if _, err := gobuild.LDFlags(gobuild.Stamp{}, g.LinkVars); err != nil {
 		return nil, err
 	}
-	if err := g.scanPolicy("", "", false, nil, nil).Validate(); err != nil {
+	if err := g.defaultScanPolicy().Validate(); err != nil {
 		return nil, err
 	}
 	if err := (registry.Trust{PlainHTTP: plainHttpRegistry}).Validate(); err != nil {
 		return nil, err
 	}
-	if err := g.resolveImages(); err != nil {
+	if err := g.resolveImages(goImage); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -340,7 +367,7 @@ var cacheNamespaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // resolveImages applies defaults and the mirror, and enforces digest pins
 // offline (a tag would need the network to resolve).
-func (g *Goship) resolveImages() error {
+func (g *Goship) resolveImages(goImage string) error {
 	defaults := []struct {
 		name     string
 		given    string
@@ -364,6 +391,16 @@ func (g *Goship) resolveImages() error {
 		}
 		*d.out = ref
 	}
+	// The runner needs goship's Go, not the project's: a --go-image is
+	// taken as the way to reach Go images at all (GOTOOLCHAIN fetches a
+	// newer Go when it is older).
+	g.RunnerBuildImage = g.GoImage
+	if goImage == "" {
+		var err error
+		if g.RunnerBuildImage, err = image.Mirror(image.DefaultGo().Ref(), g.Mirror); err != nil {
+			return err
+		}
+	}
 	if g.Offline && g.RuntimeBase != "" && !image.IsDigestPinned(g.RuntimeBase) {
 		return fmt.Errorf("offline: runtime-base %q is not pinned by digest", g.RuntimeBase)
 	}
@@ -376,40 +413,19 @@ func (g *Goship) runContext() release.Context {
 	return release.Context{SHA: g.Sha, Ref: g.Ref, DefaultBranch: g.DefaultBranch, Time: created}
 }
 
-// scanPolicy is the constructor's scan settings, overridden by a
-// function's own non-empty ones.
-func (g *Goship) scanPolicy(severity, scanners string, includeUnfixed bool, db, javaDB []string) scan.Policy {
-	p := scan.Policy{
-		Severities:         scan.ParseList(strings.ToUpper(firstNonEmpty(severity, g.ScanSeverity))),
-		Scanners:           scan.ParseList(strings.ToLower(firstNonEmpty(scanners, g.Scanners))),
-		IgnoreUnfixed:      !includeUnfixed,
+// defaultScanPolicy is the constructor's scan settings: what ci, dagger
+// check and signing gate on.
+func (g *Goship) defaultScanPolicy() scan.Policy {
+	return scan.Policy{
+		Severities:         scan.ParseList(strings.ToUpper(g.ScanSeverity)),
+		Scanners:           scan.ParseList(strings.ToLower(g.Scanners)),
+		IgnoreUnfixed:      true,
 		DBRepositories:     g.TrivyDbRepository,
 		JavaDBRepositories: g.TrivyJavaDbRepository,
 		Offline:            g.Offline,
 		CacheDir:           "/root/.cache/trivy",
 		Timeout:            "15m",
 	}
-	if len(db) > 0 {
-		p.DBRepositories = db
-	}
-	if len(javaDB) > 0 {
-		p.JavaDBRepositories = javaDB
-	}
-	return p
-}
-
-// trust is how registry connections are secured: the CA file's contents
-// and the plain-HTTP opt-ins.
-func (g *Goship) trust(ctx context.Context) (registry.Trust, error) {
-	t := registry.Trust{PlainHTTP: g.PlainHttpRegistry}
-	if g.RegistryCa != nil {
-		pem, err := g.RegistryCa.Contents(ctx)
-		if err != nil {
-			return t, fmt.Errorf("registry-ca: %w", err)
-		}
-		t.CAPEM = []byte(pem)
-	}
-	return t, t.Validate()
 }
 
 // goEnv is the Go toolchain with the project's modules downloaded and its
@@ -504,18 +520,6 @@ func withToolGC(c *dagger.Container) *dagger.Container {
 		c = c.WithEnvVariable(k, v)
 	}
 	return c
-}
-
-// trimmedSecret returns secret without the trailing newline that file://
-// and cmd:// secrets keep, as a new secret (the value stays in the engine's
-// secret store, never in a layer or an argv).
-func trimmedSecret(ctx context.Context, name string, secret *dagger.Secret) (*dagger.Secret, string, error) {
-	plain, err := secret.Plaintext(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	plain = strings.TrimRight(plain, "\r\n")
-	return dag.SetSecret(name, plain), plain, nil
 }
 
 // cache is goship's cache volume for what, in its namespace; with
@@ -614,7 +618,12 @@ func moduleFile(ctx context.Context, name string, data []byte) (*dagger.File, er
 // gitRemoteURL is the web address of the source's git remote, from its
 // .git/config; "" when there is none.
 func gitRemoteURL(ctx context.Context, source *dagger.Directory) string {
-	config, err := source.File(".git/config").Contents(ctx) // fails when there is none
+	// Asked first: a source without .git is normal (a tarball, a CI
+	// checkout without history), not an error to show in every call.
+	if ok, err := source.Exists(ctx, ".git/config"); err != nil || !ok {
+		return ""
+	}
+	config, err := source.File(".git/config").Contents(ctx)
 	if err != nil {
 		return ""
 	}

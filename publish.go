@@ -4,20 +4,20 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/goship-dev/goship/internal/dagger"
-	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/job"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/release"
 )
 
 // Publish pushes the runtime image (every platform) to a registry, ACR
 // first among them, and returns the verified immutable reference
-// <repository>@sha256:…. The address and the credentials (and a signing
-// key) are checked before anything is built. With --sign-key the digest
-// is signed, and its SBOM, Trivy report and gate statement attested, in
-// cosign's tag scheme (sha256-<digest>.sig/.att).
+// <repository>@sha256:…. The address, the credentials and a signing key
+// are checked before anything is built. With --sign-key, ci runs first
+// (a cache hit after ci) and the digest is signed only when every step
+// passed, with SLSA provenance, the CycloneDX SBOM and the vulnerability
+// report of every platform attested (Sigstore bundles; see docs/signing.md).
 // +cache="never"
 func (g *Goship) Publish(
 	ctx context.Context,
@@ -33,36 +33,55 @@ func (g *Goship) Publish(
 	username string,
 	// Registry password or token.
 	password *dagger.Secret,
-	// Tag sets: timestamp, sha, semver, latest.
+	// Tag sets: timestamp, sha, semver, latest; default all four.
 	// +optional
-	// +default="timestamp,sha,semver,latest"
 	tags string,
 	// Image media types: docker (default for ACR, which rejects some OCI artifacts) or oci.
 	// +optional
 	mediaTypes string,
-	// Private key (PEM) that signs the pushed digest and its evidence: cosign's encrypted format (cosign generate-key-pair) or unencrypted PKCS#8, e.g. file://cosign.key or env://COSIGN_KEY.
+	// Private key (PEM) that signs the release after ci passed: cosign's encrypted format (cosign generate-key-pair) or unencrypted PKCS#8, e.g. file://cosign.key or env://COSIGN_KEY.
 	// +optional
 	signKey *dagger.Secret,
 	// Password of an encrypted --sign-key (cosign's COSIGN_PASSWORD).
 	// +optional
 	signPassword *dagger.Secret,
-	// The CI run the gate statement names, e.g. $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID.
+	// The CI run the provenance names, e.g. $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID.
 	// +optional
 	workflowRun string,
 ) (string, error) {
-	host, err := registry.ParseHost(registryHost)
+	return g.publish(ctx, pushTo{registryHost, namespace, repository, username, password}, tags, mediaTypes, signing{signKey, signPassword, workflowRun})
+}
+
+// pushTo is where a publish pushes, and with which credentials.
+type pushTo struct {
+	host, namespace, repository, username string
+	password                              *dagger.Secret
+}
+
+// signing is the key a publish signs with, and the run it names.
+type signing struct {
+	key, password *dagger.Secret
+	workflowRun   string
+}
+
+// publish checks the address, tags and credentials (and the key), then
+// with a key runs the ci gate, builds every platform and has the runner
+// push, verify and sign.
+func (g *Goship) publish(ctx context.Context, to pushTo, tags, mediaTypes string, sig signing) (string, error) {
+	host, err := registry.ParseHost(to.host)
 	if err != nil {
 		return "", err
 	}
 	for _, w := range host.Warnings() {
 		fmt.Fprintln(os.Stderr, "warning:", w)
 	}
-	if repository == "" {
-		if repository, err = g.appName(ctx); err != nil {
+	repoName := to.repository
+	if repoName == "" {
+		if repoName, err = g.appName(ctx); err != nil {
 			return "", err
 		}
 	}
-	repo, err := registry.NewRepository(host, namespace, repository)
+	repo, err := registry.NewRepository(host, to.namespace, repoName)
 	if err != nil {
 		return "", err
 	}
@@ -78,70 +97,40 @@ func (g *Goship) Publish(
 	if err != nil {
 		return "", err
 	}
-	_, plain, err := trimmedSecret(ctx, "goship-registry-password", password)
-	if err != nil {
+	if to.password == nil {
+		return "", fmt.Errorf("--password is required: the registry password or token, e.g. env://ACR_PASSWORD")
+	}
+	m := &mounts{}
+	p := job.Publish{Repository: repo.String(), Tags: tagList,
+		Push: &job.Credentials{Username: to.username, Password: m.secret("registry-password", to.password)}}
+	if sig.key != nil || sig.password != nil {
+		p.Sign = &job.Sign{Key: m.secret("sign-key", sig.key), Password: m.secret("sign-password", sig.password), WorkflowRun: sig.workflowRun}
+	}
+	// The runner checks the credentials against the registry, and the key
+	// and its password, before anything is built.
+	if _, err := g.run(ctx, job.Job{Verb: job.VerbPublish, Check: true, Publish: &p}, m); err != nil {
 		return "", err
 	}
-	trust, err := g.trust(ctx)
-	if err != nil {
-		return "", err
+	if p.Sign != nil {
+		evidence, err := g.evidence(ctx)
+		if err != nil {
+			return "", err
+		}
+		p.Sign.Evidence = m.dir("evidence", evidence)
 	}
-	opts := []registry.Option{registry.WithCredentials(registry.Credentials{Username: username, Password: plain}), registry.WithTrust(trust)}
-	if err := registry.CheckCredentials(ctx, repo, opts...); err != nil {
-		return "", err
-	}
-	key, err := loadSigningKey(ctx, signKey, signPassword)
-	if err != nil {
-		return "", err
-	}
-
 	variants, err := g.platformImages(ctx)
 	if err != nil {
 		return "", err
 	}
-	layout, cleanup, err := exportLayout(ctx, variants[0].AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants[1:], MediaTypes: types}))
+	p.Layout = m.file("image.tar", variants[0].AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants[1:], MediaTypes: types}))
+	res, err := g.run(ctx, job.Job{Verb: job.VerbPublish, Publish: &p}, m)
 	if err != nil {
 		return "", err
 	}
-	defer cleanup()
-	// The push runs here, in goship's own process, rather than through the
-	// engine's Publish: only here do the registry CA and the plain-HTTP
-	// opt-ins apply.
-	digest, err := registry.PushLayout(ctx, layout, repo.String(), tagList, opts...)
-	if err != nil {
-		return "", err
+	if res.Output != "" {
+		fmt.Fprintln(os.Stderr, res.Output)
 	}
-	ref, err := registry.Verify(ctx, repo.String(), digest, tagList, opts...)
-	if err != nil || key == nil {
-		return ref, err
-	}
-	signed, err := g.signRelease(ctx, ref, key, workflowRun, opts)
-	if err != nil {
-		return "", fmt.Errorf("pushed %s, but signing it failed: %w", ref, err)
-	}
-	fmt.Fprintln(os.Stderr, signed)
-	return ref, nil
-}
-
-// exportLayout writes an image tarball into goship's own filesystem and
-// unpacks it as an OCI layout directory.
-func exportLayout(ctx context.Context, tarball *dagger.File) (string, func(), error) {
-	path, cleanup, err := exportTemp(ctx, tarball, "image.tar")
-	if err != nil {
-		return "", nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	defer func() { _ = f.Close() }()
-	layout := filepath.Join(filepath.Dir(path), "layout")
-	if err := image.Untar(f, layout); err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	return layout, cleanup, nil
+	return res.Reference, nil
 }
 
 func (g *Goship) mediaTypes(host registry.Host, choice string) (dagger.ImageMediaTypes, error) {
@@ -156,5 +145,5 @@ func (g *Goship) mediaTypes(host registry.Host, choice string) (dagger.ImageMedi
 	case "oci":
 		return dagger.ImageMediaTypesOcimediaTypes, nil
 	}
-	return "", fmt.Errorf("media types %q: want docker or oci", choice)
+	return "", fmt.Errorf("--media-types %q: want docker or oci", choice)
 }

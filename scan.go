@@ -41,14 +41,34 @@ func (g *Goship) Scan(
 	// Trivy Java DB repositories, in priority order; default: the constructor's.
 	// +optional
 	javaDbRepository []string,
+	// Platform whose image to scan, e.g. linux/arm64; default: the first of --platforms (ci scans every one).
+	// +optional
+	platform string,
 ) (*dagger.Directory, error) {
-	return g.scan(ctx, g.scanPolicy(severity, scanners, includeUnfixed, dbRepository, javaDbRepository), true)
+	p := g.defaultScanPolicy()
+	if severity != "" {
+		p.Severities = scan.ParseList(strings.ToUpper(severity))
+	}
+	if scanners != "" {
+		p.Scanners = scan.ParseList(strings.ToLower(scanners))
+	}
+	p.IgnoreUnfixed = !includeUnfixed
+	if len(dbRepository) > 0 {
+		p.DBRepositories = dbRepository
+	}
+	if len(javaDbRepository) > 0 {
+		p.JavaDBRepositories = javaDbRepository
+	}
+	if platform == "" {
+		platform = g.Platforms[0]
+	}
+	return g.scan(ctx, p, true, platform)
 }
 
 // scan runs the scan under policy; allFormats adds SARIF, CycloneDX and a
 // table to the JSON report and summary, which a gate-only run (ci) skips.
-func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) (*dagger.Directory, error) {
-	reports, verdict, summary, err := g.scanRun(ctx, policy, allFormats)
+func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool, platform string) (*dagger.Directory, error) {
+	reports, verdict, summary, err := g.scanRun(ctx, policy, allFormats, platform)
 	if err != nil {
 		return nil, err
 	}
@@ -60,14 +80,14 @@ func (g *Goship) scan(ctx context.Context, policy scan.Policy, allFormats bool) 
 
 // scanRun runs the scan and returns its reports, the gate's verdict and
 // its summary; the error is for a scan that could not run, not for a
-// failed gate. publish signs this verdict: the Trivy run is the one ci
-// and scan make, so theirs is a cache hit.
-func (g *Goship) scanRun(ctx context.Context, policy scan.Policy, allFormats bool) (*dagger.Directory, scan.Verdict, string, error) {
+// failed gate. signing reads its reports: the Trivy run is the one ci
+// makes, so theirs is a cache hit.
+func (g *Goship) scanRun(ctx context.Context, policy scan.Policy, allFormats bool, platform string) (*dagger.Directory, scan.Verdict, string, error) {
 	var none scan.Verdict
 	if err := policy.Validate(); err != nil {
 		return nil, none, "", err
 	}
-	trivy, kind, target, sbomOf, err := g.scanTarget(ctx, g.trivy(policy))
+	trivy, kind, target, sbomOf, err := g.scanTarget(ctx, g.trivy(policy), platform)
 	if err != nil {
 		return nil, none, "", err
 	}
@@ -143,9 +163,9 @@ func (g *Goship) scanRun(ctx context.Context, policy scan.Policy, allFormats boo
 // image is scanned whole. A library has no image: its source is scanned
 // (go.mod's dependencies, secrets). The last string names the binary
 // whose SBOM stands in for it, if one does.
-func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container) (*dagger.Container, scan.TargetKind, string, string, error) {
+func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container, platform string) (*dagger.Container, scan.TargetKind, string, string, error) {
 	if g.Dockerfile != "" {
-		img, err := g.Build(ctx)
+		img, err := g.runtimeImage(ctx, platform)
 		if err != nil {
 			return nil, "", "", "", err
 		}
@@ -154,7 +174,6 @@ func (g *Goship) scanTarget(ctx context.Context, trivy *dagger.Container) (*dagg
 	if _, err := g.mainPkg(ctx); errors.Is(err, project.ErrNoMainPackage) {
 		return trivy.WithMountedDirectory("/scan/source", g.moduleDir().WithoutDirectory(".git")), scan.Filesystem, "/scan/source", "", nil
 	}
-	platform := g.Platforms[0]
 	bin, err := g.Binary(ctx, platform)
 	if err != nil {
 		return nil, "", "", "", err

@@ -119,6 +119,9 @@ func ParseHostsFile(data []byte) ([]Address, error) {
 	return out, nil
 }
 
+// DefaultUser is the deploy user of hosts that name none.
+const DefaultUser = "deploy"
+
 // Configs gives every address the credentials of base (key, passphrase,
 // agent, known_hosts, timeouts) with its own host and port, and its own
 // user when it names one. An address without a port gets base.Port, or

@@ -25,6 +25,10 @@ import (
 // or rollback gates the new color directly, not through Caddy, and never
 // touches the file, so it keeps maintenance on.
 
+// DefaultRetryAfter is the Retry-After a maintenance page sends when
+// none is given.
+const DefaultRetryAfter = 5 * time.Minute
+
 // DefaultMaintenanceMessage is the page's text when none is given.
 const DefaultMaintenanceMessage = "This service is down for maintenance and will be back shortly."
 

@@ -34,6 +34,10 @@ type TLS struct {
 	redirectFrom    int
 }
 
+// DefaultRedirectFrom is the plain-HTTP port that redirects to HTTPS
+// when a certificate is given and no other port is named.
+const DefaultRedirectFrom = 80
+
 // ParseTLS checks a certificate (PEM, leaf first, then its chain) and its
 // private key (PEM, unencrypted) before anything connects: both given,
 // the key matching the certificate, the certificate valid now.

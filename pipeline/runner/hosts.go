@@ -1,0 +1,244 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/fleet"
+	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/job"
+	"github.com/goship-dev/goship/pipeline/proxy"
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// hosts is the docker-host target: one host or a fleet, reached over
+// SSH, each release a compose project (pipeline/deploy, pipeline/fleet).
+type hosts struct {
+	e       *env
+	cfg     job.Hosts
+	configs []sshconn.Config
+}
+
+// newHosts reads the hosts, the key and known_hosts and checks them all,
+// connecting to none.
+func newHosts(e *env, h job.Hosts) (*hosts, error) {
+	addrs, err := fleet.ParseHostList(h.Addrs)
+	if err != nil {
+		return nil, err
+	}
+	if h.File != "" {
+		data, err := secretBytes(h.File)
+		if err != nil {
+			return nil, fmt.Errorf("reading --hosts-file: %w", err)
+		}
+		more, err := fleet.ParseHostsFile(data)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, more...)
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("no server: give --host (repeat it for a fleet) or --hosts-file")
+	}
+	base := sshconn.Config{Port: h.Port, User: h.User}
+	if base.User == "" {
+		base.User = fleet.DefaultUser
+	}
+	if base.PrivateKey, err = secretBytes(h.Key); err != nil {
+		return nil, fmt.Errorf("reading --key: %w", err)
+	}
+	if base.KnownHosts, err = secretBytes(h.KnownHosts); err != nil {
+		return nil, fmt.Errorf("reading --known-hosts: %w", err)
+	}
+	pass, err := secretText(h.Passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("reading --key-passphrase: %w", err)
+	}
+	base.Passphrase = []byte(pass)
+	if base.Jump, err = sshconn.ParseJumps(h.Jump); err != nil {
+		return nil, err
+	}
+	cfgs, err := fleet.Configs(addrs, base)
+	if err != nil {
+		return nil, err
+	}
+	for _, cfg := range cfgs {
+		if err := sshconn.Check(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &hosts{e: e, cfg: h, configs: cfgs}, nil
+}
+
+func (h *hosts) Name() string { return "server" }
+
+// hostPlan is a checked compose deploy over the hosts.
+type hostPlan struct {
+	h     *hosts
+	plan  fleet.Plan
+	close func()
+}
+
+// Plan builds the compose release and the rollout and checks both whole.
+func (h *hosts) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
+	if d.Kube != nil {
+		return nil, errors.New("with-resources, with-ingress, with-replicas and manifests are cluster settings; a server deploys compose releases")
+	}
+	c := d.Compose
+	if c == nil {
+		c = &job.Compose{}
+	}
+	run := h.e.run
+	spec := deploy.Spec{
+		App: run.App, AppDir: h.cfg.AppDir, Service: h.cfg.Service, Image: d.Image,
+		Version: run.Version, Commit: run.Commit, Who: run.Who,
+		AllowOutsidePaths: c.AllowOutsidePaths, ContainerPort: run.Port, Publish: c.Publish, Keep: d.Keep,
+		Health: deploy.Health{Path: d.Health.Path, Port: d.Health.Port, Timeout: d.Health.Timeout.Std(), Settle: d.Health.Settle.Std()},
+		Timeouts: deploy.Timeouts{Pull: c.PullTimeout.Std(), Up: c.UpTimeout.Std(), Migrate: c.MigrateTimeout.Std()},
+		LockWait: d.LockWait.Std(), Migrate: c.Migrate,
+		LockWaiting: func(l *deploy.LockedError) { h.e.logf("%s", l.Waiting(d.LockWait.Std())) },
+	}
+	var err error
+	if spec.Strategy, err = hostStrategy(d.Strategy); err != nil {
+		return nil, err
+	}
+	if spec.Compose, err = secretBytes(c.File); err != nil {
+		return nil, fmt.Errorf("reading --compose: %w", err)
+	}
+	if spec.Env, err = secretBytes(d.Env); err != nil {
+		return nil, fmt.Errorf("reading --env: %w", err)
+	}
+	if spec.Proxy, err = h.proxy(d, c.Proxy); err != nil {
+		return nil, err
+	}
+	if c.Proxy != nil {
+		spec.Timeouts.Switch = c.Proxy.SwitchTimeout.Std()
+	}
+	pull, err := credentials(d.Pull)
+	if err != nil {
+		return nil, err
+	}
+	// The fleet's request parses durations itself: until fleet takes
+	// typed values, they travel as their canonical text.
+	req := fleet.Request{Spec: spec, Transfer: d.Transfer, RegistryUsername: pull.Username, RegistryPassword: pull.Password,
+		Tarball: d.Tarball, Strategy: string(spec.Strategy), ProxyHost: spec.Proxy.Host, ProxyImage: spec.Proxy.Image,
+		ProxyDir: spec.Proxy.Root, Drain: durText(d.Drain), TLS: spec.Proxy.TLS,
+		HealthTimeout: durText(d.Health.Timeout), HealthSettle: durText(d.Health.Settle),
+		PullTimeout: durText(c.PullTimeout), UpTimeout: durText(c.UpTimeout), LockWait: durText(d.LockWait),
+		Migrate: c.Migrate, MigrateTimeout: durText(c.MigrateTimeout), Parallel: c.Parallel, Canary: durText(c.Canary),
+		Log: h.e.log}
+	if c.Proxy != nil {
+		req.SwitchTimeout = durText(c.Proxy.SwitchTimeout)
+	}
+	if req.Transfer == "" {
+		req.Transfer = "registry"
+	}
+	plan, closeFn, err := req.Plan(h.configs)
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	plan.Spec.LockWaiting = spec.LockWaiting
+	return &hostPlan{h: h, plan: plan, close: closeFn}, nil
+}
+
+// durText is d as a duration flag's text ("" for zero: not given).
+func durText(d job.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.Std().String()
+}
+
+// hostStrategy is the compose strategy a deploy asks for ("": what the
+// app runs now).
+func hostStrategy(s string) (deploy.Strategy, error) {
+	return deploy.ParseStrategy(s)
+}
+
+// proxy is blue-green's proxy as the deploy asks for it: the image (with
+// a mirror, the pinned default through it), the certificate read and
+// checked.
+func (h *hosts) proxy(d job.Deploy, p *job.Proxy) (deploy.Proxy, error) {
+	out := deploy.Proxy{Drain: d.Drain.Std()}
+	if p == nil {
+		p = &job.Proxy{}
+	}
+	out.Image, out.Host, out.Root = p.Image, p.Host, p.Dir
+	if out.Image == "" && h.e.run.Mirror != "" {
+		img, err := image.Mirror(deploy.DefaultProxyImage().Ref(), h.e.run.Mirror)
+		if err != nil {
+			return out, err
+		}
+		out.Image = img
+	}
+	if p.TLSCert == "" && p.TLSKey == "" {
+		return out, nil
+	}
+	cert, err := secretBytes(p.TLSCert)
+	if err != nil {
+		return out, fmt.Errorf("reading --tls-cert: %w", err)
+	}
+	key, err := secretBytes(p.TLSKey)
+	if err != nil {
+		return out, fmt.Errorf("reading --tls-key: %w", err)
+	}
+	redirect := p.TLSRedirectFrom
+	switch {
+	case redirect == 0:
+		redirect = proxy.DefaultRedirectFrom
+	case redirect < 0:
+		redirect = 0
+	}
+	out.TLS, err = proxy.ParseTLS(cert, key, redirect, time.Now())
+	return out, err
+}
+
+func (p *hostPlan) Images() []string { return []string{p.plan.Spec.Image} }
+
+func (p *hostPlan) Pin(pinned map[string]string) error {
+	if ref, ok := pinned[p.plan.Spec.Image]; ok {
+		p.plan.Spec.Image = ref
+	}
+	return nil
+}
+
+func (p *hostPlan) Close() { p.close() }
+
+// Run rolls the release out over the hosts.
+func (p *hostPlan) Run(ctx context.Context, guard Guard) (Report, error) {
+	rep, err := fleet.Run(ctx, p.plan)
+	return hostReport(rep), err
+}
+
+// hostReport is a fleet run as every target reports.
+func hostReport(rep *fleet.Report) Report {
+	if rep == nil {
+		return Report{}
+	}
+	return Report{Outcome: rep.Outcome, Summary: fleet.Summary(rep), Event: rep.Event()}
+}
+
+// Rollback brings every host back to its previous healthy release (or
+// the named one), one host at a time.
+func (h *hosts) Rollback(ctx context.Context, r job.Rollback, guard Guard) (Report, error) {
+	rep, err := fleet.Rollback(ctx, h.configs, deploy.RollbackSpec{
+		App: h.e.run.App, AppDir: h.cfg.AppDir, Service: h.cfg.Service, To: r.To, Who: h.e.run.Who,
+		Health:      deploy.Health{Timeout: r.Health.Timeout.Std(), Settle: r.Health.Settle.Std()},
+		Verify:      guard.Verify,
+		LockWait:    r.LockWait.Std(),
+		LockWaiting: func(l *deploy.LockedError) { h.e.logf("%s", l.Waiting(r.LockWait.Std())) },
+	})
+	return hostReport(rep), err
+}
+
+func (h *hosts) Releases(ctx context.Context) (string, error) {
+	return fleet.FormatHostReleases(fleet.Releases(ctx, h.configs, h.e.run.App, h.cfg.AppDir))
+}
+
+func (h *hosts) Status(ctx context.Context) (string, error) {
+	return fleet.FormatHostStatus(fleet.Status(ctx, h.configs, h.e.run.App, h.cfg.AppDir, h.cfg.Service))
+}
