@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 )
 
 // slowCalls keeps a GET /slow?d=2s in flight, a new one every 250 ms,
@@ -150,7 +150,7 @@ func BenchmarkZeroDowntime(b *testing.B) {
 
 	var cols []column
 	for i := 0; i < b.N; i++ {
-		for _, strategy := range []deploy.Strategy{deploy.StrategyRecreate, deploy.StrategyBlueGreen} {
+		for _, strategy := range []compose.Strategy{compose.StrategyRecreate, compose.StrategyBlueGreen} {
 			cols = append(cols, goshipColumn(b, ctx, w, strategy, proxyName, proxyImage, forget))
 		}
 		cols = append(cols, seedsColumn(b, ctx, w, forget))
@@ -182,7 +182,7 @@ func BenchmarkZeroDowntime(b *testing.B) {
 
 // goshipColumn deploys v1, then measures v2, a broken v3 and a rollback
 // to v1 with goship's deploy and rollback.
-func goshipColumn(b *testing.B, ctx context.Context, w *world, strategy deploy.Strategy, proxyName, proxyImage string, forget func(string)) column {
+func goshipColumn(b *testing.B, ctx context.Context, w *world, strategy compose.Strategy, proxyName, proxyImage string, forget func(string)) column {
 	b.Helper()
 	port := testworld.FreePort(b)
 	app := fmt.Sprintf("bench%s%d", strings.ReplaceAll(string(strategy), "-", ""), port)
@@ -191,35 +191,35 @@ func goshipColumn(b *testing.B, ctx context.Context, w *world, strategy deploy.S
 			w.docker.RemoveComposeProject(p)
 		}
 	}()
-	health := deploy.Health{Timeout: 15 * time.Second, Interval: 100 * time.Millisecond}
-	spec := func(v string) deploy.Spec {
-		s := deploy.Spec{
+	health := compose.Health{Timeout: 15 * time.Second, Interval: 100 * time.Millisecond}
+	spec := func(v string) compose.Spec {
+		s := compose.Spec{
 			App: app, AppDir: w.srv.AppRoot + "/" + app, Image: w.rel[v].String(), Version: v, Who: "bench",
 			Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
 			Health:   health,
-			Transfer: deploy.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+			Transfer: compose.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 			Strategy: strategy,
 		}
-		if strategy == deploy.StrategyBlueGreen {
-			s.Proxy = deploy.Proxy{Name: proxyName, Root: w.srv.AppRoot + "/" + proxyName, Image: proxyImage}
+		if strategy == compose.StrategyBlueGreen {
+			s.Proxy = compose.Proxy{Name: proxyName, Root: w.srv.AppRoot + "/" + proxyName, Image: proxyImage}
 		}
 		return s
 	}
-	if _, err := deploy.Deploy(ctx, w.client, spec("v1")); err != nil {
+	if _, err := compose.Deploy(ctx, w.client, spec("v1")); err != nil {
 		b.Fatalf("%s: deploy v1: %v", strategy, err)
 	}
 	col := column{name: "goship " + string(strategy)}
 	forget("v2")
-	col.upgrade = measure(b, port, true, func() error { _, err := deploy.Deploy(ctx, w.client, spec("v2")); return err })
+	col.upgrade = measure(b, port, true, func() error { _, err := compose.Deploy(ctx, w.client, spec("v2")); return err })
 	col.broken = measure(b, port, false, func() error {
-		if _, err := deploy.Deploy(ctx, w.client, spec("v3")); err == nil {
+		if _, err := compose.Deploy(ctx, w.client, spec("v3")); err == nil {
 			return fmt.Errorf("the broken v3 passed the gate")
 		}
 		return nil
 	})
 	col.broken.note = "gate failed, v2 serves"
 	col.rollback = measure(b, port, true, func() error {
-		_, err := deploy.Rollback(ctx, w.client, deploy.RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Who: "bench", Health: health})
+		_, err := compose.Rollback(ctx, w.client, compose.RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Who: "bench", Health: health})
 		return err
 	})
 	return col

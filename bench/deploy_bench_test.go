@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 )
 
 // startProber probes port's /healthz every 20 ms; an answer slower than
@@ -63,21 +63,21 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 		// goship
 		port := testworld.FreePort(b)
 		app := fmt.Sprintf("benchg%d", port)
-		spec := func(v string) deploy.Spec {
-			return deploy.Spec{
+		spec := func(v string) compose.Spec {
+			return compose.Spec{
 				App: app, AppDir: w.srv.AppRoot + "/" + app, Image: w.rel[v].String(), Who: "bench",
 				Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
-				Health:   deploy.Health{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond},
-				Transfer: deploy.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+				Health:   compose.Health{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond},
+				Transfer: compose.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 			}
 		}
-		if _, err := deploy.Deploy(ctx, w.client, spec("v1")); err != nil {
+		if _, err := compose.Deploy(ctx, w.client, spec("v1")); err != nil {
 			b.Fatal(err)
 		}
 		forget()
 		p := startProber(port)
 		start := time.Now()
-		if _, err := deploy.Deploy(ctx, w.client, spec("v2")); err != nil {
+		if _, err := compose.Deploy(ctx, w.client, spec("v2")); err != nil {
 			b.Fatal(err)
 		}
 		took := time.Since(start)

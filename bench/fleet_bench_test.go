@@ -23,7 +23,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/fleet"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -74,11 +74,11 @@ func BenchmarkFleetRolling(b *testing.B) {
 				plan := func(version string) fleet.Plan {
 					return fleet.Plan{
 						Hosts: cfgs,
-						Spec: deploy.Spec{
+						Spec: compose.Spec{
 							Image: rel[version].String(), Version: version, Who: "bench",
-							Transfer: deploy.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
+							Transfer: compose.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
 						},
-						ForHost: func(cfg sshconn.Config, spec deploy.Spec) deploy.Spec {
+						ForHost: func(cfg sshconn.Config, spec compose.Spec) compose.Spec {
 							a := apps[cfg.Addr()]
 							spec.App, spec.AppDir = a.app, srvByAddr(srvs, cfg).AppRoot+"/"+a.app
 							spec.Publish = fmt.Sprintf("127.0.0.1:%d:%d", a.port, testworld.HelloPort)

@@ -1,5 +1,5 @@
 // Package fleet deploys one release to several hosts, rolling, the way
-// Kamal's servers list does, built on pipeline/deploy: before anything
+// Kamal's servers list does, built on pipeline/compose: before anything
 // changes anywhere every host is connected, preflighted and locked; then
 // hosts move in batches (optionally a canary first); and when any host
 // fails, every host already moved in the run goes back to the exact
@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -27,11 +27,11 @@ type Plan struct {
 	// that host's key.
 	Hosts []sshconn.Config
 	// Spec is the deploy, the same on every host (either strategy).
-	Spec deploy.Spec
+	Spec compose.Spec
 	// ForHost, when set, tailors Spec for one host: a different app dir,
-	// env or port, or (required for deploy.SSH transfers) the host's own
+	// env or port, or (required for compose.SSH transfers) the host's own
 	// tarball reader, since a reader is read once.
-	ForHost func(host sshconn.Config, spec deploy.Spec) deploy.Spec
+	ForHost func(host sshconn.Config, spec compose.Spec) compose.Spec
 	// Parallel is how many hosts move at once (default 1).
 	Parallel int
 	// Canary, when set, moves the first host alone, then waits and checks
@@ -156,9 +156,9 @@ func (plan Plan) members() ([]*member, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)
 		}
-		if t, ok := spec.Transfer.(deploy.SSH); ok {
+		if t, ok := spec.Transfer.(compose.SSH); ok {
 			if t.Tarball == nil {
-				return nil, fmt.Errorf("host %s: %w", name, deploy.ErrNoTarball)
+				return nil, fmt.Errorf("host %s: %w", name, compose.ErrNoTarball)
 			}
 			for _, r := range readers {
 				if reflect.TypeOf(r).Comparable() && r == t.Tarball {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -112,7 +112,7 @@ func testRolling(t *testing.T, w *world) {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
-	if _, err := deploy.Rollback(context.Background(), c, deploy.RollbackSpec{App: hs[2].app, AppDir: hs[2].srv.AppRoot + "/" + hs[2].app, Health: plan.Spec.Health}); err != nil {
+	if _, err := compose.Rollback(context.Background(), c, compose.RollbackSpec{App: hs[2].app, AppDir: hs[2].srv.AppRoot + "/" + hs[2].app, Health: plan.Spec.Health}); err != nil {
 		t.Fatal(err)
 	}
 	got := FormatStatus(statusOf())
@@ -135,7 +135,7 @@ func testGateFailure(t *testing.T, w *world) {
 	plan := w.plan(hs, cfgs, "v2")
 	plan.Parallel = 2
 	forHost := plan.ForHost
-	plan.ForHost = func(cfg sshconn.Config, spec deploy.Spec) deploy.Spec {
+	plan.ForHost = func(cfg sshconn.Config, spec compose.Spec) compose.Spec {
 		spec = forHost(cfg, spec)
 		if cfg.Addr() == cfgs[1].Addr() {
 			spec.Env = []byte("HELLO_BROKEN=1\n")
@@ -255,7 +255,7 @@ func testHostLocked(t *testing.T, w *world) {
 	defer func() { _ = c.Close() }()
 	other := plan.ForHost(cfgs[2], plan.Spec)
 	other.Who = "alice@laptop"
-	held, err := deploy.Prepare(context.Background(), c, other)
+	held, err := compose.Prepare(context.Background(), c, other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func testConnectionCut(t *testing.T, w *world) {
 		t.Fatal(views[0].Err)
 	}
 	for _, rec := range views[0].Releases {
-		if rec.Name == h2.New && rec.Outcome != deploy.OutcomeFailed {
+		if rec.Name == h2.New && rec.Outcome != compose.OutcomeFailed {
 			t.Errorf("the cut release %s is %s", rec.Name, rec.Outcome)
 		}
 	}
@@ -353,7 +353,7 @@ func wantUnlocked(t *testing.T, w *world, hs []*host, cfgs []sshconn.Config, idx
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := deploy.Prepare(context.Background(), c, plan.ForHost(cfgs[i], plan.Spec))
+		p, err := compose.Prepare(context.Background(), c, plan.ForHost(cfgs[i], plan.Spec))
 		if err != nil {
 			t.Errorf("host %d is still locked: %v", i+1, err)
 		} else {
@@ -369,22 +369,22 @@ func wantUnlocked(t *testing.T, w *world, hs []*host, cfgs []sshconn.Config, idx
 func testBlueGreen(t *testing.T, w *world) {
 	hs, cfgs := w.hosts(t, 3)
 	proxyImage := testworld.ProxyImage(t, w.docker)
-	proxies := map[string]deploy.Proxy{}
+	proxies := map[string]compose.Proxy{}
 	for i, h := range hs {
 		// Each host gets its own proxy: on a real fleet each server has one.
 		name := fmt.Sprintf("fleetpx%d", h.port)
 		t.Cleanup(func() { _, _ = w.docker.Try(nil, "network", "rm", name) })
 		t.Cleanup(func() { w.docker.RemoveComposeProject(name) })
-		for _, c := range []string{deploy.ColorBlue, deploy.ColorGreen} {
+		for _, c := range []string{compose.ColorBlue, compose.ColorGreen} {
 			t.Cleanup(func() { w.docker.RemoveComposeProject(h.app + "-" + c) })
 		}
-		proxies[cfgs[i].Addr()] = deploy.Proxy{Name: name, Root: h.srv.AppRoot + "/" + name, Image: proxyImage, Drain: 5 * time.Second}
+		proxies[cfgs[i].Addr()] = compose.Proxy{Name: name, Root: h.srv.AppRoot + "/" + name, Image: proxyImage, Drain: 5 * time.Second}
 	}
 	blueGreen := func(plan Plan, broken string) Plan {
 		forHost := plan.ForHost
-		plan.Spec.Strategy = deploy.StrategyBlueGreen
+		plan.Spec.Strategy = compose.StrategyBlueGreen
 		plan.Spec.Health.Settle = time.Second
-		plan.ForHost = func(cfg sshconn.Config, spec deploy.Spec) deploy.Spec {
+		plan.ForHost = func(cfg sshconn.Config, spec compose.Spec) compose.Spec {
 			spec = forHost(cfg, spec)
 			spec.Proxy = proxies[cfg.Addr()]
 			if cfg.Addr() == broken {

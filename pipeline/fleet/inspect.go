@@ -8,7 +8,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -17,15 +17,15 @@ import (
 // or its running state (Status), or why it could not be read.
 type HostView struct {
 	Host     string
-	Releases []deploy.Record // newest first, current marked
-	State    *deploy.State
+	Releases []compose.Record // newest first, current marked
+	State    *compose.State
 	Proxy    *proxy.AppStatus // maintenance and HTTPS; nil without the proxy
 	Err      error
 }
 
 // Current is the host's current release record (zero when unknown or
 // never deployed).
-func (v HostView) Current() deploy.Record {
+func (v HostView) Current() compose.Record {
 	if v.State != nil {
 		return v.State.Release
 	}
@@ -34,13 +34,13 @@ func (v HostView) Current() deploy.Record {
 			return r
 		}
 	}
-	return deploy.Record{}
+	return compose.Record{}
 }
 
 // Releases reads the app's releases on every host.
 func Releases(ctx context.Context, hosts []sshconn.Config, app, appDir string) []HostView {
 	return each(ctx, hosts, func(ctx context.Context, c *sshconn.Client, v *HostView) error {
-		recs, err := deploy.Releases(ctx, c, app, appDir)
+		recs, err := compose.Releases(ctx, c, app, appDir)
 		v.Releases = recs
 		return err
 	})
@@ -49,7 +49,7 @@ func Releases(ctx context.Context, hosts []sshconn.Config, app, appDir string) [
 // Status reads what runs on every host.
 func Status(ctx context.Context, hosts []sshconn.Config, app, appDir, service string) []HostView {
 	return each(ctx, hosts, func(ctx context.Context, c *sshconn.Client, v *HostView) error {
-		st, err := deploy.Status(ctx, c, app, appDir, service)
+		st, err := compose.Status(ctx, c, app, appDir, service)
 		v.State = st
 		if err == nil {
 			v.Proxy, err = proxy.ReadAppStatus(ctx, c, app, st.Release.Proxy)
@@ -185,13 +185,13 @@ func FormatReleases(views []HostView) string {
 	writeErrors(&b, views)
 	for _, v := range views {
 		if v.Err == nil {
-			fmt.Fprintf(&b, "\n== %s ==\n%s", v.Host, deploy.FormatReleases(v.Releases))
+			fmt.Fprintf(&b, "\n== %s ==\n%s", v.Host, compose.FormatReleases(v.Releases))
 		}
 	}
 	return b.String()
 }
 
-func verdict(st *deploy.State) string {
+func verdict(st *compose.State) string {
 	switch {
 	case st.Container != "running":
 		return "DOWN"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -27,7 +27,7 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	defer func() { _ = c.Close() }()
 	other := plan.ForHost(cfgs[0], plan.Spec)
 	other.Who = "alice@laptop"
-	held, err := deploy.Prepare(context.Background(), c, other)
+	held, err := compose.Prepare(context.Background(), c, other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	wantVersions(t, hs, "v1")
 
 	// Without a wait, the same situation fails at once, naming alice.
-	held, err = deploy.Prepare(context.Background(), c, other)
+	held, err = compose.Prepare(context.Background(), c, other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +75,11 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	if _, err := Run(context.Background(), w.plan(hs, cfgs, "v2")); err != nil {
 		t.Fatalf("v2: %v", err)
 	}
-	held, err = deploy.Prepare(context.Background(), c, other)
+	held, err = compose.Prepare(context.Background(), c, other)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := deploy.RollbackSpec{App: hs[0].app, AppDir: hs[0].srv.AppRoot + "/" + hs[0].app, Health: plan.Spec.Health, Who: "bob@laptop"}
+	rb := compose.RollbackSpec{App: hs[0].app, AppDir: hs[0].srv.AppRoot + "/" + hs[0].app, Health: plan.Spec.Health, Who: "bob@laptop"}
 	if _, err := Rollback(context.Background(), cfgs, rb); err == nil || !strings.Contains(err.Error(), "alice@laptop") {
 		t.Fatalf("a rollback into a held lock without a wait: %v", err)
 	}
@@ -91,7 +91,7 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	}()
 	rb.LockWait = time.Minute
 	var told []string
-	rb.LockWaiting = func(e *deploy.LockedError) { told = append(told, e.Holder()) }
+	rb.LockWaiting = func(e *compose.LockedError) { told = append(told, e.Holder()) }
 	if _, err := Rollback(context.Background(), cfgs, rb); err != nil {
 		t.Fatalf("a rollback with a lock wait: %v", err)
 	}

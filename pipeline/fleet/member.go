@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -19,9 +19,9 @@ const relockWait = 15 * time.Second
 type member struct {
 	cfg  sshconn.Config
 	name string
-	spec deploy.Spec
+	spec compose.Spec
 	c    *sshconn.Client
-	p    *deploy.Prepared
+	p    *compose.Prepared
 	dead chan struct{} // closed when c's connection ends
 	rep  *HostReport
 	err  error // the host's own failure, kept whole for a fleet of one
@@ -33,7 +33,7 @@ func (m *member) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := deploy.Prepare(ctx, c, m.spec)
+	p, err := compose.Prepare(ctx, c, m.spec)
 	if err != nil {
 		_ = c.Close()
 		return err
@@ -63,7 +63,7 @@ func (m *member) reconnect(ctx context.Context) error {
 	deadline := time.Now().Add(relockWait)
 	for {
 		err := m.prepare(ctx)
-		if err == nil || !errors.Is(err, deploy.ErrLocked) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, compose.ErrLocked) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -161,7 +161,7 @@ func (m *member) learnNew(ctx context.Context) {
 	if m.c == nil {
 		return
 	}
-	recs, err := deploy.Releases(ctx, m.c, m.spec.App, m.spec.AppDir)
+	recs, err := compose.Releases(ctx, m.c, m.spec.App, m.spec.AppDir)
 	if err != nil {
 		return
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -17,7 +17,7 @@ func TestBadPlansAreRefusedBeforeAnyConnection(t *testing.T) {
 	host := func(h string) sshconn.Config {
 		return sshconn.Config{Host: h, Port: 22, User: "deploy", PrivateKey: []byte("k"), KnownHosts: []byte(h + " ssh-ed25519 AAAA\n")}
 	}
-	spec := deploy.Spec{App: "api", Image: "registry.example.com/api:v2", Transfer: deploy.Registry{Host: "registry.example.com"}}
+	spec := compose.Spec{App: "api", Image: "registry.example.com/api:v2", Transfer: compose.Registry{Host: "registry.example.com"}}
 	tarball := bytes.NewReader([]byte("not read"))
 	tests := []struct {
 		name string
@@ -29,13 +29,13 @@ func TestBadPlansAreRefusedBeforeAnyConnection(t *testing.T) {
 		{"negative canary pause", Plan{Hosts: []sshconn.Config{host("web1")}, Spec: spec, Canary: &Canary{Pause: -time.Second}}, "canary pause -1s"},
 		{"host twice", Plan{Hosts: []sshconn.Config{host("web1"), host("web1")}, Spec: spec}, "host web1:22 is listed twice"},
 		{"host without known_hosts", Plan{Hosts: []sshconn.Config{host("web1"), {Host: "web2", Port: 22, User: "deploy", PrivateKey: []byte("k")}}, Spec: spec}, "host web2:22: known_hosts is required"},
-		{"bad spec on one host", Plan{Hosts: []sshconn.Config{host("web1"), host("web2")}, Spec: spec, ForHost: func(h sshconn.Config, s deploy.Spec) deploy.Spec {
+		{"bad spec on one host", Plan{Hosts: []sshconn.Config{host("web1"), host("web2")}, Spec: spec, ForHost: func(h sshconn.Config, s compose.Spec) compose.Spec {
 			if h.Host == "web2" {
 				s.Publish = "eighty"
 			}
 			return s
 		}}, "host web2:22: publish \"eighty\""},
-		{"one tarball for every host", Plan{Hosts: []sshconn.Config{host("web1"), host("web2")}, Spec: deploy.Spec{App: "api", Image: "docker.io/library/api:v2", Transfer: deploy.SSH{Tarball: tarball}}}, "host web2:22: the ssh transfer reads its tarball once"},
+		{"one tarball for every host", Plan{Hosts: []sshconn.Config{host("web1"), host("web2")}, Spec: compose.Spec{App: "api", Image: "docker.io/library/api:v2", Transfer: compose.SSH{Tarball: tarball}}}, "host web2:22: the ssh transfer reads its tarball once"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +59,7 @@ func TestMigrationGoesToTheFirstHostOnly(t *testing.T) {
 	}
 	plan := Plan{
 		Hosts:    []sshconn.Config{host("web1"), host("web2"), host("web3")},
-		Spec:     deploy.Spec{App: "api", Image: "registry.example.com/api:v2", Transfer: deploy.Registry{Host: "registry.example.com"}, Migrate: "migrate up"},
+		Spec:     compose.Spec{App: "api", Image: "registry.example.com/api:v2", Transfer: compose.Registry{Host: "registry.example.com"}, Migrate: "migrate up"},
 		Parallel: 3,
 	}
 	members, err := plan.members()

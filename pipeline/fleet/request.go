@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/release"
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -19,7 +19,7 @@ import (
 type Request struct {
 	// Spec holds what is already typed: the app, where it lives, who and
 	// what is deployed, compose, env, publish, health path and port, keep.
-	Spec deploy.Spec
+	Spec compose.Spec
 	// Transfer is registry or ssh. RegistryUsername and RegistryPassword
 	// are the server's pull credentials; Tarball the image file an ssh
 	// transfer streams (each host opens its own reader).
@@ -36,13 +36,13 @@ type Request struct {
 	HealthTimeout, HealthSettle string
 	// PullTimeout, UpTimeout and SwitchTimeout bound the pull (or docker
 	// load), each compose up and blue-green's proxy switch (durations;
-	// empty: the defaults, see deploy.Timeouts).
+	// empty: the defaults, see compose.Timeouts).
 	PullTimeout, UpTimeout, SwitchTimeout string
 	// LockWait is how long each host waits for a deploy lock another
 	// deploy holds (a duration; empty: fail at once).
 	LockWait string
 	// Migrate is the migration command, run once per run on the first
-	// host (see deploy.Spec.Migrate); MigrateTimeout bounds it.
+	// host (see compose.Spec.Migrate); MigrateTimeout bounds it.
 	Migrate, MigrateTimeout string
 	// Parallel and Canary are the fleet's rollout (see Plan).
 	Parallel int
@@ -58,11 +58,11 @@ type Request struct {
 func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err error) {
 	close = func() {}
 	spec := r.Spec
-	kind, err := deploy.ParseTransferName(r.Transfer)
+	kind, err := compose.ParseTransferName(r.Transfer)
 	if err != nil {
 		return Plan{}, close, err
 	}
-	if spec.Strategy, err = deploy.ParseStrategy(r.Strategy); err != nil {
+	if spec.Strategy, err = compose.ParseStrategy(r.Strategy); err != nil {
 		return Plan{}, close, err
 	}
 	d, err := parseDurations(map[string]string{"health-timeout": r.HealthTimeout, "health-settle": r.HealthSettle, "drain": r.Drain, "canary": r.Canary,
@@ -72,9 +72,9 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		return Plan{}, close, err
 	}
 	spec.Health.Timeout, spec.Health.Settle = d["health-timeout"], d["health-settle"]
-	spec.Timeouts = deploy.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"], Migrate: d["migrate-timeout"]}
+	spec.Timeouts = compose.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"], Migrate: d["migrate-timeout"]}
 	spec.LockWait, spec.Migrate = d["lock-wait"], r.Migrate
-	spec.Proxy = deploy.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir, TLS: r.TLS}
+	spec.Proxy = compose.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir, TLS: r.TLS}
 	plan = Plan{Hosts: hosts, Parallel: r.Parallel, Log: r.Log}
 	if c, ok := d["canary"]; ok {
 		plan.Canary = &Canary{Pause: c}
@@ -87,7 +87,7 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		if (r.RegistryUsername == "") != (r.RegistryPassword == "") {
 			return Plan{}, close, fmt.Errorf("--registry-username and --registry-password go together: give both for a private registry, neither for a public one")
 		}
-		spec.Transfer = deploy.Registry{Host: registryOf(spec.Image), Username: r.RegistryUsername, Password: r.RegistryPassword}
+		spec.Transfer = compose.Registry{Host: registryOf(spec.Image), Username: r.RegistryUsername, Password: r.RegistryPassword}
 	case "ssh":
 		if spec.Image == "" {
 			spec.Image = "goship.local/" + spec.App + ":" + release.TagSafe(spec.Version)
@@ -103,7 +103,7 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 				return Plan{}, close, fmt.Errorf("image tarball %q for --transfer=ssh: not a regular file", r.Tarball)
 			}
 		}
-		spec.Transfer = deploy.SSH{}
+		spec.Transfer = compose.SSH{}
 		var opened []*os.File
 		close = func() {
 			for _, f := range opened {
@@ -111,14 +111,14 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 			}
 		}
 		// Each host reads its own copy of the tarball: a reader is read once.
-		plan.ForHost = func(_ sshconn.Config, spec deploy.Spec) deploy.Spec {
+		plan.ForHost = func(_ sshconn.Config, spec compose.Spec) compose.Spec {
 			f, err := os.Open(r.Tarball)
 			if r.Tarball == "" || err != nil {
-				spec.Transfer = deploy.SSH{} // refused by the deploy: no tarball
+				spec.Transfer = compose.SSH{} // refused by the deploy: no tarball
 				return spec
 			}
 			opened = append(opened, f)
-			spec.Transfer = deploy.SSH{Tarball: f}
+			spec.Transfer = compose.SSH{Tarball: f}
 			return spec
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -14,7 +14,7 @@ import (
 // dialed (the hosts here do not exist).
 func TestRequestPlanChecksEverythingUpFront(t *testing.T) {
 	hosts := []sshconn.Config{testHost("203.0.113.9")}
-	good := Request{Spec: deploy.Spec{App: "api", Image: "r.example/api@sha256:" + strings.Repeat("a", 64)}, Transfer: "registry"}
+	good := Request{Spec: compose.Spec{App: "api", Image: "r.example/api@sha256:" + strings.Repeat("a", 64)}, Transfer: "registry"}
 	missing := filepath.Join(t.TempDir(), "image.tar")
 	for _, tt := range []struct {
 		name    string
@@ -89,7 +89,7 @@ func TestRequestPlanChecksEverythingUpFront(t *testing.T) {
 // The hosts themselves are checked with the request, before anything
 // (the tarball export) depends on it.
 func TestRequestPlanChecksTheHosts(t *testing.T) {
-	r := Request{Spec: deploy.Spec{App: "api", Image: "r.example/api:v1"}, Transfer: "registry"}
+	r := Request{Spec: compose.Spec{App: "api", Image: "r.example/api:v1"}, Transfer: "registry"}
 	for _, tt := range []struct {
 		name  string
 		hosts []sshconn.Config
@@ -120,13 +120,13 @@ func TestRequestPlanFindsTheImagesRegistry(t *testing.T) {
 		"docker.io/library/nginx:1.27":  "docker.io",
 		"index.docker.io/team/api:v1.2": "index.docker.io",
 	} {
-		r := Request{Spec: deploy.Spec{App: "api", Image: image}, Transfer: "registry", RegistryUsername: "ci", RegistryPassword: "pw"}
+		r := Request{Spec: compose.Spec{App: "api", Image: image}, Transfer: "registry", RegistryUsername: "ci", RegistryPassword: "pw"}
 		plan, closeAll, err := r.Plan([]sshconn.Config{testHost("web1")})
 		closeAll()
 		if err != nil {
 			t.Fatalf("%s: %v", image, err)
 		}
-		if got := plan.Spec.Transfer.(deploy.Registry).Host; got != want {
+		if got := plan.Spec.Transfer.(compose.Registry).Host; got != want {
 			t.Errorf("%s: registry %q, want %q", image, got, want)
 		}
 	}
@@ -138,14 +138,14 @@ func testHost(h string) sshconn.Config {
 }
 
 func TestRequestPlanFillsTheRollout(t *testing.T) {
-	r := Request{Spec: deploy.Spec{App: "api", Version: "v1.2.3+meta"}, Transfer: "ssh", Canary: "2m", Parallel: 3, HealthSettle: "3s", PullTimeout: "20m", UpTimeout: "90s"}
+	r := Request{Spec: compose.Spec{App: "api", Version: "v1.2.3+meta"}, Transfer: "ssh", Canary: "2m", Parallel: 3, HealthSettle: "3s", PullTimeout: "20m", UpTimeout: "90s"}
 	plan, closeAll, err := r.Plan([]sshconn.Config{testHost("203.0.113.9")})
 	defer closeAll()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if plan.Canary == nil || plan.Canary.Pause != 2*time.Minute || plan.Parallel != 3 || plan.Spec.Health.Settle != 3*time.Second ||
-		plan.Spec.Timeouts != (deploy.Timeouts{Pull: 20 * time.Minute, Up: 90 * time.Second}) {
+		plan.Spec.Timeouts != (compose.Timeouts{Pull: 20 * time.Minute, Up: 90 * time.Second}) {
 		t.Fatalf("plan = %+v", plan)
 	}
 	if plan.Spec.Image != "goship.local/api:v1.2.3_meta" || plan.ForHost == nil {

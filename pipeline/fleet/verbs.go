@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/notify"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -20,7 +20,7 @@ import (
 // on one host, the release spec.To names), one host at a time. The
 // report is returned even with an error; its Outcome is the worst over
 // the hosts.
-func Rollback(ctx context.Context, hosts []sshconn.Config, spec deploy.RollbackSpec) (*Report, error) {
+func Rollback(ctx context.Context, hosts []sshconn.Config, spec compose.RollbackSpec) (*Report, error) {
 	if len(hosts) == 0 {
 		return nil, fmt.Errorf("fleet: no hosts")
 	}
@@ -54,27 +54,27 @@ func Rollback(ctx context.Context, hosts []sshconn.Config, spec deploy.RollbackS
 	return rep, errors.Join(errs...)
 }
 
-func rollbackHost(ctx context.Context, cfg sshconn.Config, spec deploy.RollbackSpec) (*deploy.Result, error) {
+func rollbackHost(ctx context.Context, cfg sshconn.Config, spec compose.RollbackSpec) (*compose.Result, error) {
 	c, err := sshconn.Dial(ctx, cfg)
 	if err != nil {
-		return &deploy.Result{Outcome: outcome.Unchanged}, err
+		return &compose.Result{Outcome: outcome.Unchanged}, err
 	}
 	defer func() { _ = c.Close() }()
-	return deploy.Rollback(ctx, c, spec)
+	return compose.Rollback(ctx, c, spec)
 }
 
 // Unlock breaks the deploy lock of a hung deploy on one host and says
 // whose it was; a fleet's locks are broken one host at a time.
-func Unlock(ctx context.Context, hosts []sshconn.Config, app, appDir string) (deploy.LockOwner, error) {
+func Unlock(ctx context.Context, hosts []sshconn.Config, app, appDir string) (compose.LockOwner, error) {
 	if len(hosts) != 1 {
-		return deploy.LockOwner{}, fmt.Errorf("unlock breaks one host's lock: give one --host")
+		return compose.LockOwner{}, fmt.Errorf("unlock breaks one host's lock: give one --host")
 	}
 	c, err := sshconn.Dial(ctx, hosts[0])
 	if err != nil {
-		return deploy.LockOwner{}, err
+		return compose.LockOwner{}, err
 	}
 	defer func() { _ = c.Close() }()
-	return deploy.BreakLock(ctx, c, app, appDir)
+	return compose.BreakLock(ctx, c, app, appDir)
 }
 
 // Summary says how a deploy or rollback went: a line per host, or for a
@@ -110,7 +110,7 @@ func FormatHostReleases(views []HostView) (string, error) {
 		if views[0].Err != nil {
 			return "", views[0].Err
 		}
-		return deploy.FormatReleases(views[0].Releases), nil
+		return compose.FormatReleases(views[0].Releases), nil
 	}
 	return FormatReleases(views), nil
 }
@@ -122,7 +122,7 @@ func FormatHostStatus(views []HostView) (string, error) {
 		if views[0].Err != nil {
 			return "", views[0].Err
 		}
-		out := deploy.FormatStatus(views[0].State)
+		out := compose.FormatStatus(views[0].State)
 		if p := views[0].Proxy; p != nil {
 			out += "proxy: " + p.String() + "\n"
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/scan"
@@ -53,10 +53,10 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 	signed(t, "v2")
 
 	var asked []string
-	spec := func(i int) deploy.RollbackSpec {
-		return deploy.RollbackSpec{
+	spec := func(i int) compose.RollbackSpec {
+		return compose.RollbackSpec{
 			App: hs[i].app, AppDir: hs[i].srv.AppRoot + "/" + hs[i].app, Who: "test@goship",
-			Health: deploy.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
+			Health: compose.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
 			Verify: func(ctx context.Context, image string) error {
 				asked = append(asked, image)
 				_, err := sign.Verify(ctx, image, pub, sign.VerifyOptions{Registry: opts})

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -85,12 +85,12 @@ func (w *world) plan(hs []*host, cfgs []sshconn.Config, version string) Plan {
 	}
 	return Plan{
 		Hosts: cfgs,
-		Spec: deploy.Spec{
+		Spec: compose.Spec{
 			Image: w.releases[version].String(), Version: version, Who: "test@goship",
-			Health:   deploy.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: 2 * time.Second},
-			Transfer: deploy.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+			Health:   compose.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: 2 * time.Second},
+			Transfer: compose.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 		},
-		ForHost: func(cfg sshconn.Config, spec deploy.Spec) deploy.Spec {
+		ForHost: func(cfg sshconn.Config, spec compose.Spec) compose.Spec {
 			h := byAddr[cfg.Addr()]
 			spec.App, spec.AppDir = h.app, h.srv.AppRoot+"/"+h.app
 			spec.Publish = fmt.Sprintf("127.0.0.1:%d:%d", h.port, testworld.HelloPort)

@@ -3,7 +3,7 @@
 // deploy lock (flock held by the SSH session), the health gate through an
 // SSH tunnel, getting the image there (registry pull or docker load), the
 // Records (release.json, deploys.log, current), the preflight and pruning.
-// It knows nothing of strategies or the proxy; pipeline/deploy and
+// It knows nothing of strategies or the proxy; pipeline/compose and
 // pipeline/proxy build on it.
 //
 // Layout under the app dir (default /opt/<app>):

@@ -11,7 +11,7 @@ import (
 )
 
 // Strategy names how a release went live, as release.json records it;
-// pipeline/deploy defines the strategies.
+// pipeline/compose defines the strategies.
 type Strategy string
 
 // Record is a release's release.json.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
 )
 
@@ -67,7 +67,7 @@ func readDetails(ctx context.Context, a *host.App, d *HostDetails) error {
 	if err != nil {
 		return err
 	}
-	d.Release, d.Strategy, d.Color = rec, deploy.StrategyOf(rec), rec.Color
+	d.Release, d.Strategy, d.Color = rec, compose.StrategyOf(rec), rec.Color
 	d.State, d.Health = "absent", "none"
 	if d.Digest, err = digestOf(ctx, a, rec); err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 )
 
 // After a blue-green switch, logs and details read the serving color's
@@ -18,9 +18,9 @@ func TestLogsAndDetailsReadTheServingColor(t *testing.T) {
 	w := newWorld(t)
 	h := w.newHost(t, "opsbg")
 	px := h.proxy(t)
-	bg := func(version string) deploy.Spec {
+	bg := func(version string) compose.Spec {
 		s := h.spec(version)
-		s.Strategy, s.Proxy = deploy.StrategyBlueGreen, px
+		s.Strategy, s.Proxy = compose.StrategyBlueGreen, px
 		return s
 	}
 	h.deploy(t, bg("v1"))
@@ -33,7 +33,7 @@ func TestLogsAndDetailsReadTheServingColor(t *testing.T) {
 		return containsAny(texts(v[0]), "GET /marker-v2")
 	})
 	v := views[0]
-	if v.Color != deploy.ColorGreen || v.Release != r2.Release {
+	if v.Color != compose.ColorGreen || v.Release != r2.Release {
 		t.Errorf("logs read release %s color %q, want %s green", v.Release, v.Color, r2.Release)
 	}
 	lines := texts(v)
@@ -95,7 +95,7 @@ func TestLogsAndDetailsReadTheServingColor(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if d.Release.Name != r2.Release || d.Color != deploy.ColorGreen || d.Strategy != deploy.StrategyBlueGreen {
+	if d.Release.Name != r2.Release || d.Color != compose.ColorGreen || d.Strategy != compose.StrategyBlueGreen {
 		t.Errorf("details: release %s color %q strategy %q, want %s green blue-green", d.Release.Name, d.Color, d.Strategy, r2.Release)
 	}
 	if want := w.images["v2"].DigestStr(); d.Digest != want {

@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -106,7 +106,7 @@ func serving(ctx context.Context, a *host.App) (host.Record, *host.App, error) {
 	if err != nil {
 		return host.Record{}, nil, fmt.Errorf("reading the current release on %s: %w", a.Target(), err)
 	}
-	return rec, deploy.ServingApp(a, rec), nil
+	return rec, compose.ServingApp(a, rec), nil
 }
 
 // servingContainer is the current release and its container's ID.

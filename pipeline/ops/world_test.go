@@ -16,7 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -115,18 +115,18 @@ func (h *server) dial(t *testing.T) *sshconn.Client {
 }
 
 // spec deploys version with recreate, published on the host's port.
-func (h *server) spec(version string) deploy.Spec {
-	return deploy.Spec{
+func (h *server) spec(version string) compose.Spec {
+	return compose.Spec{
 		App: h.app, AppDir: h.dir(), Image: h.w.images[version].String(), Version: version, Who: "test@goship",
 		Publish:  fmt.Sprintf("127.0.0.1:%d:%d", h.port, testworld.HelloPort),
-		Health:   deploy.Health{Timeout: 30 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
-		Transfer: deploy.Registry{Host: h.w.reg.Host, Username: h.w.reg.Username, Password: h.w.reg.Password},
+		Health:   compose.Health{Timeout: 30 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
+		Transfer: compose.Registry{Host: h.w.reg.Host, Username: h.w.reg.Username, Password: h.w.reg.Password},
 	}
 }
 
-func (h *server) deploy(t *testing.T, spec deploy.Spec) *deploy.Result {
+func (h *server) deploy(t *testing.T, spec compose.Spec) *compose.Result {
 	t.Helper()
-	res, err := deploy.Deploy(context.Background(), h.dial(t), spec)
+	res, err := compose.Deploy(context.Background(), h.dial(t), spec)
 	if err != nil {
 		t.Fatalf("deploy %s to %s: %v", spec.Version, h.app, err)
 	}
@@ -134,12 +134,12 @@ func (h *server) deploy(t *testing.T, spec deploy.Spec) *deploy.Result {
 }
 
 // proxy is a blue-green proxy of the test's own on h.
-func (h *server) proxy(t *testing.T) deploy.Proxy {
+func (h *server) proxy(t *testing.T) compose.Proxy {
 	t.Helper()
 	name := fmt.Sprintf("gsproxy%d", testworld.FreePort(t))
 	t.Cleanup(func() { _, _ = h.w.docker.Try(nil, "network", "rm", name) })
 	t.Cleanup(func() { h.w.docker.RemoveComposeProject(name) })
-	return deploy.Proxy{Name: name, Root: h.srv.AppRoot + "/" + name, Image: testworld.ProxyImage(t, h.w.docker), Drain: 2 * time.Second}
+	return compose.Proxy{Name: name, Root: h.srv.AppRoot + "/" + name, Image: testworld.ProxyImage(t, h.w.docker), Drain: 2 * time.Second}
 }
 
 // get requests path on the host's published port, as a user would, and

@@ -1,0 +1,173 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// Prepared is one server made ready for a deploy and held: the spec is
+// valid, the server passed its preflight and the deploy lock is taken,
+// but nothing has changed yet. A fleet prepares every host before it
+// deploys to any, so one unreachable or locked host stops the run with
+// nothing changed anywhere. Deploy, Rollback, Verify and Restore run
+// under the held lock; Release lets it go.
+type Prepared struct {
+	a       *host.App
+	spec    Spec
+	lock    *host.Held
+	current string
+}
+
+// Validate checks spec the way Deploy does, with no network traffic.
+func (s Spec) Validate() error {
+	_, err := s.withDefaults()
+	return err
+}
+
+// ErrNoTarball is an ssh transfer without its image tarball.
+var ErrNoTarball = errors.New("ssh transfer: no image tarball to stream")
+
+// ready checks what a valid spec still needs to run and Validate does not
+// ask for (a caller validates the request before it exports the tarball):
+// the ssh transfer's tarball. It is checked before the first remote
+// command, as everything else is.
+func (s Spec) ready() error {
+	if t, ok := s.Transfer.(SSH); ok && t.Tarball == nil {
+		return ErrNoTarball
+	}
+	return nil
+}
+
+// Prepare validates spec, runs the preflight (docker, compose, flock,
+// disk) and takes the app's deploy lock on the server behind c.
+func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, error) {
+	spec, err := spec.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.ready(); err != nil {
+		return nil, err
+	}
+	a := host.New(c, spec.App, spec.AppDir, spec.Service).WithTimeouts(spec.Timeouts)
+	l, err := a.BeginWithin(ctx, spec.MinFreeMB, spec.Who, spec.LockWait, spec.LockWaiting)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{a: a, spec: spec, lock: l}
+	if p.current, err = a.Current(ctx); err != nil {
+		p.Release()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Current is the release that was current when the lock was taken ("" for
+// an app never deployed there).
+func (p *Prepared) Current() string { return p.current }
+
+// Deploy ships the prepared spec, exactly as Deploy does. The result is
+// never nil: its Outcome says what serves now.
+func (p *Prepared) Deploy(ctx context.Context) (*Result, error) {
+	return p.deploy(ctx, time.Now())
+}
+
+// deploy chooses the strategy from the spec and the current release's
+// record, and delegates to it.
+func (p *Prepared) deploy(ctx context.Context, start time.Time) (*Result, error) {
+	existing, cur, err := p.a.History(ctx)
+	if err != nil {
+		return unchanged(), err
+	}
+	prev, _ := host.FindRecord(existing, cur)
+	st, spec, err := forDeploy(p.spec, prev)
+	if err != nil {
+		return unchanged(), err
+	}
+	res, err := st.deploy(ctx, &deployment{a: p.a, spec: spec, existing: existing, prev: prev, start: start})
+	res.Strategy = st.describe()
+	return res, err
+}
+
+// Rollback brings back release to (as Rollback with RollbackSpec.To),
+// gated with the prepared spec's health timing.
+func (p *Prepared) Rollback(ctx context.Context, to string) (*Result, error) {
+	if to == "" {
+		return unchanged(), fmt.Errorf("%w: no release named", ErrNoRollbackTarget)
+	}
+	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now(), nil)
+}
+
+// Verify gates the current release again where it runs, without starting
+// anything: every probe of its gate must pass for the settle window, and
+// its container must neither restart nor turn unhealthy meanwhile. A
+// canary is verified this way after its pause.
+func (p *Prepared) Verify(ctx context.Context) error {
+	rec, err := p.currentRecord(ctx)
+	if err != nil {
+		return err
+	}
+	return forRecord(rec).verify(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
+}
+
+// Restore brings the current release back after a deploy that was cut
+// off (its connection died) before it could roll back: releases left
+// pending are marked failed, and if current's container is not running
+// its image, current is started again and gated; with no current release
+// (a first deploy cut off) the pending one is stopped. It reports whether
+// it had to start or stop anything.
+func (p *Prepared) Restore(ctx context.Context) (bool, error) {
+	recs, cur, err := p.a.History(ctx)
+	if err != nil {
+		return false, err
+	}
+	stopped := false
+	for _, r := range recs {
+		if r.Outcome != OutcomePending || r.Name <= cur {
+			continue
+		}
+		r.Outcome, r.Error = OutcomeFailed, "the deploy was cut off before its gate passed"
+		switch {
+		case r.Color != "":
+			// A color never served: the proxy switches only after the gate.
+			removeColor(ctx, p.a, r.Name, r.Color)
+		case cur == "":
+			// A first deploy cut off: like a failed first deploy, it
+			// leaves nothing running.
+			_ = p.a.Down(ctx, r.Name)
+			stopped = true
+		}
+		_ = p.a.SaveRecord(ctx, r)
+	}
+	if cur == "" {
+		return stopped, nil
+	}
+	rec, ok := host.FindRecord(recs, cur)
+	if !ok {
+		return false, fmt.Errorf("current release %s has no release.json", cur)
+	}
+	return forRecord(rec).restore(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
+}
+
+func (p *Prepared) currentRecord(ctx context.Context) (Record, error) {
+	cur, err := p.a.Current(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	if cur == "" {
+		return Record{}, fmt.Errorf("%s has never been deployed to %s", p.spec.App, p.a.Target())
+	}
+	return p.a.Release(ctx, cur)
+}
+
+// Release lets go of the deploy lock. It is safe to call twice.
+func (p *Prepared) Release() {
+	if p.lock != nil {
+		p.lock.Release()
+		p.lock = nil
+	}
+}

@@ -1,0 +1,136 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
+)
+
+// recreate replaces the app's container in place: compose recreates the
+// service, so the app is briefly down, and a release that fails its gate
+// serves (badly) until the previous one is brought back.
+type recreate struct{}
+
+func (recreate) describe() string { return string(StrategyRecreate) }
+
+func (recreate) deploy(ctx context.Context, d *deployment) (*Result, error) {
+	spec := d.spec
+	rec := newRecord(spec, d.existing, StrategyRecreate)
+	rec.HealthPath, rec.HealthHost, rec.HealthPort = spec.Health.Path, spec.Health.Host, spec.Health.Port
+	logEvent := deployLog(ctx, d.a, spec, &rec)
+	logEvent("started", nil)
+	image, err := stage(ctx, d.a, spec, &rec, Compose)
+	if err != nil {
+		logEvent("failed", err)
+		return unchanged(), err
+	}
+	if err := migrate(ctx, d, &rec, func(args string) string { return d.a.ComposeCmd(rec.Name, args) }); err != nil {
+		var cleanup func(context.Context)
+		if d.prev.Name == "" { // the network compose run made is the new app's alone
+			cleanup = func(ctx context.Context) { _ = d.a.Down(ctx, rec.Name) }
+		}
+		return migrationFailed(ctx, d, rec, err, logEvent, cleanup)
+	}
+	if gateErr := startAndGate(ctx, d.a, rec, spec.Health); gateErr != nil {
+		return recoverFrom(ctx, d.a, rec, d.prev, spec.Health, gateErr, logEvent)
+	}
+	res, err := finish(ctx, d, rec, image, logEvent)
+	if err != nil {
+		return res, err
+	}
+	res.Pruned, _ = d.a.Prune(ctx, spec.Keep)
+	res.Took = time.Since(d.start)
+	return res, nil
+}
+
+// startAndGate brings the release up and waits for it to be healthy.
+func startAndGate(ctx context.Context, a *host.App, rec Record, h Health) error {
+	before := a.Snapshot(ctx, rec.Name)
+	if err := a.Up(ctx, rec.Name); err != nil {
+		return &host.GateError{Check: "compose up: " + err.Error(), Err: err}
+	}
+	return a.Gate(ctx, rec.Name, rec.ImageID, h, before)
+}
+
+// recoverFrom rolls back to prev (zero when there is none) after a failed
+// gate and builds the error. The outcome is RolledBack only when prev is
+// healthy again.
+func recoverFrom(ctx context.Context, a *host.App, rec, prev Record, h Health, gateErr error, logEvent func(string, error)) (*Result, error) {
+	// The deploy's own context may be what failed; recovery must still run.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.Timeout+2*time.Minute)
+	defer cancel()
+	logs := lastLogs(rctx, a, rec.Name)
+	rec.Outcome, rec.Error = OutcomeFailed, gateErr.Error()
+	_ = a.SaveRecord(rctx, rec)
+
+	res := &Result{Release: rec.Name, Image: rec.Image, Previous: prev.Name, Outcome: outcome.Failed}
+	var done string
+	if prev.Name == "" {
+		_ = a.Down(rctx, rec.Name)
+		done = "no previous release to roll back to; the failed release was stopped"
+	} else {
+		// The previous release is judged by its own gate: the new one may
+		// have changed the port or path, and whatever listens there now
+		// says nothing about the previous release.
+		err := startAndGate(rctx, a, prev, host.GateOf(prev, h))
+		var gerr *host.GateError
+		switch {
+		case errors.As(err, &gerr) && strings.HasPrefix(gerr.Check, "compose up: "):
+			done = fmt.Sprintf("ROLLBACK TO %s FAILED: %v", prev.Name, strings.TrimPrefix(gerr.Check, "compose up: "))
+		case err != nil:
+			done = fmt.Sprintf("rolled back to %s, but it is not healthy either: %v", prev.Name, err)
+		default:
+			done = "rolled back to " + prev.Name + ", which is serving"
+			res.Outcome = outcome.RolledBack
+		}
+		if res.Schema = schemaNotBack(rec, prev.Name); res.Schema != "" {
+			done += "; " + res.Schema
+		}
+	}
+	logEvent("rolled-back", fmt.Errorf("health gate: %w; %s", gateErr, done))
+	return res, failedGate(rec.Name, gateErr, done, logs)
+}
+
+// rollback starts the target in place of the current release; if it
+// fails its gate, the current one is started again.
+func (recreate) rollback(ctx context.Context, r *rollbackJob) (*Result, error) {
+	a, target, cur := r.a, r.target, r.cur
+	entry := rollbackLog(ctx, a, &target, r.who)
+	entry("started", nil)
+	if gateErr := startAndGate(ctx, a, target, r.h); gateErr != nil {
+		logs := lastLogs(ctx, a, target.Name)
+		res := &Result{Release: target.Name, Image: target.Image, Previous: cur.Name, Outcome: outcome.Failed}
+		err := fmt.Errorf("rollback to %s failed: %w", target.Name, gateErr)
+		if cur.Name != "" {
+			if startAndGate(ctx, a, cur, r.curGate) == nil {
+				err = fmt.Errorf("%w; %s is serving again", err, cur.Name)
+				res.Outcome = outcome.RolledBack
+			} else {
+				err = fmt.Errorf("%w; %s, which was current, is not healthy either", err, cur.Name)
+			}
+		}
+		entry("failed", err)
+		return res, fmt.Errorf("%w\nlast 50 log lines of %s:\n%s", err, target.Name, strings.TrimRight(logs, "\n"))
+	}
+	if err := a.SwitchCurrent(ctx, target.Name); err != nil {
+		return &Result{Release: target.Name, Previous: cur.Name, Outcome: outcome.Failed}, err
+	}
+	entry("succeeded", nil)
+	return &Result{Release: target.Name, Image: target.Image, Previous: cur.Name, Took: time.Since(r.start), Outcome: outcome.Succeeded}, nil
+}
+
+func (recreate) verify(ctx context.Context, a *host.App, cur Record, h Health) error {
+	return a.Gate(ctx, cur.Name, cur.ImageID, h, nil)
+}
+
+func (recreate) restore(ctx context.Context, a *host.App, cur Record, h Health) (bool, error) {
+	if _, st, err := a.ServiceState(ctx, cur.Name); err == nil && st.Status == "running" && st.Image == cur.ImageID {
+		return false, nil
+	}
+	return true, startAndGate(ctx, a, cur, h)
+}

@@ -1,0 +1,116 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/sshconn"
+)
+
+// RollbackSpec names the app and, optionally, the release to return to.
+type RollbackSpec struct {
+	App, AppDir, Service string
+	// To is a release name; empty means the newest healthy release before
+	// the current one.
+	To  string
+	Who string
+	// Health sets the gate's timing (Timeout, Interval, Settle). Each
+	// release is gated on the path, host and port in its own record;
+	// Health's only stand in for releases recorded without them.
+	Health Health
+	// Verify, if set, checks the target release's image after the target
+	// is chosen and before anything changes on the server; its error
+	// refuses the rollback.
+	Verify func(ctx context.Context, image string) error
+	// LockWait is how long to wait for the deploy lock another deploy or
+	// rollback of the app holds (default 0: fail at once, naming it);
+	// LockWaiting, when set, is told who holds it while this one waits.
+	LockWait    time.Duration
+	LockWaiting func(*LockedError)
+}
+
+// Rollback brings back an earlier release, gates it, and points current
+// at it. If the target fails its gate, the release that was current is
+// brought back.
+func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Result, error) {
+	start := time.Now()
+	if err := host.CheckLockWait(spec.LockWait); err != nil {
+		return unchanged(), err
+	}
+	s, err := host.Open(c, spec.App, spec.AppDir, spec.Service)
+	if err != nil {
+		return unchanged(), err
+	}
+	h, err := spec.Health.WithDefaults()
+	if err != nil {
+		return unchanged(), err
+	}
+	who := spec.Who
+	if who == "" {
+		who = "goship"
+	}
+	l, err := s.BeginWithin(ctx, 0, who, spec.LockWait, spec.LockWaiting)
+	if err != nil {
+		return unchanged(), err
+	}
+	defer l.Release()
+	return rollbackLocked(ctx, s, spec.To, h, who, start, spec.Verify)
+}
+
+// rollbackLocked is Rollback once the server passed its preflight and the
+// deploy lock is held; h is the gate's timing with its defaults.
+func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who string, start time.Time, verify func(context.Context, string) error) (*Result, error) {
+	recs, cur, err := s.History(ctx)
+	if err != nil {
+		return unchanged(), err
+	}
+	target := to
+	if target == "" {
+		target = host.PreviousHealthy(recs, cur)
+	}
+	if target == "" {
+		return unchanged(), fmt.Errorf("%w: %s has no healthy release before %q", ErrNoRollbackTarget, s.Name(), cur)
+	}
+	rec, ok := host.FindRecord(recs, target)
+	if !ok {
+		return unchanged(), fmt.Errorf("%w: no release %q of %s (see releases)", ErrNoRollbackTarget, target, s.Name())
+	}
+	if target == cur {
+		return unchanged(), fmt.Errorf("release %s is already current", target)
+	}
+	if verify != nil {
+		if err := verify(ctx, rec.Image); err != nil {
+			return unchanged(), fmt.Errorf("rollback of %s to %s refused, nothing changed: %w", s.Name(), target, err)
+		}
+	}
+	// Gate the target the way it was gated when it was deployed.
+	if h.Port == 0 {
+		h.Port = DefaultContainerPort // published 1:1 by default
+	}
+	curRec, _ := host.FindRecord(recs, cur)
+	st, err := forRollback(rec, curRec)
+	if err != nil {
+		return unchanged(), err
+	}
+	res, err := st.rollback(ctx, &rollbackJob{a: s, target: rec, cur: curRec, h: host.GateOf(rec, h), curGate: host.GateOf(curRec, h), who: who, start: start})
+	res.Strategy = st.describe()
+	if migrated, ok := newestMigrationAfter(recs, target); ok && err == nil {
+		res.Schema = schemaNotBack(migrated, target)
+	}
+	return res, err
+}
+
+// rollbackLog is the deploys.log writer for one rollback to rec: it
+// reads rec when called (blue-green picks its color after).
+func rollbackLog(ctx context.Context, a *host.App, rec *Record, who string) func(outcome string, err error) {
+	return func(outcome string, err error) {
+		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: rec.Name, Image: rec.Image, Who: who, Outcome: outcome,
+			Strategy: rec.Strategy, Color: rec.Color}
+		if err != nil {
+			e.Error = err.Error()
+		}
+		_ = a.AppendLog(context.WithoutCancel(ctx), e)
+	}
+}
