@@ -189,7 +189,9 @@ func (d *Deployment) WithUnverified(
 ) *Deployment {
 	d.Unverified = reason
 	if reason == "" {
-		return d.set(func(*job.Deploy) error { return fmt.Errorf("with-unverified needs a reason: it is logged on the target") })
+		return d.set(func(*job.Deploy) error {
+			return fmt.Errorf("with-unverified needs a reason: it is logged on the target")
+		})
 	}
 	return d
 }

@@ -83,8 +83,8 @@ func (d *Deployment) job(ctx context.Context) (job.Job, *mounts, error) {
 // rollbackRequest is a rollback's flags, the same on every target.
 type rollbackRequest struct {
 	to, healthTimeout, healthSettle, lockWait, registryUsername string
-	registryPassword                                           *dagger.Secret
-	unverified                                                 string
+	registryPassword                                            *dagger.Secret
+	unverified                                                  string
 }
 
 // rollbackOn brings back a recorded release of the app on t.

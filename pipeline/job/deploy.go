@@ -25,8 +25,8 @@ type Deploy struct {
 	Strategy string `json:"strategy,omitempty"`
 	// Drain is how long the old release may finish in-flight requests
 	// after a blue-green switch.
-	Drain Duration `json:"drain,omitempty"`
-	Health Health  `json:"health"`
+	Drain  Duration `json:"drain,omitempty"`
+	Health Health   `json:"health"`
 	// LockWait is how long to wait for another deploy's lock.
 	LockWait Duration `json:"lockWait,omitempty"`
 

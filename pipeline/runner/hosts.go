@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/deploy"
+	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/fleet"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/job"
@@ -92,14 +92,14 @@ func (h *hosts) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 		c = &job.Compose{}
 	}
 	run := h.e.run
-	spec := deploy.Spec{
+	spec := compose.Spec{
 		App: run.App, AppDir: h.cfg.AppDir, Service: h.cfg.Service, Image: d.Image,
 		Version: run.Version, Commit: run.Commit, Who: run.Who,
 		AllowOutsidePaths: c.AllowOutsidePaths, ContainerPort: run.Port, Publish: c.Publish, Keep: d.Keep,
-		Health: deploy.Health{Path: d.Health.Path, Port: d.Health.Port, Timeout: d.Health.Timeout.Std(), Settle: d.Health.Settle.Std()},
-		Timeouts: deploy.Timeouts{Pull: c.PullTimeout.Std(), Up: c.UpTimeout.Std(), Migrate: c.MigrateTimeout.Std()},
+		Health:   compose.Health{Path: d.Health.Path, Port: d.Health.Port, Timeout: d.Health.Timeout.Std(), Settle: d.Health.Settle.Std()},
+		Timeouts: compose.Timeouts{Pull: c.PullTimeout.Std(), Up: c.UpTimeout.Std(), Migrate: c.MigrateTimeout.Std()},
 		LockWait: d.LockWait.Std(), Migrate: c.Migrate,
-		LockWaiting: func(l *deploy.LockedError) { h.e.logf("%s", l.Waiting(d.LockWait.Std())) },
+		LockWaiting: func(l *compose.LockedError) { h.e.logf("%s", l.Waiting(d.LockWait.Std())) },
 	}
 	var err error
 	if spec.Strategy, err = hostStrategy(d.Strategy); err != nil {
@@ -155,21 +155,21 @@ func durText(d job.Duration) string {
 
 // hostStrategy is the compose strategy a deploy asks for ("": what the
 // app runs now).
-func hostStrategy(s string) (deploy.Strategy, error) {
-	return deploy.ParseStrategy(s)
+func hostStrategy(s string) (compose.Strategy, error) {
+	return compose.ParseStrategy(s)
 }
 
 // proxy is blue-green's proxy as the deploy asks for it: the image (with
 // a mirror, the pinned default through it), the certificate read and
 // checked.
-func (h *hosts) proxy(d job.Deploy, p *job.Proxy) (deploy.Proxy, error) {
-	out := deploy.Proxy{Drain: d.Drain.Std()}
+func (h *hosts) proxy(d job.Deploy, p *job.Proxy) (compose.Proxy, error) {
+	out := compose.Proxy{Drain: d.Drain.Std()}
 	if p == nil {
 		p = &job.Proxy{}
 	}
 	out.Image, out.Host, out.Root = p.Image, p.Host, p.Dir
 	if out.Image == "" && h.e.run.Mirror != "" {
-		img, err := image.Mirror(deploy.DefaultProxyImage().Ref(), h.e.run.Mirror)
+		img, err := image.Mirror(compose.DefaultProxyImage().Ref(), h.e.run.Mirror)
 		if err != nil {
 			return out, err
 		}
@@ -225,12 +225,12 @@ func hostReport(rep *fleet.Report) Report {
 // Rollback brings every host back to its previous healthy release (or
 // the named one), one host at a time.
 func (h *hosts) Rollback(ctx context.Context, r job.Rollback, guard Guard) (Report, error) {
-	rep, err := fleet.Rollback(ctx, h.configs, deploy.RollbackSpec{
+	rep, err := fleet.Rollback(ctx, h.configs, compose.RollbackSpec{
 		App: h.e.run.App, AppDir: h.cfg.AppDir, Service: h.cfg.Service, To: r.To, Who: h.e.run.Who,
-		Health:      deploy.Health{Timeout: r.Health.Timeout.Std(), Settle: r.Health.Settle.Std()},
+		Health:      compose.Health{Timeout: r.Health.Timeout.Std(), Settle: r.Health.Settle.Std()},
 		Verify:      guard.Verify,
 		LockWait:    r.LockWait.Std(),
-		LockWaiting: func(l *deploy.LockedError) { h.e.logf("%s", l.Waiting(r.LockWait.Std())) },
+		LockWaiting: func(l *compose.LockedError) { h.e.logf("%s", l.Waiting(r.LockWait.Std())) },
 	})
 	return hostReport(rep), err
 }
