@@ -212,14 +212,42 @@ func vetAnalyzers(pkgs []*packages.Package) error {
 	return nil
 }
 
-// compile builds the module with the real compiler through the overlay.
-func (o *Overlay) compile(ctx context.Context) error {
+// overlayFile writes the overlay as go build's -overlay file.
+func (o *Overlay) overlayFile() (string, error) {
 	overlay, err := json.Marshal(map[string]any{"Replace": o.Replace})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(o.tmp, "overlay.json")
+	return path, os.WriteFile(path, overlay, 0o644)
+}
+
+// Test runs the module package's own unit tests (the wiring that needs no
+// engine: flag checks, the object chain, defaults) through the overlay.
+// Vet is off: go vet cannot chdir into the stand-in bindings, and Check
+// already ran vet's analyzers on the package.
+func Test(ctx context.Context, dir string, args ...string) error {
+	o, err := NewOverlay(ctx, dir)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(o.tmp, "overlay.json")
-	if err := os.WriteFile(path, overlay, 0o644); err != nil {
+	defer func() { _ = o.Close() }()
+	path, err := o.overlayFile()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-vet=off", "-overlay=" + path}, append(args, ".")...)...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = o.Dir, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("modcheck: the Dagger module's unit tests: %w", err)
+	}
+	return nil
+}
+
+// compile builds the module with the real compiler through the overlay.
+func (o *Overlay) compile(ctx context.Context) error {
+	path, err := o.overlayFile()
+	if err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-overlay="+path, "-o", os.DevNull, ".")
@@ -247,6 +275,7 @@ func moduleRules(p *packages.Package) []string {
 		})
 	}
 	problems = append(problems, groupedDeclarations(p)...)
+	problems = append(problems, undocumentedArguments(p)...)
 	scope := p.Types.Scope()
 	for _, n := range scope.Names() {
 		tn, ok := scope.Lookup(n).(*types.TypeName)
@@ -307,6 +336,48 @@ func groupedDeclarations(p *packages.Package) []string {
 						report(st.Fields, "fields")
 					}
 				}
+			}
+		}
+	}
+	return problems
+}
+
+// MaxParams is the most arguments a module function other than the
+// constructor takes: settings beyond that belong on a chained object.
+const MaxParams = 10
+
+// undocumentedArguments finds arguments of exported functions without a
+// doc comment right above them (Dagger shows it in --help and in
+// `dagger functions`; an argument without one is blank there), and
+// functions other than New with more than MaxParams arguments.
+func undocumentedArguments(p *packages.Package) []string {
+	var problems []string
+	for _, file := range p.Syntax {
+		if strings.HasSuffix(p.Fset.Position(file.Pos()).Filename, "dagger.gen.go") {
+			continue
+		}
+		// The line each comment group ends on.
+		ends := map[int]bool{}
+		for _, cg := range file.Comments {
+			ends[p.Fset.Position(cg.End()).Line] = true
+		}
+		for _, decl := range file.Decls {
+			d, ok := decl.(*ast.FuncDecl)
+			if !ok || !d.Name.IsExported() || (d.Recv == nil && d.Name.Name != "New") {
+				continue
+			}
+			params := 0
+			for _, f := range d.Type.Params.List {
+				if sel, ok := f.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "Context" {
+					continue
+				}
+				params += max(len(f.Names), 1)
+				if !ends[p.Fset.Position(f.Pos()).Line-1] {
+					problems = append(problems, fmt.Sprintf("%s: argument %s of %s has no doc comment above it (it would be blank in --help)", p.Fset.Position(f.Pos()), identNames(f.Names), d.Name.Name))
+				}
+			}
+			if d.Name.Name != "New" && params > MaxParams {
+				problems = append(problems, fmt.Sprintf("%s: %s takes %d arguments (at most %d): move a group of settings to a chained With… function", p.Fset.Position(d.Pos()), d.Name.Name, params, MaxParams))
 			}
 		}
 	}

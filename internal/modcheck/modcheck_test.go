@@ -3,6 +3,7 @@ package modcheck
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,10 +50,24 @@ import (
 
 type Goship struct{ Source *dagger.Directory }
 
-func New(source *dagger.Directory) *Goship { return &Goship{Source: source} }
+func New(
+	// The source.
+	source *dagger.Directory,
+) *Goship {
+	return &Goship{Source: source}
+}
 
 var _ context.Context
 `
+
+// manyArgs declares n more documented int arguments, b0 to b<n-1>.
+func manyArgs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "\t// Argument %d.\n\tb%d int,\n", i, i)
+	}
+	return b.String()
+}
 
 func TestCheck(t *testing.T) {
 	tests := []struct {
@@ -75,12 +90,22 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "map argument codegen would reject",
-			body:    `func (g *Goship) Labels(labels map[string]string) string { return "" }`,
+			body: `func (g *Goship) Labels(
+	// Labels.
+	labels map[string]string,
+) string {
+	return ""
+}`,
 			wantErr: "maps cannot cross the Dagger API",
 		},
 		{
 			name:    "duration argument codegen would reject",
-			body:    "func (g *Goship) Wait(d time.Duration) string { return d.String() }",
+			body: `func (g *Goship) Wait(
+	// How long.
+	d time.Duration,
+) string {
+	return d.String()
+}`,
 			wantErr: "time.Duration cannot cross",
 		},
 		{
@@ -90,8 +115,23 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "grouped arguments lose their docs",
-			body:    `func (g *Goship) Pair(host, user string) string { return host + user }`,
+			body: `func (g *Goship) Pair(
+	// Host and user.
+	host, user string,
+) string {
+	return host + user
+}`,
 			wantErr: "arguments host, user share one declaration",
+		},
+		{
+			name:    "an argument without a doc line is blank in --help",
+			body:    `func (g *Goship) Greet(name string) string { return name }`,
+			wantErr: "argument name of Greet has no doc comment",
+		},
+		{
+			name: "too many arguments for one function",
+			body: "func (g *Goship) Wide(\n" + strings.Repeat("\t// An argument.\n\ta int,\n", 1) + manyArgs(11) + ") int { return a }",
+			wantErr: "Wide takes 12 arguments (at most 10)",
 		},
 		{
 			name: "vet finding",

@@ -1,6 +1,7 @@
 // Command modcheck type-checks the goship Dagger module without an engine.
 //
-//	go run ./internal/cmd/modcheck [dir]
+//	go run ./internal/cmd/modcheck [dir]          type-check and vet the module
+//	go run ./internal/cmd/modcheck test [go test flags]  run its unit tests
 package main
 
 import (
@@ -12,6 +13,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "test" {
+		if err := modcheck.Test(context.Background(), ".", os.Args[2:]...); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	dir := "."
 	if len(os.Args) > 1 {
 		dir = os.Args[1]
