@@ -51,7 +51,7 @@ func TestDeployThroughABastion(t *testing.T) {
 		}
 		return args
 	}
-	deploy := []string{"deploy", "--transfer=ssh", fmt.Sprintf("--publish=127.0.0.1:%d:8080", port), "--health-timeout=60s"}
+	deploy := []string{"deployment", "--transfer=ssh", fmt.Sprintf("--publish=127.0.0.1:%d:8080", port), "with-health", "--timeout=60s", "run"}
 
 	// Without the bastion the server is out of reach: the jump is what
 	// makes the deploy below work.

@@ -19,22 +19,23 @@ func TestBlueGreenThroughTheModule(t *testing.T) {
 	src := filepath.Join(testworld.RepoRoot(t), "examples", "hello-service")
 	srv := startServer(t)
 	proxyImage, proxyDir := blueGreenProxy(t, docker, srv)
-	deploy := func(created string, extra ...string) result {
+	deploy := func(created, timeout string, flags ...string) result {
 		args := append([]string{"--sha=" + sha, "--ref=refs/heads/main", "--created=" + created, "--healthcheck=health", "server"}, srv.args...)
-		args = append(append(args, "deploy", "--transfer=ssh", "--strategy=blue-green", "--proxy-image="+proxyImage, "--proxy-dir="+proxyDir, "--drain=5s"), srv.app...)
-		return goship(t, src, nil, append(args, extra...)...)
+		args = append(append(append(args, "deployment", "--transfer=ssh", srv.publish), flags...),
+			"with-blue-green", "--drain=5s", "with-proxy", "--image="+proxyImage, "--dir="+proxyDir, "with-health", "--timeout="+timeout, "run")
+		return goship(t, src, nil, args...)
 	}
-	must(t, deploy("2026-01-01T00:00:00Z"), "first blue-green deploy")
+	must(t, deploy("2026-01-01T00:00:00Z", "60s"), "first blue-green deploy")
 	v1 := getEventually(t, srv.url+"/version")
 
 	p := testworld.StartProber(srv.url + "/healthz")
-	must(t, deploy("2026-02-01T00:00:00Z"), "blue-green v1 -> v2")
+	must(t, deploy("2026-02-01T00:00:00Z", "60s"), "blue-green v1 -> v2")
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
 		t.Fatalf("/version after v2 = %q", v)
 	}
 	broken := filepath.Join(t.TempDir(), "broken.env")
 	writeFile(t, broken, "HELLO_BROKEN=1\n")
-	mustFail(t, deploy("2026-03-01T00:00:00Z", "--env=file://"+broken, "--health-timeout=15s"), "a broken blue-green release", "failed health gate")
+	mustFail(t, deploy("2026-03-01T00:00:00Z", "15s", "--env=file://"+broken), "a broken blue-green release", "failed health gate")
 	rollback := append(append([]string{"--sha=" + sha, "server"}, srv.args...), "rollback")
 	must(t, goship(t, src, nil, rollback...), "blue-green rollback")
 	p.Finish(t, "probes across v1 -> v2, a broken v3 and a rollback", 200)

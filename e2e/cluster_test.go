@@ -112,6 +112,11 @@ func TestClusterThroughTheModule(t *testing.T) {
 		chain := []string{"cluster", "--kubeconfig=" + kubeconfig, "--namespace=" + c.namespace, fn}
 		return call(created, append(chain, args...)...)
 	}
+	// deploy is `deployment <flags> with-health --timeout … --settle … run`.
+	deploy := func(created, timeout, settle string, flags ...string) result {
+		args := append(flags, "with-health", "--timeout="+timeout, "--settle="+settle, "run")
+		return on(created, "deployment", args...)
+	}
 	publish := func(created string) string {
 		// The kit's registry has no auth; publish wants credentials, which
 		// it may send to a registry that ignores them.
@@ -131,26 +136,25 @@ func TestClusterThroughTheModule(t *testing.T) {
 	mustFail(t, call("2026-01-01T00:00:00Z", "cluster", "--kubeconfig="+kubeconfig, "--namespace=goship-no-such-ns", "status"),
 		"an unknown namespace", `"goship-no-such-ns"`)
 	missing := c.registry + "/goship/hello@sha256:" + strings.Repeat("0", 64)
-	mustFail(t, on("2026-01-01T00:00:00Z", "deploy", "--image="+missing), "a missing image", strings.Repeat("0", 12))
-	mustFail(t, on("2026-01-01T00:00:00Z", "deploy", "--image="+c.registry+"/goship/hello:latest"), "a tag, not a digest", "digest")
+	mustFail(t, on("2026-01-01T00:00:00Z", "deployment", "--image="+missing, "run"), "a missing image", strings.Repeat("0", 12))
+	mustFail(t, on("2026-01-01T00:00:00Z", "deployment", "--image="+c.registry+"/goship/hello:latest", "run"), "a tag, not a digest", "digest")
 	c.empty(t, "the refused deploys")
 
 	v1, v2 := publish("2026-01-01T00:00:00Z"), publish("2026-02-01T00:00:00Z")
-	settle := []string{"--health-timeout=3m", "--health-settle=3s"}
-	must(t, on("2026-01-01T00:00:00Z", "deploy", append([]string{"--image=" + v1}, settle...)...), "deploy v1")
+	must(t, deploy("2026-01-01T00:00:00Z", "3m", "3s", "--image="+v1), "deploy v1")
 	url := c.serviceURL(t, "hello")
 	if v := getEventually(t, url+"/version"); !strings.Contains(v, "0.0.0-20260101000000-01234567") {
 		t.Fatalf("/version after v1 = %q", v)
 	}
 
 	p := testworld.StartProber(url + "/healthz")
-	must(t, on("2026-02-01T00:00:00Z", "deploy", append([]string{"--image=" + v2}, settle...)...), "deploy v1 -> v2")
+	must(t, deploy("2026-02-01T00:00:00Z", "3m", "3s", "--image="+v2), "deploy v1 -> v2")
 	if v := getEventually(t, url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
 		t.Fatalf("/version after v2 = %q", v)
 	}
 	broken := filepath.Join(dir, "broken.env")
 	writeFile(t, broken, "HELLO_BROKEN=1\n")
-	mustFail(t, on("2026-03-01T00:00:00Z", "deploy", "--image="+v2, "--env=file://"+broken, "--health-timeout=40s", "--health-settle=3s"),
+	mustFail(t, deploy("2026-03-01T00:00:00Z", "40s", "3s", "--image="+v2, "--env=file://"+broken),
 		"a broken v3", "rolled back to")
 	p.Finish(t, "probes through the Service across v1 -> v2 and a broken v3", 100)
 	if v := getEventually(t, url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
@@ -181,7 +185,7 @@ func TestClusterThroughTheModule(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		slow = on("2026-05-01T00:00:00Z", "deploy", "--image="+v2, "--health-timeout=3m", "--health-settle=20s")
+		slow = deploy("2026-05-01T00:00:00Z", "3m", "20s", "--image="+v2)
 	}()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -194,7 +198,7 @@ func TestClusterThroughTheModule(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	mustFail(t, on("2026-05-02T00:00:00Z", "deploy", "--image="+v1), "a deploy while another holds the lock", "goship refs/heads/main@")
+	mustFail(t, on("2026-05-02T00:00:00Z", "deployment", "--image="+v1, "run"), "a deploy while another holds the lock", "goship refs/heads/main@")
 	wg.Wait()
 	must(t, slow, "the deploy that held the lock")
 }

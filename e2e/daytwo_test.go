@@ -29,15 +29,17 @@ func TestDayTwoThroughTheModule(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "cert.pem"), string(certPEM))
 	writeFile(t, filepath.Join(dir, "key.pem"), string(keyPEM))
-	server := append(append([]string{"--sha=" + sha, "--healthcheck=health", "server"}, srv.args...),
-		"--tls-cert=file://"+filepath.Join(dir, "cert.pem"), "--tls-key=file://"+filepath.Join(dir, "key.pem"), "--tls-redirect-from=0")
+	server := append([]string{"--sha=" + sha, "--healthcheck=health", "server"}, srv.args...)
 	on := func(created string, fn ...string) result {
 		args := append([]string{"--created=" + created}, server...)
 		return goship(t, src, nil, append(args, fn...)...)
 	}
-	deploy := func(created string, extra ...string) result {
-		args := append([]string{"deploy", "--transfer=ssh", "--strategy=blue-green", "--proxy-image=" + proxyImage, "--proxy-dir=" + proxyDir, "--drain=5s"}, srv.app...)
-		return on(created, append(args, extra...)...)
+	// deploy is a blue-green deployment over HTTPS, with more With… calls.
+	deploy := func(created string, chain ...string) result {
+		args := []string{"deployment", "--transfer=ssh", srv.publish, "with-blue-green", "--drain=5s",
+			"with-proxy", "--image=" + proxyImage, "--dir=" + proxyDir, "--tls-cert=file://" + filepath.Join(dir, "cert.pem"),
+			"--tls-key=file://" + filepath.Join(dir, "key.pem"), "--tls-redirect-from=-1", "with-health", "--timeout=60s"}
+		return on(created, append(append(args, chain...), "run")...)
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(ca.CertPEM)
@@ -100,12 +102,12 @@ func TestDayTwoThroughTheModule(t *testing.T) {
 
 	// A migration that fails stops the deploy before the switch.
 	p := testworld.StartProber(https+"/healthz", testworld.ProbeTLS(trusting))
-	mustFail(t, deploy("2026-02-01T00:00:00Z", "--migrate=health", "--migrate-timeout=1m", "--lock-wait=30s"), "a deploy whose migration fails", "migrat")
+	mustFail(t, deploy("2026-02-01T00:00:00Z", "with-migration", "--command=health", "--timeout=1m", "with-timeouts", "--lock-wait=30s"), "a deploy whose migration fails", "migrat")
 	p.Finish(t, "probes across a deploy whose migration failed", 50)
 	if _, _, v := get("/version"); !strings.Contains(v, "0.0.0-20260101000000-01234567") {
 		t.Fatalf("/version after the failed migration = %q, want the first release still serving", v)
 	}
-	must(t, deploy("2026-03-01T00:00:00Z", "--lock-wait=30s", "--pull-timeout=5m"), "a deploy with --lock-wait and --pull-timeout")
+	must(t, deploy("2026-03-01T00:00:00Z", "with-timeouts", "--lock-wait=30s", "--pull=5m"), "a deploy with with-timeouts --lock-wait and --pull")
 	if _, _, v := get("/version"); !strings.Contains(v, "0.0.0-20260301000000-01234567") {
 		t.Fatalf("/version after the last deploy = %q", v)
 	}

@@ -21,9 +21,9 @@ import (
 
 // server is the test world's docker host as goship's SSH flags name it.
 type server struct {
-	args []string // --host … --known-hosts …, for every server function
-	app  []string // --app-dir and --publish of the app under test
-	url  string   // the app as this machine reaches it
+	args    []string // --host … --known-hosts … --app-dir, for every server function
+	publish string   // --publish of the app under test, for its deployments
+	url     string   // the app as this machine reaches it
 
 	addr       string // host:port
 	appDir     string
@@ -53,8 +53,8 @@ func startServer(t *testing.T) server {
 	return server{
 		args: []string{"--host=" + srv.Host, "--port=" + strconv.Itoa(srv.Port), "--user=" + srv.User,
 			"--key=file://" + key, "--known-hosts=file://" + known, "--app-dir=" + srv.AppRoot + "/hello"},
-		app:  []string{fmt.Sprintf("--publish=127.0.0.1:%d:8080", port), "--health-timeout=60s"},
-		url:  fmt.Sprintf("http://127.0.0.1:%d", port),
+		publish: fmt.Sprintf("--publish=127.0.0.1:%d:8080", port),
+		url:     fmt.Sprintf("http://127.0.0.1:%d", port),
 		addr: srv.Addr(), appDir: srv.AppRoot + "/hello", clientKey: srv.ClientKeyPEM, knownHosts: srv.KnownHosts,
 		publicKey: signer.PublicKey(),
 	}
@@ -70,10 +70,10 @@ func TestPublishDeployRollback(t *testing.T) {
 	reg.TrustForDocker(t) // the server pulls from it, as a private registry's hosts are set up
 	srv := startServer(t)
 	hook := startWebhook(t)
-	srv.args = append(srv.args, "--notify=env://GOSHIP_HOOK")
 	env := []string{"REG_PASSWORD=" + reg.Password, "GOSHIP_HOOK=json+" + hook.url}
 	ctx := func(created string) []string {
-		return []string{"--sha=" + sha, "--ref=refs/heads/main", "--created=" + created, "--registry-ca=" + reg.CAFile, "--healthcheck=health"}
+		return []string{"--sha=" + sha, "--ref=refs/heads/main", "--created=" + created, "--registry-ca=" + reg.CAFile, "--healthcheck=health",
+			"--notify=env://GOSHIP_HOOK"}
 	}
 	call := func(created string, args ...string) result {
 		return goship(t, src, env, append(ctx(created), args...)...)
@@ -89,24 +89,25 @@ func TestPublishDeployRollback(t *testing.T) {
 		chain := append(append([]string{"server"}, srv.args...), fn)
 		return call(created, append(chain, args...)...)
 	}
-	deploy := func(created string, extra ...string) result {
-		return on(created, "deploy", append(srv.app, extra...)...)
+	// deploy is `deployment <flags> with-health --timeout=… run`.
+	deploy := func(created, timeout string, flags ...string) result {
+		return on(created, "deployment", append(append([]string{srv.publish}, flags...), "with-health", "--timeout="+timeout, "run")...)
 	}
-	must(t, deploy("2026-01-01T00:00:00Z", "--image="+ref, "--registry-username="+reg.Username, "--registry-password=env://REG_PASSWORD"), "deploy from the registry")
+	must(t, deploy("2026-01-01T00:00:00Z", "60s", "--image="+ref, "--registry-username="+reg.Username, "--registry-password=env://REG_PASSWORD"), "deploy from the registry")
 	hook.expect(t, "deploy", "succeeded")
 	v1 := getEventually(t, srv.url+"/version")
 	if !strings.Contains(v1, "0.0.0-20260101000000-01234567") {
 		t.Fatalf("/version after the first deploy = %q", v1)
 	}
 
-	must(t, deploy("2026-02-01T00:00:00Z", "--transfer=ssh"), "deploy over ssh")
+	must(t, deploy("2026-02-01T00:00:00Z", "60s", "--transfer=ssh"), "deploy over ssh")
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
 		t.Fatalf("/version after the ssh deploy = %q", v)
 	}
 
 	broken := filepath.Join(t.TempDir(), "broken.env")
 	writeFile(t, broken, "HELLO_BROKEN=1\n")
-	mustFail(t, deploy("2026-03-01T00:00:00Z", "--transfer=ssh", "--env=file://"+broken, "--health-timeout=20s"),
+	mustFail(t, deploy("2026-03-01T00:00:00Z", "20s", "--transfer=ssh", "--env=file://"+broken),
 		"deploy of a broken release", "failed health gate", "rolled back to")
 	hook.expect(t, "deploy", "succeeded")
 	hook.expect(t, "deploy", "rolled-back")
@@ -133,8 +134,8 @@ func TestPublishDeployRollback(t *testing.T) {
 	}
 	mustFail(t, on(later, "unlock"), "unlock with no deploy running", "not held")
 
-	release := append(append([]string{"--scanners=secret", "server"}, srv.args...), "release")
-	release = append(append(release, registryArgs...), "--publish="+strings.TrimPrefix(srv.app[0], "--publish="))
+	release := append(append([]string{"--scanners=secret", "server"}, srv.args...), "deployment", srv.publish, "release")
+	release = append(release, registryArgs...)
 	must(t, call("2026-04-01T00:00:00Z", release...), "release")
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260401000000-01234567") {
 		t.Fatalf("/version after release = %q", v)
