@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e && oldsign
 
 package e2e
 
