@@ -244,6 +244,54 @@ func Test(ctx context.Context, dir string, args ...string) error {
 	return nil
 }
 
+// Tidy runs `go mod tidy` (with -diff: only reports what it would change)
+// on the module in dir. go mod tidy reads files, not overlays, so the
+// stand-in bindings are written into the tree for the run and removed
+// after; a tree that has real bindings (dagger develop) is tidied with
+// those, untouched.
+func Tidy(ctx context.Context, dir string, diff bool) error {
+	o, err := NewOverlay(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = o.Close() }()
+	var written []string
+	defer func() {
+		for _, f := range written {
+			_ = os.Remove(f)
+		}
+		_ = os.Remove(filepath.Join(o.Dir, "internal", "dagger")) // only if empty
+	}()
+	for target, content := range o.Files {
+		if string(content) == "package dagger\n" {
+			continue // a real binding the overlay hides: keep it
+		}
+		if _, err := os.Stat(target); err == nil {
+			continue // real bindings are there
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, content, 0o644); err != nil { //nolint:gosec // a generated source file
+			return err
+		}
+		written = append(written, target)
+	}
+	args := []string{"mod", "tidy"}
+	if diff {
+		args = append(args, "-diff")
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = o.Dir, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if diff {
+			return fmt.Errorf("modcheck: go.mod/go.sum are not tidy (the diff above); run `go run ./internal/cmd/modcheck tidy`: %w", err)
+		}
+		return fmt.Errorf("modcheck: go mod tidy: %w", err)
+	}
+	return nil
+}
+
 // compile builds the module with the real compiler through the overlay.
 func (o *Overlay) compile(ctx context.Context) error {
 	path, err := o.overlayFile()

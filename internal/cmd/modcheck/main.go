@@ -2,6 +2,7 @@
 //
 //	go run ./internal/cmd/modcheck [dir]          type-check and vet the module
 //	go run ./internal/cmd/modcheck test [go test flags]  run its unit tests
+//	go run ./internal/cmd/modcheck tidy [-diff]          go mod tidy with the stand-in bindings
 package main
 
 import (
@@ -15,6 +16,13 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "test" {
 		if err := modcheck.Test(context.Background(), ".", os.Args[2:]...); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "tidy" {
+		if err := modcheck.Tidy(context.Background(), ".", len(os.Args) > 2 && os.Args[2] == "-diff"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
