@@ -36,8 +36,12 @@ go vet "${pkgs[@]}"
 go vet -tags world ./internal/testworld
 (cd examples/hello-service && go vet ./...)
 
-step "Dagger module type-check (modcheck)"
-go run ./internal/cmd/modcheck .
+step "Dagger module type-check, unit tests and go mod tidy (modcheck)"
+modcheck=$(mktemp -d)/modcheck
+go build -o "$modcheck" ./internal/cmd/modcheck
+"$modcheck" .
+"$modcheck" test -count=1
+"$modcheck" tidy -diff
 
 step golangci-lint
 golangci-lint run "${pkgs[@]}"
