@@ -78,6 +78,12 @@ func Sign(ctx context.Context, ref string, key *Key, ev Evidence, opts Options) 
 	if err != nil {
 		return nil, err
 	}
+	return write(ctx, st, desc, platforms, scans, key, ev, opts)
+}
+
+// write signs and stores the statements of a gated signing.
+func write(ctx context.Context, st store, desc v1.Descriptor, platforms []platform, scans []Scan, key *Key, ev Evidence, opts Options) (*Signed, error) {
+	d := st.d
 	subj := subjects{repo: d.Context().Name(), digest: desc.Digest, platforms: platforms}
 	stmts, err := statements(subj, ev, platforms, scans)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/sign"
+	"github.com/goship-dev/goship/pipeline/sign/signtest"
 )
 
 // Sign writes where each kind of registry lets it, and Verify reads it
@@ -29,38 +30,38 @@ func TestSignAndVerify(t *testing.T) {
 		kind   string
 		scheme sign.Scheme
 	}{
-		{kindRegistry2, sign.SchemeReferrersTag},
-		{kindReferrersAPI, sign.SchemeReferrers},
-		{kindACR, sign.SchemeLegacy},
+		{signtest.KindRegistry2, sign.SchemeReferrersTag},
+		{signtest.KindReferrersAPI, sign.SchemeReferrers},
+		{signtest.KindACR, sign.SchemeLegacy},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
-			w := newWorld(t, tc.kind)
-			k := newKey(t)
-			for _, p := range []pushed{w.pushImage(t, "acme/hello:v1"), w.pushIndex(t, "acme/hello:v2")} {
-				signed := w.signNow(ctx, t, p, k)
+			w := signtest.NewWorld(t, tc.kind)
+			k := signtest.NewKey(t)
+			for _, p := range []signtest.Pushed{w.PushImage(t, "acme/hello:v1"), w.PushIndex(t, "acme/hello:v2")} {
+				signed := w.SignNow(ctx, t, p, k)
 				if signed.Scheme != tc.scheme || (tc.scheme == sign.SchemeLegacy) != (signed.Refused != "") {
 					t.Fatalf("Sign on %s stored in %q (refused: %q), want %q", tc.kind, signed.Scheme, signed.Refused, tc.scheme)
 				}
-				t.Logf("signed %s: %s %v", p.ref, signed.Scheme, signed.Written)
+				t.Logf("signed %s: %s %v", p.Ref, signed.Scheme, signed.Written)
 				wantTypes := []string{sign.SignPredicateType, sign.ProvenancePredicateType}
-				for range p.platforms {
+				for range p.Platforms {
 					wantTypes = append(wantTypes, sign.CycloneDXPredicateType, sign.VulnPredicateType)
 				}
 				if !slices.Equal(signed.PredicateTypes, wantTypes) {
 					t.Errorf("attested %v, want %v", signed.PredicateTypes, wantTypes)
 				}
 
-				v, err := sign.Verify(ctx, p.ref.String(), w.verifyOpts(k))
+				v, err := sign.Verify(ctx, p.Ref.String(), w.VerifyOpts(k))
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
-				if v.Reference != p.ref.String() || v.KeyFingerprint != k.Fingerprint() || !slices.Equal(v.Schemes, []sign.Scheme{tc.scheme}) {
-					t.Errorf("verified %s by %s from %v; want %s by %s from %s", v.Reference, v.KeyFingerprint, v.Schemes, p.ref, k.Fingerprint(), tc.scheme)
+				if v.Reference != p.Ref.String() || v.KeyFingerprint != k.Fingerprint() || !slices.Equal(v.Schemes, []sign.Scheme{tc.scheme}) {
+					t.Errorf("verified %s by %s from %v; want %s by %s from %s", v.Reference, v.KeyFingerprint, v.Schemes, p.Ref, k.Fingerprint(), tc.scheme)
 				}
-				if want := slices.Sorted(slices.Values(allPredicates)); !slices.Equal(v.PredicateTypes, want) {
+				if want := slices.Sorted(slices.Values(signtest.AllPredicates)); !slices.Equal(v.PredicateTypes, want) {
 					t.Errorf("predicate types %v, want %v", v.PredicateTypes, want)
 				}
-				if v.Claims["commit"] != testRun.Commit || v.Claims["ref"] != testRun.Ref {
+				if v.Claims["commit"] != signtest.Run.Commit || v.Claims["ref"] != signtest.Run.Ref {
 					t.Errorf("signed claims %v", v.Claims)
 				}
 				checkProvenance(t, v.Provenance, p)
@@ -69,21 +70,21 @@ func TestSignAndVerify(t *testing.T) {
 	}
 }
 
-func checkProvenance(t *testing.T, prov *sign.Provenance, p pushed) {
+func checkProvenance(t *testing.T, prov *sign.Provenance, p signtest.Pushed) {
 	t.Helper()
 	if prov == nil {
 		t.Fatal("no provenance verified")
 	}
-	if prov.BuildType != sign.BuildType || prov.BuilderID != testRun.BuilderID || prov.InvocationID != testRun.InvocationID ||
-		prov.Repository != testRun.Repository || prov.Ref != testRun.Ref || prov.Commit != testRun.Commit ||
-		prov.GoshipVersion != testRun.GoshipVersion || prov.GoVersion != testRun.GoVersion {
-		t.Errorf("provenance %+v does not state the run %+v", prov, testRun)
+	if prov.BuildType != sign.BuildType || prov.BuilderID != signtest.Run.BuilderID || prov.InvocationID != signtest.Run.InvocationID ||
+		prov.Repository != signtest.Run.Repository || prov.Ref != signtest.Run.Ref || prov.Commit != signtest.Run.Commit ||
+		prov.GoshipVersion != signtest.Run.GoshipVersion || prov.GoVersion != signtest.Run.GoVersion {
+		t.Errorf("provenance %+v does not state the run %+v", prov, signtest.Run)
 	}
 	if time.Since(prov.FinishedOn) > 2*time.Minute || prov.StartedOn.After(prov.FinishedOn) {
 		t.Errorf("provenance ran %s to %s", prov.StartedOn, prov.FinishedOn)
 	}
 	plats := slices.Sorted(func(yield func(string) bool) {
-		for k := range p.platforms {
+		for k := range p.Platforms {
 			if !yield(k) {
 				return
 			}
@@ -99,7 +100,7 @@ func checkProvenance(t *testing.T, prov *sign.Provenance, p pushed) {
 	for _, d := range prov.Dependencies {
 		deps[d.Name] = d
 	}
-	if d := deps["source"]; d.Digest["gitCommit"] != testRun.Commit || d.URI != "git+"+testRun.Repository+"@"+testRun.Ref {
+	if d := deps["source"]; d.Digest["gitCommit"] != signtest.Run.Commit || d.URI != "git+"+signtest.Run.Repository+"@"+signtest.Run.Ref {
 		t.Errorf("source dependency %+v", d)
 	}
 	if d := deps["golang"]; d.Digest["sha256"] != strings.Repeat("1", 64) || d.URI != "oci://docker.io/library/golang" {
@@ -117,12 +118,12 @@ func checkProvenance(t *testing.T, prov *sign.Provenance, p pushed) {
 // the build and scan of every platform passed for the digest.
 func TestSignRefusesWithoutPassingCI(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, kindRegistry2)
-	k := newKey(t)
-	p := w.pushIndex(t, "acme/hello:v1")
-	other := w.pushImage(t, "acme/hello:other")
+	w := signtest.NewWorld(t, signtest.KindRegistry2)
+	k := signtest.NewKey(t)
+	p := w.PushIndex(t, "acme/hello:v1")
+	other := w.PushImage(t, "acme/hello:other")
 	edit := func(f func(*sign.Evidence)) sign.Evidence {
-		ev := evidence(t, p, time.Now())
+		ev := signtest.Evidence(t, p, time.Now())
 		f(&ev)
 		return ev
 	}
@@ -161,7 +162,7 @@ func TestSignRefusesWithoutPassingCI(t *testing.T) {
 		}), sign.StepScan, "linux/amd64", sign.GateMissing},
 		{"scan of another digest", edit(func(ev *sign.Evidence) {
 			for i := range ev.Scans {
-				ev.Scans[i].Digest = other.ref.DigestStr()
+				ev.Scans[i].Digest = other.Ref.DigestStr()
 			}
 		}), sign.StepScan, "linux/amd64", sign.GateOtherDigest},
 		{"SBOM not CycloneDX", edit(func(ev *sign.Evidence) {
@@ -171,12 +172,12 @@ func TestSignRefusesWithoutPassingCI(t *testing.T) {
 		}), sign.StepScan, "linux/amd64", sign.GateBadEvidence},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := sign.Sign(ctx, p.ref.String(), k, tc.ev, sign.Options{Registry: w.opts})
+			_, err := sign.Sign(ctx, p.Ref.String(), k, tc.ev, sign.Options{Registry: w.Opts})
 			var ge *sign.GateError
 			if !errors.As(err, &ge) {
 				t.Fatalf("Sign = %v, want a *GateError", err)
 			}
-			if ge.Step != tc.step || ge.Platform != tc.platform || ge.Reason != tc.reason || ge.Reference != p.ref.String() {
+			if ge.Step != tc.step || ge.Platform != tc.platform || ge.Reason != tc.reason || ge.Reference != p.Ref.String() {
 				t.Fatalf("refused %+v, want step %s platform %q reason %s", ge, tc.step, tc.platform, tc.reason)
 			}
 			t.Log(err)
@@ -186,16 +187,16 @@ func TestSignRefusesWithoutPassingCI(t *testing.T) {
 		})
 	}
 	// Nothing was written.
-	_, err := sign.Verify(ctx, p.ref.String(), w.verifyOpts(k))
+	_, err := sign.Verify(ctx, p.Ref.String(), w.VerifyOpts(k))
 	if ve := verifyErr(t, err); ve.Kind != sign.KindNoSignature || ve.Found != 0 {
 		t.Fatalf("after the refusals: %v, want nothing stored", err)
 	}
-	if _, err := sign.Sign(ctx, p.ref.Context().Tag("v1").String(), k, evidence(t, p, time.Now()), sign.Options{Registry: w.opts}); err == nil {
+	if _, err := sign.Sign(ctx, p.Ref.Context().Tag("v1").String(), k, signtest.Evidence(t, p, time.Now()), sign.Options{Registry: w.Opts}); err == nil {
 		t.Error("Sign of a tag succeeded: a tag can move")
 	}
-	bad := evidence(t, p, time.Now())
+	bad := signtest.Evidence(t, p, time.Now())
 	bad.Run.Commit = "main"
-	if _, err := sign.Sign(ctx, p.ref.String(), k, bad, sign.Options{Registry: w.opts}); err == nil {
+	if _, err := sign.Sign(ctx, p.Ref.String(), k, bad, sign.Options{Registry: w.Opts}); err == nil {
 		t.Error("Sign with a commit that is not a full SHA succeeded")
 	}
 }
@@ -213,56 +214,76 @@ func verifyErr(t *testing.T, err error) *sign.VerifyError {
 // Verify refuses, by kind, what an attacker who can push could make.
 func TestVerifyRefuses(t *testing.T) {
 	ctx := context.Background()
-	for _, kind := range []string{kindRegistry2, kindReferrersAPI} {
+	for _, kind := range []string{signtest.KindRegistry2, signtest.KindReferrersAPI} {
 		t.Run(kind, func(t *testing.T) {
-			w := newWorld(t, kind)
-			k, other := newKey(t), newKey(t)
+			w := signtest.NewWorld(t, kind)
+			k, other := signtest.NewKey(t), signtest.NewKey(t)
 
-			unsigned := w.pushImage(t, "acme/hello:unsigned")
-			byOther := w.pushImage(t, "acme/hello:other")
-			w.signNow(ctx, t, byOther, other)
-			signed := w.pushImage(t, "acme/hello:signed")
-			w.signNow(ctx, t, signed, k)
-			tampered := w.pushImage(t, "acme/hello:tampered")
-			w.signNow(ctx, t, tampered, k)
-			tamperReferrer(t, w, tampered.ref, sign.ProvenancePredicateType, testRun.Ref, "refs/heads/evil")
-			moved := w.pushImage(t, "acme/hello:moved")
-			copyReferrer(t, w, signed.ref, moved.ref, sign.SignPredicateType)
-			old := w.pushImage(t, "acme/hello:old")
-			if _, err := sign.Sign(ctx, old.ref.String(), k, evidence(t, old, time.Now().Add(-40*24*time.Hour)), sign.Options{Registry: w.opts}); err != nil {
+			unsigned := w.PushImage(t, "acme/hello:unsigned")
+			byOther := w.PushImage(t, "acme/hello:other")
+			w.SignNow(ctx, t, byOther, other)
+			signed := w.PushImage(t, "acme/hello:signed")
+			w.SignNow(ctx, t, signed, k)
+			tampered := w.PushImage(t, "acme/hello:tampered")
+			w.SignNow(ctx, t, tampered, k)
+			tamperReferrer(t, w, tampered.Ref, sign.ProvenancePredicateType, signtest.Run.Ref, "refs/heads/evil")
+			moved := w.PushImage(t, "acme/hello:moved")
+			copyReferrer(t, w, signed.Ref, moved.Ref, sign.SignPredicateType)
+			// Only a key holder can sign a provenance that says a step
+			// failed (Sign refuses to): Verify refuses it all the same.
+			failed := w.PushIndex(t, "acme/hello:failed")
+			ev := signtest.Evidence(t, failed, time.Now())
+			for i := range ev.Steps {
+				if ev.Steps[i].Step == sign.StepScan && ev.Steps[i].Platform == "linux/arm64" {
+					ev.Steps[i].Passed, ev.Steps[i].Summary = false, "1 blocking at HIGH/CRITICAL"
+				}
+			}
+			if _, err := sign.SignWithoutGate(ctx, failed.Ref.String(), k, ev, sign.Options{Registry: w.Opts}); err != nil {
+				t.Fatal(err)
+			}
+			incomplete := w.PushIndex(t, "acme/hello:incomplete")
+			ev = signtest.Evidence(t, incomplete, time.Now())
+			ev.Steps = slices.DeleteFunc(ev.Steps, func(r sign.StepResult) bool { return r.Step == sign.StepTest })
+			if _, err := sign.SignWithoutGate(ctx, incomplete.Ref.String(), k, ev, sign.Options{Registry: w.Opts}); err != nil {
+				t.Fatal(err)
+			}
+			old := w.PushImage(t, "acme/hello:old")
+			if _, err := sign.Sign(ctx, old.Ref.String(), k, signtest.Evidence(t, old, time.Now().Add(-40*24*time.Hour)), sign.Options{Registry: w.Opts}); err != nil {
 				t.Fatal(err)
 			}
 
 			for _, tc := range []struct {
 				name string
-				p    pushed
+				p    signtest.Pushed
 				opts func(*sign.VerifyOptions)
 				kind sign.Kind
 				says []string
 			}{
-				{"unsigned", unsigned, nil, sign.KindNoSignature, []string{"no signature", unsigned.ref.DigestStr()}},
+				{"unsigned", unsigned, nil, sign.KindNoSignature, []string{"no signature", unsigned.Ref.DigestStr()}},
 				{"signed by another key", byOther, nil, sign.KindWrongKey, []string{"not by a trusted key", k.Fingerprint()}},
 				{"attestation altered after signing", tampered, nil, sign.KindTampered, []string{"altered after signing", k.Fingerprint()}},
-				{"signature copied from another image", moved, nil, sign.KindWrongDigest, []string{"for digest " + signed.ref.DigestStr(), "copied"}},
+				{"signature copied from another image", moved, nil, sign.KindWrongDigest, []string{"for digest " + signed.Ref.DigestStr(), "copied"}},
 				{"a required predicate not attested", signed, func(o *sign.VerifyOptions) {
 					o.Require = append(o.Require, "https://spdx.dev/Document")
 				}, sign.KindMissingPredicate, []string{"https://spdx.dev/Document"}},
+				{"provenance says a scan failed", failed, nil, sign.KindGateFailed, []string{"scan for linux/arm64 did not pass (1 blocking at HIGH/CRITICAL)"}},
+				{"provenance lacks the test step", incomplete, nil, sign.KindGateFailed, []string{"test did not pass (not in the provenance"}},
 				{"gate older than the maximum age", old, func(o *sign.VerifyOptions) { o.MaxAge = 30 * 24 * time.Hour }, sign.KindTooOld, []string{"older than the maximum age", "run ci and publish again"}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					o := w.verifyOpts(k)
+					o := w.VerifyOpts(k)
 					if tc.opts != nil {
 						tc.opts(&o)
 					}
-					v, err := sign.Verify(ctx, tc.p.ref.String(), o)
+					v, err := sign.Verify(ctx, tc.p.Ref.String(), o)
 					if err == nil {
-						t.Fatalf("Verify accepted %s: %+v", tc.p.ref, v)
+						t.Fatalf("Verify accepted %s: %+v", tc.p.Ref, v)
 					}
 					ve := verifyErr(t, err)
-					if ve.Kind != tc.kind || ve.Reference != tc.p.ref.String() {
+					if ve.Kind != tc.kind || ve.Reference != tc.p.Ref.String() {
 						t.Fatalf("refused %s as %s, want %s", ve.Reference, ve.Kind, tc.kind)
 					}
-					for _, s := range append(tc.says, tc.p.ref.String()) {
+					for _, s := range append(tc.says, tc.p.Ref.String()) {
 						if !strings.Contains(err.Error(), s) {
 							t.Errorf("%q does not say %q", err, s)
 						}
@@ -271,15 +292,15 @@ func TestVerifyRefuses(t *testing.T) {
 			}
 
 			t.Run("either of two trusted keys", func(t *testing.T) {
-				if _, err := sign.Verify(ctx, byOther.ref.String(), w.verifyOpts(k, other)); err != nil {
+				if _, err := sign.Verify(ctx, byOther.Ref.String(), w.VerifyOpts(k, other)); err != nil {
 					t.Fatal(err)
 				}
 			})
 			t.Run("a fresh gate replaces an old one, by age", func(t *testing.T) {
-				o := w.verifyOpts(k)
+				o := w.VerifyOpts(k)
 				o.MaxAge = 30 * 24 * time.Hour
-				w.signNow(ctx, t, old, k)
-				v, err := sign.Verify(ctx, old.ref.String(), o)
+				w.SignNow(ctx, t, old, k)
+				v, err := sign.Verify(ctx, old.Ref.String(), o)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -288,13 +309,13 @@ func TestVerifyRefuses(t *testing.T) {
 				}
 				// Replayed at a later date, the same gate is too old.
 				o.Now = time.Now().Add(31 * 24 * time.Hour)
-				if _, err := sign.Verify(ctx, old.ref.String(), o); verifyErr(t, err).Kind != sign.KindTooOld {
+				if _, err := sign.Verify(ctx, old.Ref.String(), o); verifyErr(t, err).Kind != sign.KindTooOld {
 					t.Errorf("a month later: %v, want too old", err)
 				}
 			})
 			t.Run("by tag", func(t *testing.T) {
-				v, err := sign.Verify(ctx, signed.ref.Context().Tag("signed").String(), w.verifyOpts(k))
-				if err != nil || v.Reference != signed.ref.String() {
+				v, err := sign.Verify(ctx, signed.Ref.Context().Tag("signed").String(), w.VerifyOpts(k))
+				if err != nil || v.Reference != signed.Ref.String() {
 					t.Fatalf("Verify by tag: %+v, %v", v, err)
 				}
 			})
@@ -310,9 +331,9 @@ type referrer struct {
 }
 
 // findReferrer reads subject's bundle referrer of predicateType.
-func findReferrer(t *testing.T, w *world, subject name.Digest, predicateType string) (v1.Hash, referrer) {
+func findReferrer(t *testing.T, w *signtest.World, subject name.Digest, predicateType string) (v1.Hash, referrer) {
 	t.Helper()
-	idx, err := remote.Referrers(subject, w.remoteOptions()...)
+	idx, err := remote.Referrers(subject, w.RemoteOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +342,7 @@ func findReferrer(t *testing.T, w *world, subject name.Digest, predicateType str
 		t.Fatal(err)
 	}
 	for _, d := range im.Manifests {
-		img, err := remote.Image(subject.Context().Digest(d.Digest.String()), w.remoteOptions()...)
+		img, err := remote.Image(subject.Context().Digest(d.Digest.String()), w.RemoteOptions()...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -353,9 +374,9 @@ func findReferrer(t *testing.T, w *world, subject name.Digest, predicateType str
 
 // putReferrer pushes bundle as a referrer of subject, as an attacker who
 // can push would (go-containerregistry keeps the referrers tag).
-func putReferrer(t *testing.T, w *world, subject name.Digest, bundle []byte, annotations map[string]string) {
+func putReferrer(t *testing.T, w *signtest.World, subject name.Digest, bundle []byte, annotations map[string]string) {
 	t.Helper()
-	desc, err := remote.Head(subject, w.remoteOptions()...)
+	desc, err := remote.Head(subject, w.RemoteOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +384,7 @@ func putReferrer(t *testing.T, w *world, subject name.Digest, bundle []byte, ann
 	config := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
 	var descs []v1.Descriptor
 	for _, l := range []v1.Layer{config, layer} {
-		if err := remote.WriteLayer(subject.Context(), l, w.remoteOptions()...); err != nil {
+		if err := remote.WriteLayer(subject.Context(), l, w.RemoteOptions()...); err != nil {
 			t.Fatal(err)
 		}
 		d, _ := l.Digest()
@@ -378,7 +399,7 @@ func putReferrer(t *testing.T, w *world, subject name.Digest, bundle []byte, ann
 		t.Fatal(err)
 	}
 	h, _, _ := v1.SHA256(strings.NewReader(string(raw)))
-	if err := remote.Put(subject.Context().Digest(h.String()), rawManifest(raw), w.remoteOptions()...); err != nil {
+	if err := remote.Put(subject.Context().Digest(h.String()), rawManifest(raw), w.RemoteOptions()...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -390,7 +411,7 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 
 // tamperReferrer swaps subject's referrer of predicateType for a copy
 // whose signed statement has from replaced by to, signature kept.
-func tamperReferrer(t *testing.T, w *world, subject name.Digest, predicateType, from, to string) {
+func tamperReferrer(t *testing.T, w *signtest.World, subject name.Digest, predicateType, from, to string) {
 	t.Helper()
 	h, r := findReferrer(t, w, subject, predicateType)
 	var b map[string]any
@@ -411,13 +432,13 @@ func tamperReferrer(t *testing.T, w *world, subject name.Digest, predicateType, 
 		t.Fatal(err)
 	}
 	putReferrer(t, w, subject, bundle, r.annotations)
-	if err := remote.Delete(subject.Context().Digest(h.String()), w.remoteOptions()...); err != nil {
+	if err := remote.Delete(subject.Context().Digest(h.String()), w.RemoteOptions()...); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // copyReferrer attaches from's referrer of predicateType to to as well.
-func copyReferrer(t *testing.T, w *world, from, to name.Digest, predicateType string) {
+func copyReferrer(t *testing.T, w *signtest.World, from, to name.Digest, predicateType string) {
 	t.Helper()
 	_, r := findReferrer(t, w, from, predicateType)
 	putReferrer(t, w, to, r.bundle, r.annotations)
@@ -427,18 +448,18 @@ func copyReferrer(t *testing.T, w *world, from, to name.Digest, predicateType st
 // never reads as a verification verdict.
 func TestRegistryPasswordNeverInErrors(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, kindRegistry2)
-	k := newKey(t)
-	p := w.pushImage(t, "acme/hello:v1")
+	w := signtest.NewWorld(t, signtest.KindRegistry2)
+	k := signtest.NewKey(t)
+	p := w.PushImage(t, "acme/hello:v1")
 	wrong := "wrong-" + strings.Repeat("p4ss", 4)
 	opts := []registry.Option{
-		registry.WithCredentials(registry.Credentials{Username: w.username, Password: wrong}),
-		registry.WithTrust(registry.Trust{CAPEM: w.caPEM}),
+		registry.WithCredentials(registry.Credentials{Username: w.Username, Password: wrong}),
+		registry.WithTrust(registry.Trust{CAPEM: w.CAPEM}),
 	}
-	_, signErr := sign.Sign(ctx, p.ref.String(), k, evidence(t, p, time.Now()), sign.Options{Registry: opts})
-	vo := w.verifyOpts(k)
+	_, signErr := sign.Sign(ctx, p.Ref.String(), k, signtest.Evidence(t, p, time.Now()), sign.Options{Registry: opts})
+	vo := w.VerifyOpts(k)
 	vo.Registry = opts
-	_, verErr := sign.Verify(ctx, p.ref.String(), vo)
+	_, verErr := sign.Verify(ctx, p.Ref.String(), vo)
 	for _, err := range []error{signErr, verErr} {
 		if err == nil {
 			t.Fatal("a verb succeeded with a wrong registry password")

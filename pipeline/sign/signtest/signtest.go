@@ -1,4 +1,8 @@
-package sign_test
+// Package signtest is the test world of signing: registries with and
+// without the referrers API, images pushed to them, keys, and a passing
+// ci's evidence. Tests of pipeline/sign, pipeline/policy and the e2e
+// suite share it.
+package signtest
 
 import (
 	"context"
@@ -34,46 +38,49 @@ import (
 )
 
 // world is a registry of the test world and goship's options to reach it.
-type world struct {
-	// kind names the registry for test names and logs.
-	kind               string
-	host               string
-	username, password string
-	caPEM              []byte
-	caFile             string
-	opts               []registry.Option
+type World struct {
+	// Kind names the registry (one of the Kind constants).
+	Kind               string
+	Host               string
+	Username, Password string
+	// CAPEM is the CA of the registry's TLS certificate, CAFile the same
+	// on disk.
+	CAPEM  []byte
+	CAFile string
+	// Opts reach the registry with goship's registry package.
+	Opts []registry.Option
 }
 
 // Registries the tests run against.
 const (
 	// Debian's docker-registry (distribution 2.8): no referrers API, so
 	// bundles go under the referrers tag.
-	kindRegistry2 = "registry2"
+	KindRegistry2 = "registry2"
 	// go-containerregistry's registry with its referrers API on (in this
 	// process): bundles are listed by the API.
-	kindReferrersAPI = "referrers-api"
+	KindReferrersAPI = "referrers-api"
 	// A registry that refuses OCI 1.1 artifact manifests as ACR Personal
 	// Edition does (DENIED, "unknown manifest class"), and has no
 	// referrers API.
-	kindACR = "acr-like"
+	KindACR = "acr-like"
 )
 
-func newWorld(t *testing.T, kind string) *world {
+func NewWorld(t testing.TB, kind string) *World {
 	t.Helper()
 	switch kind {
-	case kindRegistry2:
+	case KindRegistry2:
 		reg := testworld.StartRegistry(t, testworld.WithTLS())
 		return newWorldAt(t, kind, reg.Host, reg.Username, reg.Password, reg.CAPEM)
-	case kindReferrersAPI:
+	case KindReferrersAPI:
 		return serveRegistry(t, kind, ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true)))
-	case kindACR:
+	case KindACR:
 		return serveRegistry(t, kind, refuseArtifacts(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))))
 	}
 	t.Fatalf("no registry kind %q", kind)
 	return nil
 }
 
-func newWorldAt(t *testing.T, kind, host, user, password string, caPEM []byte) *world {
+func newWorldAt(t testing.TB, kind, host, user, password string, caPEM []byte) *World {
 	t.Helper()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
@@ -87,11 +94,11 @@ func newWorldAt(t *testing.T, kind, host, user, password string, caPEM []byte) *
 	if user != "" {
 		opts = append(opts, registry.WithCredentials(registry.Credentials{Username: user, Password: password}))
 	}
-	return &world{kind: kind, host: host, username: user, password: password, caPEM: caPEM, caFile: caFile, opts: opts}
+	return &World{Kind: kind, Host: host, Username: user, Password: password, CAPEM: caPEM, CAFile: caFile, Opts: opts}
 }
 
 // serveRegistry serves h over TLS with a certificate of a fresh test CA.
-func serveRegistry(t *testing.T, kind string, h http.Handler) *world {
+func serveRegistry(t testing.TB, kind string, h http.Handler) *World {
 	t.Helper()
 	ca := testworld.NewCA(t)
 	certPEM, keyPEM := ca.ServerCert(t, "127.0.0.1")
@@ -135,34 +142,35 @@ func refuseArtifacts(next http.Handler) http.Handler {
 
 // remoteOptions reach the registry directly with go-containerregistry, as
 // an attacker who can push would.
-func (w *world) remoteOptions() []remote.Option {
+func (w *World) RemoteOptions() []remote.Option {
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(w.caPEM)
+	pool.AppendCertsFromPEM(w.CAPEM)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	auth := authn.Anonymous
-	if w.username != "" {
-		auth = &authn.Basic{Username: w.username, Password: w.password}
+	if w.Username != "" {
+		auth = &authn.Basic{Username: w.Username, Password: w.Password}
 	}
 	return []remote.Option{remote.WithAuth(auth), remote.WithTransport(tr)}
 }
 
 // pushed is an image in the registry and its platforms' digests.
-type pushed struct {
-	ref       name.Digest
-	platforms map[string]string
+type Pushed struct {
+	Ref name.Digest
+	// Platforms maps os/arch to the platform's manifest digest.
+	Platforms map[string]string
 }
 
 // pushImage pushes a random single-platform image for linux/amd64.
-func (w *world) pushImage(t *testing.T, repoAndTag string) pushed {
+func (w *World) PushImage(t testing.TB, repoAndTag string) Pushed {
 	t.Helper()
 	img := platformImage(t, "amd64")
 	ref := w.put(t, repoAndTag, img)
-	return pushed{ref: ref, platforms: map[string]string{"linux/amd64": ref.DigestStr()}}
+	return Pushed{Ref: ref, Platforms: map[string]string{"linux/amd64": ref.DigestStr()}}
 }
 
 // pushIndex pushes a random index of linux/amd64 and linux/arm64 images.
-func (w *world) pushIndex(t *testing.T, repoAndTag string) pushed {
+func (w *World) PushIndex(t testing.TB, repoAndTag string) Pushed {
 	t.Helper()
 	idx := v1.ImageIndex(empty.Index)
 	plats := map[string]string{}
@@ -175,21 +183,21 @@ func (w *world) pushIndex(t *testing.T, repoAndTag string) pushed {
 		plats["linux/"+arch] = d.String()
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
 	}
-	ref, err := name.ParseReference(w.host + "/" + repoAndTag)
+	ref, err := name.ParseReference(w.Host + "/" + repoAndTag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.WriteIndex(ref, idx, w.remoteOptions()...); err != nil {
+	if err := remote.WriteIndex(ref, idx, w.RemoteOptions()...); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
 	d, err := idx.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pushed{ref: ref.Context().Digest(d.String()), platforms: plats}
+	return Pushed{Ref: ref.Context().Digest(d.String()), Platforms: plats}
 }
 
-func platformImage(t *testing.T, arch string) v1.Image {
+func platformImage(t testing.TB, arch string) v1.Image {
 	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {
@@ -207,13 +215,13 @@ func platformImage(t *testing.T, arch string) v1.Image {
 	return img
 }
 
-func (w *world) put(t *testing.T, repoAndTag string, img v1.Image) name.Digest {
+func (w *World) put(t testing.TB, repoAndTag string, img v1.Image) name.Digest {
 	t.Helper()
-	ref, err := name.ParseReference(w.host + "/" + repoAndTag)
+	ref, err := name.ParseReference(w.Host + "/" + repoAndTag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(ref, img, w.remoteOptions()...); err != nil {
+	if err := remote.Write(ref, img, w.RemoteOptions()...); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
 	d, err := img.Digest()
@@ -224,7 +232,7 @@ func (w *world) put(t *testing.T, repoAndTag string, img v1.Image) name.Digest {
 }
 
 // newKey makes an ECDSA P-256 key.
-func newKey(t *testing.T) *sign.Key {
+func NewKey(t testing.TB) *sign.Key {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -252,7 +260,7 @@ const goSum = `golang.org/x/text v0.1.0 h1:2tKNM2VYlSkuQ1r7KJmmRHCh17aRUkEl62bKz
 golang.org/x/text v0.1.0/go.mod h1:NqM8EUOU14njkJ3fqMW+pc6Ldnwhi/IjpwHt7yyuwOQ=
 `
 
-var testRun = sign.Run{
+var Run = sign.Run{
 	Repository:    "https://github.com/acme/hello",
 	Commit:        "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00",
 	Ref:           "refs/heads/main",
@@ -267,9 +275,9 @@ var testRun = sign.Run{
 }
 
 // evidence is a passing ci run for p, finished at finished.
-func evidence(t *testing.T, p pushed, finished time.Time) sign.Evidence {
+func Evidence(t testing.TB, p Pushed, finished time.Time) sign.Evidence {
 	t.Helper()
-	run := testRun
+	run := Run
 	mods, err := sign.ParseGoSum([]byte(goSum))
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +288,7 @@ func evidence(t *testing.T, p pushed, finished time.Time) sign.Evidence {
 		{Step: sign.StepLint, Passed: true, Summary: "0 issues"},
 		{Step: sign.StepTest, Passed: true, Summary: "12 tests, race"},
 	}}
-	for plat, d := range p.platforms {
+	for plat, d := range p.Platforms {
 		ev.Steps = append(ev.Steps,
 			sign.StepResult{Step: sign.StepBuild, Platform: plat, Passed: true},
 			sign.StepResult{Step: sign.StepScan, Platform: plat, Passed: true, Summary: "0 blocking at HIGH/CRITICAL (LOW 1)"})
@@ -291,20 +299,20 @@ func evidence(t *testing.T, p pushed, finished time.Time) sign.Evidence {
 }
 
 // signNow signs p with k after a passing ci that finished a minute ago.
-func (w *world) signNow(ctx context.Context, t *testing.T, p pushed, k *sign.Key) *sign.Signed {
+func (w *World) SignNow(ctx context.Context, t testing.TB, p Pushed, k *sign.Key) *sign.Signed {
 	t.Helper()
-	s, err := sign.Sign(ctx, p.ref.String(), k, evidence(t, p, time.Now().Add(-time.Minute)), sign.Options{Registry: w.opts})
+	s, err := sign.Sign(ctx, p.Ref.String(), k, Evidence(t, p, time.Now().Add(-time.Minute)), sign.Options{Registry: w.Opts})
 	if err != nil {
-		t.Fatalf("Sign %s: %v", p.ref, err)
+		t.Fatalf("Sign %s: %v", p.Ref, err)
 	}
 	return s
 }
 
 // allPredicates are the types goship attests.
-var allPredicates = []string{sign.ProvenancePredicateType, sign.CycloneDXPredicateType, sign.VulnPredicateType}
+var AllPredicates = []string{sign.ProvenancePredicateType, sign.CycloneDXPredicateType, sign.VulnPredicateType}
 
-func (w *world) verifyOpts(keys ...*sign.Key) sign.VerifyOptions {
-	o := sign.VerifyOptions{Require: allPredicates, MaxAge: 24 * time.Hour, Registry: w.opts}
+func (w *World) VerifyOpts(keys ...*sign.Key) sign.VerifyOptions {
+	o := sign.VerifyOptions{Require: AllPredicates, MaxAge: 24 * time.Hour, Registry: w.Opts}
 	for _, k := range keys {
 		o.Keys = append(o.Keys, k.PublicKey())
 	}
