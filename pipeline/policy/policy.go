@@ -54,7 +54,7 @@ type Policy struct {
 	// glob syntax), for the ClusterImagePolicy export.
 	Images []string
 	// Allow are third-party images allowed without a signature.
-	Allow []Allowed
+	Allow []Allow
 }
 
 // Key is one trusted key.
@@ -66,8 +66,8 @@ type Key struct {
 	PEM []byte
 }
 
-// Allowed is a third-party image allowed by digest.
-type Allowed struct {
+// Allow is a third-party image allowed by digest.
+type Allow struct {
 	// Image is repo@sha256:… as the policy gives it.
 	Image  string
 	Reason string
@@ -372,12 +372,12 @@ func parseImages(n *yaml.Node, fail failFunc) ([]string, error) {
 	return out, nil
 }
 
-func parseAllow(n *yaml.Node, fail failFunc) ([]Allowed, error) {
+func parseAllow(n *yaml.Node, fail failFunc) ([]Allow, error) {
 	items, err := sequence(n, "allow", fail)
 	if err != nil {
 		return nil, err
 	}
-	var out []Allowed
+	var out []Allow
 	for i, item := range items {
 		at := fmt.Sprintf("allow[%d]", i)
 		f, err := mapping(item, at, []string{"image", "reason"}, fail)
@@ -391,7 +391,7 @@ func parseAllow(n *yaml.Node, fail failFunc) ([]Allowed, error) {
 		if err != nil {
 			return nil, err
 		}
-		ref, err := name.ParseReference(img, name.StrictValidation)
+		ref, err := name.ParseReference(img)
 		if err != nil {
 			return nil, fail(f["image"], at+".image", "%q is not an image reference: %v", img, err)
 		}
@@ -399,7 +399,7 @@ func parseAllow(n *yaml.Node, fail failFunc) ([]Allowed, error) {
 		if !ok {
 			return nil, fail(f["image"], at+".image", "%q is not pinned by digest: allow repo@sha256:… (crane digest repo:tag prints it); a tag can move", img)
 		}
-		a := Allowed{Image: img, ref: d}
+		a := Allow{Image: img, ref: d}
 		if r := f["reason"]; r != nil {
 			if a.Reason, err = scalar(r, at+".reason", fail); err != nil {
 				return nil, err
@@ -421,11 +421,11 @@ func (p *Policy) VerifyOptions() sign.VerifyOptions {
 }
 
 // allowed finds the allow entry of d.
-func (p *Policy) allowed(d name.Digest) (Allowed, bool) {
+func (p *Policy) allowed(d name.Digest) (Allow, bool) {
 	for _, a := range p.Allow {
 		if a.ref.Context().Name() == d.Context().Name() && a.ref.DigestStr() == d.DigestStr() {
 			return a, true
 		}
 	}
-	return Allowed{}, false
+	return Allow{}, false
 }
