@@ -89,7 +89,7 @@ func (p *Policy) ClusterImagePolicies(name string) ([]ClusterImagePolicy, error)
 	}
 	for _, g := range p.Images {
 		for _, a := range p.Allow {
-			if globMatches(g, a.ref.String()) {
+			if globMatches(g, a.ref.Name()) {
 				return nil, fmt.Errorf("policy export: images glob %q matches the allowed image %s: policy-controller would require a signature for it too; narrow the glob", g, a.Image)
 			}
 		}
@@ -131,7 +131,9 @@ func (p *Policy) ClusterImagePolicies(name string) ([]ClusterImagePolicy, error)
 			Spec:     CIPSpec{Mode: "enforce", Authorities: []Authority{{Name: "allowed-by-digest", Static: &StaticRef{Action: "pass"}}}},
 		}
 		for _, a := range p.Allow {
-			allowed.Spec.Images = append(allowed.Spec.Images, ImageGlob{Glob: a.ref.String()})
+			// policy-controller matches globs against the fully qualified
+			// name (index.docker.io/library/redis@sha256:…).
+			allowed.Spec.Images = append(allowed.Spec.Images, ImageGlob{Glob: a.ref.Name()})
 		}
 		out = append(out, allowed)
 	}

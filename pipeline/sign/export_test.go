@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/goship-dev/goship/pipeline/registry"
 )
 
@@ -33,4 +36,22 @@ func SignWithoutGate(ctx context.Context, ref string, key *Key, ev Evidence, opt
 		return nil, errors.New("give a scan per platform")
 	}
 	return write(ctx, st, desc, platforms, scans, key, ev, opts)
+}
+
+// ProvenanceJSON is the provenance predicate Sign would attest for ev
+// about an image of platforms (os/arch to digest), for cosign attest.
+func ProvenanceJSON(ev Evidence, platforms map[string]string) ([]byte, error) {
+	var ps []platform
+	for n, d := range platforms {
+		h, err := v1.NewHash(d)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, platform{name: n, digest: h})
+	}
+	s, err := provenance(ev.Run, ev.Steps, ps)
+	if err != nil {
+		return nil, err
+	}
+	return protojson.Marshal(s)
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -472,5 +474,54 @@ func TestRegistryPasswordNeverInErrors(t *testing.T) {
 		if errors.As(err, &ve) || errors.As(err, &ge) {
 			t.Errorf("a registry failure reads as a verdict: %v", err)
 		}
+	}
+}
+
+// tamperLegacyAtt rewrites subject's cosign v2 .att image with from
+// replaced by to in every statement, signatures kept.
+func tamperLegacyAtt(t *testing.T, w *signtest.World, subject name.Digest, from, to string) {
+	t.Helper()
+	tag := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1) + ".att")
+	img, err := remote.Image(tag, w.RemoteOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	for _, desc := range m.Layers {
+		l, err := img.LayerByDigest(desc.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(rc)
+		_ = rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env map[string]any
+		if err := json.Unmarshal(raw, &env); err != nil {
+			t.Fatal(err)
+		}
+		payload, err := base64.StdEncoding.DecodeString(env["payload"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(string(payload), from, to)))
+		if raw, err = json.Marshal(env); err != nil {
+			t.Fatal(err)
+		}
+		if out, err = mutate.Append(out, mutate.Addendum{Layer: static.NewLayer(raw, desc.MediaType), Annotations: desc.Annotations}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := remote.Write(tag, out, w.RemoteOptions()...); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,12 +5,14 @@
 package signtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +40,7 @@ import (
 	"github.com/goship-dev/goship/pipeline/sign"
 )
 
-// world is a registry of the test world and goship's options to reach it.
+// World is a registry of the test world and goship's options to reach it.
 type World struct {
 	// Kind names the registry (one of the Kind constants).
 	Kind               string
@@ -65,6 +68,7 @@ const (
 	KindACR = "acr-like"
 )
 
+// NewWorld starts a registry of kind for the test.
 func NewWorld(t testing.TB, kind string) *World {
 	t.Helper()
 	switch kind {
@@ -140,7 +144,7 @@ func refuseArtifacts(next http.Handler) http.Handler {
 	})
 }
 
-// remoteOptions reach the registry directly with go-containerregistry, as
+// RemoteOptions reach the registry directly with go-containerregistry, as
 // an attacker who can push would.
 func (w *World) RemoteOptions() []remote.Option {
 	pool := x509.NewCertPool()
@@ -154,14 +158,14 @@ func (w *World) RemoteOptions() []remote.Option {
 	return []remote.Option{remote.WithAuth(auth), remote.WithTransport(tr)}
 }
 
-// pushed is an image in the registry and its platforms' digests.
+// Pushed is an image in the registry and its platforms' digests.
 type Pushed struct {
 	Ref name.Digest
 	// Platforms maps os/arch to the platform's manifest digest.
 	Platforms map[string]string
 }
 
-// pushImage pushes a random single-platform image for linux/amd64.
+// PushImage pushes a random single-platform image for linux/amd64.
 func (w *World) PushImage(t testing.TB, repoAndTag string) Pushed {
 	t.Helper()
 	img := platformImage(t, "amd64")
@@ -169,7 +173,7 @@ func (w *World) PushImage(t testing.TB, repoAndTag string) Pushed {
 	return Pushed{Ref: ref, Platforms: map[string]string{"linux/amd64": ref.DigestStr()}}
 }
 
-// pushIndex pushes a random index of linux/amd64 and linux/arm64 images.
+// PushIndex pushes a random index of linux/amd64 and linux/arm64 images.
 func (w *World) PushIndex(t testing.TB, repoAndTag string) Pushed {
 	t.Helper()
 	idx := v1.ImageIndex(empty.Index)
@@ -231,7 +235,7 @@ func (w *World) put(t testing.TB, repoAndTag string, img v1.Image) name.Digest {
 	return ref.Context().Digest(d.String())
 }
 
-// newKey makes an ECDSA P-256 key.
+// NewKey makes an ECDSA P-256 key.
 func NewKey(t testing.TB) *sign.Key {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -260,6 +264,7 @@ const goSum = `golang.org/x/text v0.1.0 h1:2tKNM2VYlSkuQ1r7KJmmRHCh17aRUkEl62bKz
 golang.org/x/text v0.1.0/go.mod h1:NqM8EUOU14njkJ3fqMW+pc6Ldnwhi/IjpwHt7yyuwOQ=
 `
 
+// Run is the ci run of Evidence.
 var Run = sign.Run{
 	Repository:    "https://github.com/acme/hello",
 	Commit:        "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00",
@@ -274,7 +279,7 @@ var Run = sign.Run{
 	},
 }
 
-// evidence is a passing ci run for p, finished at finished.
+// Evidence is a passing ci run for p, finished at finished.
 func Evidence(t testing.TB, p Pushed, finished time.Time) sign.Evidence {
 	t.Helper()
 	run := Run
@@ -298,7 +303,7 @@ func Evidence(t testing.TB, p Pushed, finished time.Time) sign.Evidence {
 	return ev
 }
 
-// signNow signs p with k after a passing ci that finished a minute ago.
+// SignNow signs p with k after a passing ci that finished a minute ago.
 func (w *World) SignNow(ctx context.Context, t testing.TB, p Pushed, k *sign.Key) *sign.Signed {
 	t.Helper()
 	s, err := sign.Sign(ctx, p.Ref.String(), k, Evidence(t, p, time.Now().Add(-time.Minute)), sign.Options{Registry: w.Opts})
@@ -308,13 +313,161 @@ func (w *World) SignNow(ctx context.Context, t testing.TB, p Pushed, k *sign.Key
 	return s
 }
 
-// allPredicates are the types goship attests.
+// AllPredicates are the types goship attests.
 var AllPredicates = []string{sign.ProvenancePredicateType, sign.CycloneDXPredicateType, sign.VulnPredicateType}
 
+// VerifyOpts trust keys, require AllPredicates and a gate at most a day
+// old.
 func (w *World) VerifyOpts(keys ...*sign.Key) sign.VerifyOptions {
 	o := sign.VerifyOptions{Require: AllPredicates, MaxAge: 24 * time.Hour, Registry: w.Opts}
 	for _, k := range keys {
 		o.Keys = append(o.Keys, k.PublicKey())
 	}
 	return o
+}
+
+// Cosign is one of the pinned cosign CLIs (scripts/tools.sh builds
+// both), run offline against a World: its CA through SSL_CERT_FILE, its
+// credentials in a docker config of its own, a home and TUF root in a
+// temp dir, and every request that is not to the registry sent to a
+// proxy that does not exist, so none leaves the machine.
+type Cosign struct {
+	// Name is the binary: cosign (v2.6.5) or cosign3 (v3.1.3).
+	Name string
+	// Major is 2 or 3.
+	Major int
+	// Dir is the working directory, where generate-key-pair writes keys.
+	Dir string
+	bin string
+	env []string
+	// trustedRoot is an empty Sigstore trusted root: key-based checks need
+	// none of its logs or CAs, and offline there are none to fetch.
+	trustedRoot string
+	// signingConfig names no services (v3 signs offline with it).
+	signingConfig string
+}
+
+// Cosigns are the cosign CLIs of the interop matrix.
+var Cosigns = []struct {
+	Name  string
+	Major int
+}{{"cosign", 2}, {"cosign3", 3}}
+
+// FindTool finds a pinned tool on PATH or in scripts/tools.sh's cache;
+// "" if it is not built.
+func FindTool(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	cached := filepath.Join(home, ".cache", "goship-tools", "bin", name)
+	if _, err := os.Stat(cached); err == nil {
+		return cached
+	}
+	return ""
+}
+
+// NewCosign prepares cosign binary name (major version major) for w;
+// it skips the test, saying why, when the binary is not built.
+func NewCosign(t testing.TB, w *World, name string, major int, password string) *Cosign {
+	t.Helper()
+	bin := FindTool(name)
+	if bin == "" {
+		t.Skipf("%s (cosign v%d) not found on PATH or in ~/.cache/goship-tools/bin: run scripts/tools.sh, which builds it", name, major)
+	}
+	dir := t.TempDir()
+	auths := map[string]any{}
+	if w.Username != "" {
+		auths[w.Host] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(w.Username + ":" + w.Password))}
+	}
+	cfg, err := json.Marshal(map[string]any{"auths": auths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"docker", "home", "tuf"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write(filepath.Join("docker", "config.json"), string(cfg))
+	c := &Cosign{Name: name, Major: major, Dir: dir, bin: bin,
+		trustedRoot: write("trusted_root.json", `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`),
+		// What cosign signing-config create writes with no services.
+		signingConfig: write("signing_config.json", `{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json", "rekorTlogConfig":{}, "tsaConfig":{}}`),
+		env: []string{
+			"HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY=" + w.Host,
+			"DOCKER_CONFIG=" + filepath.Join(dir, "docker"),
+			"SSL_CERT_FILE=" + w.CAFile,
+			"HOME=" + filepath.Join(dir, "home"),
+			"TUF_ROOT=" + filepath.Join(dir, "tuf"),
+			"COSIGN_PASSWORD=" + password,
+		}}
+	return c
+}
+
+// VerifyFlags are the flags of a key-based, offline verification with
+// this cosign: no transparency log, and an empty trusted root so cosign
+// does not fetch Sigstore's (v2.6.5 needs one to read bundles at all).
+func (c *Cosign) VerifyFlags(pub string) []string {
+	return []string{"--key", pub, "--insecure-ignore-tlog=true", "--trusted-root", c.trustedRoot}
+}
+
+// SignFlags are the flags of a key-based, offline signature or
+// attestation with this cosign: v2 writes its legacy tags with no
+// transparency log; v3 writes a bundle, with a signing config that names
+// no services (--tlog-upload=false is refused in v3).
+func (c *Cosign) SignFlags(key string) []string {
+	if c.Major == 2 {
+		return []string{"--key", key, "--tlog-upload=false", "--yes"}
+	}
+	return []string{"--key", key, "--signing-config", c.signingConfig, "--yes"}
+}
+
+// Run runs cosign in Dir and returns its stdout, stderr and error.
+func (c *Cosign) Run(t testing.TB, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Dir = c.Dir
+	cmd.Env = append(os.Environ(), c.env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	t.Logf("$ %s %s\n%s", c.Name, strings.Join(args, " "), strings.TrimSpace(stderr.String()))
+	return stdout.String(), stderr.String(), err
+}
+
+// MustRun runs cosign and fails the test if it fails.
+func (c *Cosign) MustRun(t testing.TB, args ...string) string {
+	t.Helper()
+	out, _, err := c.Run(t, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v", c.Name, strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// KeyPair has cosign generate an encrypted key pair named prefix in Dir
+// and loads the private half; it returns the key and the public key's
+// path.
+func (c *Cosign) KeyPair(t testing.TB, prefix, password string) (*sign.Key, string) {
+	t.Helper()
+	c.MustRun(t, "generate-key-pair", "--output-key-prefix", prefix)
+	b, err := os.ReadFile(filepath.Join(c.Dir, prefix+".key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := sign.LoadKey(b, []byte(password))
+	if err != nil {
+		t.Fatalf("LoadKey of %s's key: %v", c.Name, err)
+	}
+	return k, filepath.Join(c.Dir, prefix+".pub")
 }
