@@ -38,8 +38,9 @@ type VerifyError struct {
 	Reference string
 	// Keys are the fingerprints of the trusted keys.
 	Keys []string
-	// Found counts the signatures and attestations read for the digest.
-	Found int
+	// Found counts the signatures and attestations read for the digest;
+	// Unverified those of them that verify with no trusted key.
+	Found, Unverified int
 	// Where names the referrer or tag of a tampered entry.
 	Where string
 	// SignedBy are the key hints of signatures by other keys (wrong key).
@@ -67,13 +68,17 @@ func (e *VerifyError) Error() string {
 		if len(e.SignedBy) > 0 {
 			by = " (signed by key id " + strings.Join(e.SignedBy, ", ") + ")"
 		}
-		return head + fmt.Sprintf("signed, but not by a trusted key: %d signature(s) found%s, none verifies with %s; either another key signed it, or it was altered after signing. Check that the policy's key is the public half of the signing key", e.Found, by, keys)
+		return head + fmt.Sprintf("signed, but not by a trusted key: %d signature(s) and attestation(s) found%s, none verifies with %s; either another key signed it, or it was altered after signing. Check that the policy's key is the public half of the signing key", e.Found, by, keys)
 	case KindTampered:
 		return head + fmt.Sprintf("%s names trusted key %s but does not verify with it: it was altered after signing; refusing. Find out who can push to this repository, and sign the image again from a passing ci", e.Where, keys)
 	case KindWrongDigest:
 		return head + fmt.Sprintf("the signature by %s is for digest %s, not this one: it was copied from another image; refusing", keys, e.SignedDigest)
 	case KindMissingPredicate:
-		return head + fmt.Sprintf("signed, but not attested %s by %s for this digest: publish it with goship's ci and --sign-key (which attests provenance, SBOM and scan), or drop the type from the policy's requirements", strings.Join(e.Missing, ", "), keys)
+		unverified := ""
+		if e.Unverified > 0 {
+			unverified = fmt.Sprintf(" (%d signature(s) or attestation(s) here verify with no trusted key: by another key, or altered after signing)", e.Unverified)
+		}
+		return head + fmt.Sprintf("signed, but not attested %s by %s for this digest%s: publish it with goship's ci and --sign-key (which attests provenance, SBOM and scan), or drop the type from the policy's requirements", strings.Join(e.Missing, ", "), keys, unverified)
 	case KindGateFailed:
 		return head + fmt.Sprintf("the provenance says ci did not pass: %s; release only from a passing ci", e.stepText())
 	case KindTooOld:

@@ -106,8 +106,9 @@ func Verify(ctx context.Context, ref string, opts VerifyOptions) (*Verified, err
 	for _, k := range opts.Keys {
 		fps = append(fps, k.fingerprint)
 	}
+	unverified := 0
 	refuse := func(kind Kind) *VerifyError {
-		return &VerifyError{Kind: kind, Reference: d.String(), Keys: fps, Found: len(cands)}
+		return &VerifyError{Kind: kind, Reference: d.String(), Keys: fps, Found: len(cands), Unverified: unverified}
 	}
 	if len(cands) == 0 {
 		return nil, refuse(KindNoSignature)
@@ -126,6 +127,7 @@ func Verify(ctx context.Context, ref string, opts VerifyOptions) (*Verified, err
 			e.Where = string(c.scheme) + " " + c.where
 			return nil, e
 		case v.key == nil:
+			unverified++
 			if c.hint != "" && !slices.Contains(signedBy, c.hint) {
 				signedBy = append(signedBy, c.hint)
 			}
