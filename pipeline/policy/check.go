@@ -88,6 +88,9 @@ type CheckOptions struct {
 	// Registry access for the verifications: credentials, CAs, plain
 	// HTTP.
 	Registry []registry.Option
+	// RegistryFor, if set, gives the options for an image's registry host
+	// (e.g. one set of credentials per registry) instead of Registry.
+	RegistryFor func(host string) []registry.Option
 	// Now is the time the maximum age counts back from; zero: time.Now.
 	Now time.Time
 }
@@ -97,19 +100,17 @@ type CheckOptions struct {
 // attested as p requires. Allowed images are not looked up. The error is
 // nil unless ctx ends; the decisions are in the report (see Report.Err).
 func Check(ctx context.Context, p *Policy, images []string, opts CheckOptions) (*Report, error) {
-	vo := p.VerifyOptions()
-	vo.Registry, vo.Now = opts.Registry, opts.Now
 	out := &Report{}
 	for _, img := range images {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out.Images = append(out.Images, checkOne(ctx, p, img, vo))
+		out.Images = append(out.Images, checkOne(ctx, p, img, opts))
 	}
 	return out, nil
 }
 
-func checkOne(ctx context.Context, p *Policy, img string, vo sign.VerifyOptions) Image {
+func checkOne(ctx context.Context, p *Policy, img string, opts CheckOptions) Image {
 	r := Image{Image: img}
 	ref, err := name.ParseReference(img)
 	if err != nil {
@@ -126,11 +127,18 @@ func checkOne(ctx context.Context, p *Policy, img string, vo sign.VerifyOptions)
 		r.Verdict, r.Reason = Allowed, a.Reason
 		return r
 	}
+	vo := p.VerifyOptions()
+	vo.Registry, vo.Now = opts.Registry, opts.Now
+	if opts.RegistryFor != nil {
+		vo.Registry = opts.RegistryFor(d.Context().RegistryStr())
+	}
 	v, err := sign.Verify(ctx, d.String(), vo)
 	var ve *sign.VerifyError
 	switch {
 	case err == nil:
 		r.Verdict, r.Verified = Signed, v
+	case errors.As(err, &ve) && (ve.Kind == sign.KindNoSignature || ve.Kind == sign.KindWrongKey):
+		r.Verdict, r.Err = Refused, fmt.Errorf("%w; if it is a third-party image, allow this digest in %s", err, DefaultPath)
 	case errors.As(err, &ve):
 		r.Verdict, r.Err = Refused, err
 	default:

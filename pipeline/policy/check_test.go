@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/policy"
+	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/sign"
 	"github.com/goship-dev/goship/pipeline/sign/signtest"
 )
@@ -118,7 +119,12 @@ func TestCheck(t *testing.T) {
 			t.Errorf("%q does not say %q", err, s)
 		}
 	}
-	ok, err := policy.Check(ctx, p, images[:2], policy.CheckOptions{Registry: w.Opts})
+	ok, err := policy.Check(ctx, p, images[:2], policy.CheckOptions{RegistryFor: func(host string) []registry.Option {
+		if host != w.Host {
+			t.Errorf("options asked for %s", host)
+		}
+		return w.Opts
+	}})
 	if err != nil || ok.Err() != nil {
 		t.Errorf("the signed app and the allowed sidecar: %v, %v", err, ok.Err())
 	}
