@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds goship's pinned tools (golangci-lint, trivy, task, actionlint,
-# cosign) from the Go module proxy, one module per tool under tools/, so
+# cosign v2 and v3) from the Go module proxy, one module per tool under tools/, so
 # each keeps the dependency set its authors tested. Binaries are cached by
 # the hash of the tool's go.mod and go.sum: a warm machine rebuilds nothing.
 #
@@ -41,6 +41,10 @@ build trivy-fixturedb trivy ./fixturedb GOEXPERIMENT=jsonv2
 # cosign, to prove in the signing tests that cosign's own verifier accepts
 # goship's signatures and attestations.
 build cosign cosign github.com/sigstore/cosign/v2/cmd/cosign
+# cosign v3 (Sigstore bundles as OCI referrers), as cosign3: the signing
+# interop matrix runs both majors against goship's output and goship's
+# verify against theirs.
+build cosign3 cosign3 github.com/sigstore/cosign/v3/cmd/cosign
 # Caddy, the blue-green proxy, for the test world's proxy image: static (it
 # runs on an empty base), in the cache path internal/testworld/proxy.go
 # reads.

@@ -1,14 +1,12 @@
 package sign_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,218 +14,33 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/scan"
 	"github.com/goship-dev/goship/pipeline/sign"
+	"github.com/goship-dev/goship/pipeline/sign/signtest"
 )
 
-// cosignCLI runs the pinned cosign (scripts/tools.sh builds it) against
-// the test world's registry: its CA through SSL_CERT_FILE, its
-// credentials in a docker config of its own, and a home and TUF root in a
-// temp dir so nothing outside the test is read or written. Verification
-// gets an empty trusted root, as offline users give it, so cosign does not
-// fetch Sigstore's from the internet; and every request not to the test
-// world goes to a proxy that does not exist, so none leaves the machine.
-type cosignCLI struct {
-	bin string
-	env []string
-	dir string
-	// trustedRoot is an empty Sigstore trusted root: key-based checks
-	// need none of its logs or CAs.
-	trustedRoot string
+// statement is the part of an in-toto statement the tests read.
+type statement struct {
+	PredicateType string `json:"predicateType"`
+	Subject       []struct {
+		Digest map[string]string `json:"digest"`
+	} `json:"subject"`
+	Predicate json.RawMessage `json:"predicate"`
 }
 
-func newCosign(t *testing.T, w *world, password string) *cosignCLI {
-	t.Helper()
-	bin := testworld.Tool(t, "cosign")
-	dir := t.TempDir()
-	auth := base64.StdEncoding.EncodeToString([]byte(w.reg.Username + ":" + w.reg.Password))
-	cfg, err := json.Marshal(map[string]any{"auths": map[string]any{w.reg.Host: map[string]string{"auth": auth}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{"docker", "home", "tuf"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			t.Fatal(err)
+func (s statement) names(d name.Digest) bool {
+	for _, sub := range s.Subject {
+		if "sha256:"+sub.Digest["sha256"] == d.DigestStr() {
+			return true
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "docker", "config.json"), cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	trustedRoot := filepath.Join(dir, "trusted_root.json")
-	if err := os.WriteFile(trustedRoot, []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &cosignCLI{bin: bin, dir: dir, trustedRoot: trustedRoot, env: []string{
-		"HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY=" + w.reg.Host,
-		"DOCKER_CONFIG=" + filepath.Join(dir, "docker"),
-		"SSL_CERT_FILE=" + w.reg.CAFile,
-		"HOME=" + filepath.Join(dir, "home"),
-		"TUF_ROOT=" + filepath.Join(dir, "tuf"),
-		"COSIGN_PASSWORD=" + password,
-	}}
+	return false
 }
 
-// verifyArgs are the flags of a key-based, offline cosign verification.
-func (c *cosignCLI) verifyArgs(pub string) []string {
-	return []string{"--key", pub, "--insecure-ignore-tlog=true", "--trusted-root", c.trustedRoot}
-}
-
-// run runs cosign with args and returns stdout, stderr and the error.
-func (c *cosignCLI) run(t *testing.T, args ...string) (string, string, error) {
+// statements decodes the DSSE envelopes cosign verify-attestation prints,
+// one JSON object per line.
+func statements(t *testing.T, out string) []statement {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), c.env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	t.Logf("$ cosign %s\n%s", strings.Join(args, " "), strings.TrimSpace(stderr.String()))
-	return stdout.String(), stderr.String(), err
-}
-
-func (c *cosignCLI) mustRun(t *testing.T, args ...string) string {
-	t.Helper()
-	out, _, err := c.run(t, args...)
-	if err != nil {
-		t.Fatalf("cosign %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// TestCosignVerifiesGoshipSignatures signs and attests with a key made by
-// cosign generate-key-pair, then has cosign's own verifier check both.
-func TestCosignVerifiesGoshipSignatures(t *testing.T) {
-	ctx := context.Background()
-	w := newWorld(t)
-	const password = "a cosign key password"
-	c := newCosign(t, w, password)
-	c.mustRun(t, "generate-key-pair", "--output-key-prefix", "goship")
-	keyPEM, err := os.ReadFile(filepath.Join(c.dir, "goship.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubPath := filepath.Join(c.dir, "goship.pub")
-	k, err := sign.LoadKey(keyPEM, []byte(password))
-	if err != nil {
-		t.Fatalf("LoadKey of cosign's key: %v", err)
-	}
-	ref := w.push(t, "goship/hello:v1")
-	w.publish(ctx, t, ref, k, evidence(t, passingPolicy(), nil))
-
-	out := c.mustRun(t, append(append([]string{"verify"}, c.verifyArgs(pubPath)...), ref.String())...)
-	var claims []struct {
-		Critical struct {
-			Image struct {
-				Digest string `json:"docker-manifest-digest"`
-			} `json:"image"`
-		} `json:"critical"`
-		Optional map[string]any `json:"optional"`
-	}
-	if err := json.Unmarshal([]byte(out), &claims); err != nil || len(claims) != 1 {
-		t.Fatalf("cosign verify printed %q (%v), want one claim", out, err)
-	}
-	if claims[0].Critical.Image.Digest != ref.DigestStr() || claims[0].Optional["commit"] != testRun.Commit {
-		t.Fatalf("cosign verified %+v, want digest %s and commit %s", claims[0], ref.DigestStr(), testRun.Commit)
-	}
-
-	for _, typ := range []struct{ flag, uri string }{
-		{"cyclonedx", sign.CycloneDXPredicateType},
-		{"vuln", sign.VulnPredicateType},
-		{sign.GatePredicateType, sign.GatePredicateType},
-	} {
-		out := c.mustRun(t, append(append([]string{"verify-attestation"}, c.verifyArgs(pubPath)...), "--type", typ.flag, ref.String())...)
-		st := statementsOf(t, out, typ.uri)
-		if len(st) != 1 || st[0].Subject[0].Digest["sha256"] != strings.TrimPrefix(ref.DigestStr(), "sha256:") {
-			t.Fatalf("cosign verify-attestation --type %s: %+v, want one statement about %s", typ.flag, st, ref)
-		}
-		if typ.uri == sign.GatePredicateType {
-			var g sign.Gate
-			if err := json.Unmarshal(st[0].Predicate, &g); err != nil || g.Outcome != sign.GatePassed || g.Commit != testRun.Commit {
-				t.Fatalf("gate statement cosign verified: %+v, %v", g, err)
-			}
-		}
-	}
-
-	// An admission check elsewhere can enforce the gate with cosign alone,
-	// through a CUE policy on the gate statement.
-	policy := filepath.Join(c.dir, "gate.cue")
-	if err := os.WriteFile(policy, []byte("predicateType: \""+sign.GatePredicateType+"\"\npredicate: outcome: \"passed\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	gateArgs := func(r name.Digest) []string {
-		return append(append([]string{"verify-attestation"}, c.verifyArgs(pubPath)...), "--type", sign.GatePredicateType, "--policy", policy, r.String())
-	}
-	c.mustRun(t, gateArgs(ref)...)
-	failed := w.push(t, "goship/hello:failed")
-	w.publish(ctx, t, failed, k, evidence(t, scan.DefaultPolicy(), nil))
-	if _, stderr, err := c.run(t, gateArgs(failed)...); err == nil || !strings.Contains(stderr, "validation error") {
-		t.Errorf("cosign's CUE policy accepted a failed gate: %v %s", err, stderr)
-	}
-
-	// cosign refuses what goship refuses.
-	_, otherKey := newKey(t)
-	other := w.push(t, "goship/hello:other")
-	w.publish(ctx, t, other, otherKey, evidence(t, passingPolicy(), nil))
-	moved := w.push(t, "goship/hello:moved")
-	copyTag(t, w, ref, moved, ".sig")
-	for _, tc := range []struct {
-		ref  name.Digest
-		says string
-	}{
-		{other, "invalid signature"},
-		{moved, "invalid or missing digest in claim: " + ref.DigestStr()},
-	} {
-		if _, stderr, err := c.run(t, append(append([]string{"verify"}, c.verifyArgs(pubPath)...), tc.ref.String())...); err == nil {
-			t.Errorf("cosign verify accepted %s", tc.ref)
-		} else if !strings.Contains(stderr, "no matching signatures: "+tc.says) {
-			t.Errorf("cosign verify of %s failed for another reason than %q: %s", tc.ref, tc.says, stderr)
-		}
-	}
-}
-
-// TestGoshipVerifiesCosignSignatures: what cosign sign and cosign attest
-// write with an ECDSA key passes Verify.
-func TestGoshipVerifiesCosignSignatures(t *testing.T) {
-	ctx := context.Background()
-	w := newWorld(t)
-	const password = "another cosign key password"
-	c := newCosign(t, w, password)
-	c.mustRun(t, "generate-key-pair", "--output-key-prefix", "cosign")
-	pub, err := os.ReadFile(filepath.Join(c.dir, "cosign.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := w.push(t, "goship/hello:v1")
-	c.mustRun(t, "sign", "--key", "cosign.key", "--tlog-upload=false", "--yes", ref.String())
-
-	opts := sign.VerifyOptions{Registry: w.opts}
-	if _, err := sign.Verify(ctx, ref.String(), pub, opts); !errors.Is(err, sign.ErrNoGate) {
-		t.Fatalf("Verify of a cosign signature without a gate: %v, want ErrNoGate", err)
-	}
-	opts.AllowMissingGate = true
-	if v, err := sign.Verify(ctx, ref.String(), pub, opts); err != nil || v.Reference != ref.String() {
-		t.Fatalf("Verify of a cosign signature: %+v, %v", v, err)
-	}
-
-	gate := fmt.Sprintf(`{"commit":%q,"workflowRun":"manual","goshipVersion":"none","outcome":"passed","gatedSeverities":["HIGH","CRITICAL"],"counts":{},"blocking":0,"allowlisted":0,"finishedAt":"2026-12-01T10:00:00Z"}`, testRun.Commit)
-	if err := os.WriteFile(filepath.Join(c.dir, "gate.json"), []byte(gate), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c.mustRun(t, "attest", "--key", "cosign.key", "--tlog-upload=false", "--yes", "--type", sign.GatePredicateType, "--predicate", "gate.json", ref.String())
-	v, err := sign.Verify(ctx, ref.String(), pub, sign.VerifyOptions{Registry: w.opts})
-	if err != nil || v.GateOutcome != sign.GatePassed || v.Commit != testRun.Commit {
-		t.Fatalf("Verify of a cosign attestation: %+v, %v", v, err)
-	}
-}
-
-// statementsOf decodes the DSSE envelopes cosign verify-attestation
-// prints, one JSON object per line, keeping statements of type uri.
-func statementsOf(t *testing.T, out, uri string) []sign.Statement {
-	t.Helper()
-	var sts []sign.Statement
+	var sts []statement
 	dec := json.NewDecoder(strings.NewReader(out))
 	for dec.More() {
 		var env struct {
@@ -235,19 +48,256 @@ func statementsOf(t *testing.T, out, uri string) []sign.Statement {
 			Payload     string `json:"payload"`
 		}
 		if err := dec.Decode(&env); err != nil {
-			t.Fatalf("cosign verify-attestation output %q: %v", out, err)
+			t.Fatalf("cosign verify-attestation printed %q: %v", out, err)
 		}
 		body, err := base64.StdEncoding.DecodeString(env.Payload)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var st sign.Statement
+		var st statement
 		if err := json.Unmarshal(body, &st); err != nil {
 			t.Fatal(err)
 		}
-		if st.PredicateType == uri {
-			sts = append(sts, st)
-		}
+		sts = append(sts, st)
 	}
 	return sts
+}
+
+// The matrix, goship to cosign: what goship signs (a two-platform index)
+// passes cosign verify and verify-attestation --type slsaprovenance1,
+// cyclonedx and vuln of cosign v2.6.5 and v3.1.3 on each kind of
+// registry; a tampered attestation, another key and an unsigned image
+// fail in cosign as they do in goship.
+func TestCosignVerifiesGoship(t *testing.T) {
+	ctx := context.Background()
+	const password = "a cosign key password"
+	for _, kind := range []string{signtest.KindRegistry2, signtest.KindReferrersAPI, signtest.KindACR} {
+		for _, cv := range signtest.Cosigns {
+			t.Run(kind+"/"+cv.Name, func(t *testing.T) {
+				w := signtest.NewWorld(t, kind)
+				c := signtest.NewCosign(t, w, cv.Name, cv.Major, password)
+				k, pub := c.KeyPair(t, "goship", password)
+				_, otherPub := c.KeyPair(t, "other", password)
+				p := w.PushIndex(t, "acme/hello:v1")
+				signed := w.SignNow(ctx, t, p, k)
+				t.Logf("goship stored %s", signed.Scheme)
+
+				out := c.MustRun(t, append(append([]string{"verify"}, c.VerifyFlags(pub)...), p.Ref.String())...)
+				if !strings.Contains(out, p.Ref.DigestStr()) {
+					t.Errorf("cosign verify printed no claim about %s:\n%s", p.Ref.DigestStr(), out)
+				}
+				for _, typ := range []struct{ flag, uri string }{
+					{"slsaprovenance1", sign.ProvenancePredicateType},
+					{"cyclonedx", sign.CycloneDXPredicateType},
+					{"vuln", sign.VulnPredicateType},
+				} {
+					out := c.MustRun(t, append(append([]string{"verify-attestation"}, c.VerifyFlags(pub)...), "--type", typ.flag, p.Ref.String())...)
+					n := 0
+					for _, st := range statements(t, out) {
+						if st.PredicateType != typ.uri {
+							continue
+						}
+						n++
+						if !st.names(p.Ref) {
+							t.Errorf("the %s statement cosign verified is not about %s", typ.flag, p.Ref)
+						}
+						if typ.uri == sign.ProvenancePredicateType {
+							var prov struct {
+								BuildDefinition struct {
+									BuildType          string            `json:"buildType"`
+									ExternalParameters map[string]string `json:"externalParameters"`
+								} `json:"buildDefinition"`
+							}
+							if err := json.Unmarshal(st.Predicate, &prov); err != nil || prov.BuildDefinition.BuildType != sign.BuildType || prov.BuildDefinition.ExternalParameters["commit"] != signtest.Run.Commit {
+								t.Errorf("provenance cosign verified: %+v, %v", prov, err)
+							}
+						}
+					}
+					// One SBOM and one scan per platform, one provenance.
+					want := 2
+					if typ.uri == sign.ProvenancePredicateType {
+						want = 1
+					}
+					if n != want {
+						t.Errorf("cosign verify-attestation --type %s: %d statements of the type, want %d", typ.flag, n, want)
+					}
+				}
+
+				// The flags each version needs (docs/signing.md): goship writes
+				// no transparency-log entry, so without
+				// --insecure-ignore-tlog=true both refuse a bundle; v2.6.5
+				// reads bundles only with a trusted root (offline: the empty
+				// one of VerifyFlags), v3.1.3 needs none with a key.
+				if kind != signtest.KindACR {
+					withTlog := []string{"verify", "--key", pub, "--trusted-root", filepath.Join(c.Dir, "trusted_root.json"), p.Ref.String()}
+					if _, stderr, err := c.Run(t, withTlog...); err == nil || !strings.Contains(stderr, "transparency log") {
+						t.Errorf("%s verify without --insecure-ignore-tlog: %v, want a refusal for want of a log entry", cv.Name, err)
+					}
+					noRoot := []string{"verify", "--key", pub, "--insecure-ignore-tlog=true", p.Ref.String()}
+					_, stderr, err := c.Run(t, noRoot...)
+					if cv.Major == 2 && (err == nil || !strings.Contains(stderr, "trusted root is required")) {
+						t.Errorf("cosign v2 verify of a bundle offline without --trusted-root: %v, want it to need one", err)
+					}
+					if cv.Major == 3 && err != nil {
+						t.Errorf("cosign v3 verify without --trusted-root: %v", err)
+					}
+				}
+
+				// cosign refuses what goship refuses.
+				unsigned := w.PushImage(t, "acme/hello:unsigned")
+				for _, tc := range []struct {
+					what string
+					args []string
+				}{
+					{"another key", append(append([]string{"verify"}, c.VerifyFlags(otherPub)...), p.Ref.String())},
+					{"another key's attestations", append(append([]string{"verify-attestation"}, c.VerifyFlags(otherPub)...), "--type", "slsaprovenance1", p.Ref.String())},
+					{"an unsigned image", append(append([]string{"verify"}, c.VerifyFlags(pub)...), unsigned.Ref.String())},
+				} {
+					_, stderr, err := c.Run(t, tc.args...)
+					refusedByCosign(t, tc.what, stderr, err)
+				}
+				if kind == signtest.KindACR {
+					return // tampering with legacy tags: TestCosignRefusesTamperedLegacy
+				}
+				tamperReferrer(t, w, p.Ref, sign.ProvenancePredicateType, signtest.Run.Ref, "refs/heads/evil")
+				_, stderr, err := c.Run(t, append(append([]string{"verify-attestation"}, c.VerifyFlags(pub)...), "--type", "slsaprovenance1", p.Ref.String())...)
+				refusedByCosign(t, "a tampered provenance", stderr, err)
+				_, err = sign.Verify(ctx, p.Ref.String(), w.VerifyOpts(k))
+				if ve := verifyErr(t, err); ve.Kind != sign.KindTampered {
+					t.Errorf("goship: %v, want tampered", err)
+				}
+			})
+		}
+	}
+}
+
+// The matrix, cosign to goship: cosign v3 signs and attests in bundles
+// (referrers API, or the referrers tag on registry:2), cosign v2 in its
+// legacy tags; goship's Verify accepts both, reads the provenance they
+// attest, refuses a failed gate in it, and refuses another key.
+func TestGoshipVerifiesCosign(t *testing.T) {
+	ctx := context.Background()
+	const password = "another cosign key password"
+	for _, kind := range []string{signtest.KindRegistry2, signtest.KindReferrersAPI} {
+		for _, cv := range signtest.Cosigns {
+			t.Run(kind+"/"+cv.Name, func(t *testing.T) {
+				w := signtest.NewWorld(t, kind)
+				c := signtest.NewCosign(t, w, cv.Name, cv.Major, password)
+				k, _ := c.KeyPair(t, "cosign", password)
+				other := signtest.NewKey(t)
+				p := w.PushImage(t, "acme/hello:v1")
+				c.MustRun(t, append(append([]string{"sign"}, c.SignFlags("cosign.key")...), "-a", "commit="+signtest.Run.Commit, p.Ref.String())...)
+
+				signedOnly := sign.VerifyOptions{Keys: []*sign.PublicKey{k.PublicKey()}, Registry: w.Opts}
+				v, err := sign.Verify(ctx, p.Ref.String(), signedOnly)
+				if err != nil {
+					t.Fatalf("goship Verify of %s's signature: %v", cv.Name, err)
+				}
+				wantScheme := sign.SchemeLegacy
+				if cv.Major == 3 {
+					wantScheme = sign.SchemeReferrersTag
+					if kind == signtest.KindReferrersAPI {
+						wantScheme = sign.SchemeReferrers
+					}
+				}
+				if v.KeyFingerprint != k.Fingerprint() || v.Schemes[0] != wantScheme || v.Claims["commit"] != signtest.Run.Commit {
+					t.Errorf("verified %+v, want key %s from %s with the commit claim", v, k.Fingerprint(), wantScheme)
+				}
+				_, err = sign.Verify(ctx, p.Ref.String(), sign.VerifyOptions{Keys: []*sign.PublicKey{other.PublicKey()}, Registry: w.Opts})
+				if ve := verifyErr(t, err); ve.Kind != sign.KindWrongKey {
+					t.Errorf("goship Verify with another key: %v, want wrong key", err)
+				}
+
+				// goship's provenance, attested by cosign.
+				attest := func(p signtest.Pushed, ev sign.Evidence) {
+					t.Helper()
+					pred, err := sign.ProvenanceJSON(ev, p.Platforms)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f := filepath.Join(c.Dir, fmt.Sprintf("provenance-%d.json", time.Now().UnixNano()))
+					if err := os.WriteFile(f, pred, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					c.MustRun(t, append(append([]string{"attest"}, c.SignFlags("cosign.key")...), "--type", "slsaprovenance1", "--predicate", f, p.Ref.String())...)
+				}
+				attest(p, signtest.Evidence(t, p, time.Now().Add(-time.Minute)))
+				strict := signedOnly
+				strict.Require, strict.MaxAge = []string{sign.ProvenancePredicateType}, time.Hour
+				v, err = sign.Verify(ctx, p.Ref.String(), strict)
+				if err != nil {
+					t.Fatalf("goship Verify of %s's attestation: %v", cv.Name, err)
+				}
+				if v.Provenance == nil || v.Provenance.Commit != signtest.Run.Commit || len(v.Provenance.Steps) != 4 {
+					t.Errorf("provenance read from %s's attestation: %+v", cv.Name, v.Provenance)
+				}
+
+				failed := w.PushImage(t, "acme/hello:failed")
+				c.MustRun(t, append(append([]string{"sign"}, c.SignFlags("cosign.key")...), failed.Ref.String())...)
+				ev := signtest.Evidence(t, failed, time.Now())
+				ev.Steps[1].Passed, ev.Steps[1].Summary = false, "TestRace failed"
+				attest(failed, ev)
+				_, err = sign.Verify(ctx, failed.Ref.String(), strict)
+				if ve := verifyErr(t, err); ve.Kind != sign.KindGateFailed || ve.Step == nil || ve.Step.Step != sign.StepTest {
+					t.Errorf("goship Verify of a failed gate attested by %s: %v", cv.Name, err)
+				}
+			})
+		}
+	}
+}
+
+// Tampering with cosign v2's legacy tags, as goship writes them on a
+// registry that refuses artifacts: an .att layer altered after signing
+// fails goship and both cosigns.
+func TestCosignRefusesTamperedLegacy(t *testing.T) {
+	ctx := context.Background()
+	const password = "a third password"
+	w := signtest.NewWorld(t, signtest.KindACR)
+	k := signtest.NewKey(t)
+	p := w.PushImage(t, "acme/hello:v1")
+	if s := w.SignNow(ctx, t, p, k); s.Scheme != sign.SchemeLegacy {
+		t.Fatalf("stored in %s, want the legacy tags", s.Scheme)
+	}
+	tamperLegacyAtt(t, w, p.Ref, signtest.Run.Ref, "refs/heads/evil")
+	_, err := sign.Verify(ctx, p.Ref.String(), w.VerifyOpts(k))
+	// Legacy entries name no key, so an altered one cannot be told from
+	// another key's: the provenance is missing, and the error says one
+	// attestation did not verify.
+	var ve *sign.VerifyError
+	if !errors.As(err, &ve) || ve.Kind != sign.KindMissingPredicate || ve.Unverified == 0 || !strings.Contains(err.Error(), "altered after signing") {
+		t.Errorf("goship Verify of a tampered .att: %v", err)
+	}
+	t.Log(err)
+	pubPEM, err := k.PublicKey().PEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cv := range signtest.Cosigns {
+		t.Run(cv.Name, func(t *testing.T) {
+			c := signtest.NewCosign(t, w, cv.Name, cv.Major, password)
+			pub := filepath.Join(c.Dir, "goship.pub")
+			if err := os.WriteFile(pub, pubPEM, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c.MustRun(t, append(append([]string{"verify"}, c.VerifyFlags(pub)...), p.Ref.String())...)
+			_, stderr, err := c.Run(t, append(append([]string{"verify-attestation"}, c.VerifyFlags(pub)...), "--type", "slsaprovenance1", p.Ref.String())...)
+			refusedByCosign(t, "a tampered legacy provenance", stderr, err)
+		})
+	}
+}
+
+// refusedByCosign checks that cosign failed for a verification reason,
+// not for want of the registry or the network.
+func refusedByCosign(t *testing.T, what, stderr string, err error) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("cosign accepted %s", what)
+		return
+	}
+	for _, s := range []string{"no matching signatures", "no matching attestations", "no signatures found", "none of the attestations matched"} {
+		if strings.Contains(stderr, s) {
+			return
+		}
+	}
+	t.Errorf("cosign refused %s, but not as a failed verification:\n%s", what, stderr)
 }

@@ -1,29 +1,33 @@
-// Package sign signs a pushed image digest and attaches evidence to it in
-// the formats cosign reads, and verifies both before a deploy.
+// Package sign signs a pushed image digest once ci passed for it, attests
+// that ci's evidence, and verifies both before a deploy, in the formats
+// cosign v2 and v3 and sigstore's policy-controller read.
 //
-// Everything is key-based and offline: no Rekor, no Fulcio. Signatures are
-// cosign's simple-signing payloads, stored as layers of the image tagged
-// sha256-<hex>.sig next to the image; attestations are in-toto statements
-// in DSSE envelopes, stored under sha256-<hex>.att. Both tags work on every
-// registry, including ACR Personal Edition, which refuses OCI 1.1
-// referrers. So `cosign verify --key` and `cosign verify-attestation --key`
-// accept what this package writes, and Verify accepts what cosign writes
-// with an ECDSA key.
+// Sign is the gate: it refuses (*GateError) unless lint, test, and the
+// build and scan of every platform of the image passed in the run whose
+// Evidence it is given. It then signs, with sigstore-go, one Sigstore
+// bundle (DSSE envelope, in-toto v1 statement from in-toto's Go bindings)
+// per statement:
 //
-// Keys: `cosign generate-key-pair` writes cosign.key (ENCRYPTED SIGSTORE
-// PRIVATE KEY, give its password to LoadKey) and cosign.pub (for Verify).
-// Without cosign, openssl makes an unencrypted PKCS#8 pair:
+//   - the image signature, cosign v3's https://sigstore.dev/cosign/sign/v1;
+//   - SLSA provenance v1: source, ref, builder, Go toolchain, base and tool
+//     images by digest, the modules of go.sum, and every ci step's outcome;
+//   - per platform, the CycloneDX SBOM (decoded and checked with
+//     cyclonedx-go) and the Trivy report in cosign's vuln predicate.
+//
+// Storage: each bundle is an OCI 1.1 referrer of the image, listed by the
+// registry's referrers API, or by the referrers tag sha256-<hex> where the
+// registry has none. A registry that refuses OCI 1.1 artifact manifests
+// (ACR Personal Edition answers DENIED) gets cosign v2's tags
+// sha256-<hex>.sig and .att instead. Verify reads all three.
+//
+// Everything is key-based and offline: no Rekor, no Fulcio, no timestamp
+// authority. Keys: `cosign generate-key-pair` writes cosign.key (give its
+// password to LoadKey) and cosign.pub (ParsePublicKey). Without cosign,
+// openssl makes an unencrypted PKCS#8 pair:
 //
 //	openssl ecparam -genkey -name prime256v1 -noout | openssl pkcs8 -topk8 -nocrypt -out goship.key
 //	openssl ec -in goship.key -pubout -out goship.pub
 //
-// (`cosign import-key-pair --key goship.key` turns it into cosign's
-// encrypted format.) A key's fingerprint is the SHA-256 of its public DER:
+// A key's fingerprint is the SHA-256 of its public DER:
 // `openssl pkey -pubin -in goship.pub -outform DER | sha256sum`.
-//
-// Evidence: the CycloneDX SBOM (cosign --type cyclonedx), the Trivy report
-// in cosign's vuln predicate (--type vuln), and goship's gate statement
-// (GatePredicateType): commit, CI run, goship version and the gate's
-// outcome with its counts. Verify refuses a digest without a gate
-// statement that says passed, unless told otherwise.
 package sign

@@ -1,18 +1,23 @@
 package sign
 
 import (
+	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
 )
 
 // PEM block types of cosign's password-encrypted private keys (scrypt +
@@ -26,8 +31,10 @@ const (
 // only the public key's fingerprint, so a log line cannot leak it.
 type Key struct {
 	sv          signature.SignerVerifier
+	alg         signature.AlgorithmDetails
 	pub         crypto.PublicKey
 	fingerprint string
+	hint        string
 }
 
 // LoadKey reads an ECDSA private key in PEM: cosign's encrypted format
@@ -70,7 +77,11 @@ func LoadKey(keyPEM, password []byte) (*Key, error) {
 	if !ok {
 		return nil, fmt.Errorf("signing key: %T is not supported, only ECDSA (cosign's default, P-256)", priv)
 	}
-	sv, err := signature.LoadECDSASignerVerifier(ec, crypto.SHA256)
+	alg, err := signature.GetDefaultAlgorithmDetails(ec.Public())
+	if err != nil {
+		return nil, errors.New("signing key: the ECDSA curve is not one Sigstore signs with (want P-256, P-384 or P-521)")
+	}
+	sv, err := signature.LoadECDSASignerVerifier(ec, alg.GetHashType())
 	if err != nil {
 		return nil, errors.New("signing key: the ECDSA key is not usable for signing (curve not supported?)")
 	}
@@ -78,7 +89,7 @@ func LoadKey(keyPEM, password []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{sv: sv, pub: ec.Public(), fingerprint: fp}, nil
+	return &Key{sv: sv, alg: alg, pub: ec.Public(), fingerprint: fp, hint: keyHint(ec.Public())}, nil
 }
 
 // Fingerprint of the public key.
@@ -110,11 +121,51 @@ func Fingerprint(pub crypto.PublicKey) (string, error) {
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
+// keyHint is the key id Sigstore bundles carry (verificationMaterial.
+// publicKey.hint): base64 of the SHA-256 of the public key's DER, as
+// sigstore-go and cosign v3 write it. It names a key; it proves nothing.
+func keyHint(pub crypto.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// keypair lets sigstore-go's sign.Bundle sign with k (sign.Keypair).
+type keypair struct{ k *Key }
+
+func (p keypair) GetHashAlgorithm() protocommon.HashAlgorithm { return p.k.alg.GetProtoHashType() }
+func (p keypair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
+	return p.k.alg.GetSignatureAlgorithm()
+}
+func (p keypair) GetHint() []byte                { return []byte(p.k.hint) }
+func (p keypair) GetKeyAlgorithm() string        { return "ECDSA" }
+func (p keypair) GetPublicKey() crypto.PublicKey { return p.k.pub }
+func (p keypair) GetPublicKeyPem() (string, error) {
+	b, err := cryptoutils.MarshalPublicKeyToPEM(p.k.pub)
+	return string(b), err
+}
+
+// SignData signs data's digest and returns the signature and the digest.
+func (p keypair) SignData(ctx context.Context, data []byte) ([]byte, []byte, error) {
+	h := p.k.alg.GetHashType().New()
+	h.Write(data)
+	digest := h.Sum(nil)
+	sig, err := p.k.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx), options.WithDigest(digest))
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig, digest, nil
+}
+
 // PublicKey is a verification key.
 type PublicKey struct {
 	v           signature.Verifier
 	pub         crypto.PublicKey
 	fingerprint string
+	hint        string
 }
 
 // ParsePublicKey reads a PEM public key (cosign.pub).
@@ -127,7 +178,11 @@ func ParsePublicKey(pubPEM []byte) (*PublicKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("verify key: %T is not supported, only ECDSA (cosign's default, P-256)", pub)
 	}
-	v, err := signature.LoadECDSAVerifier(ec, crypto.SHA256)
+	alg, err := signature.GetDefaultAlgorithmDetails(ec)
+	if err != nil {
+		return nil, errors.New("verify key: the ECDSA curve is not one Sigstore signs with (want P-256, P-384 or P-521)")
+	}
+	v, err := signature.LoadECDSAVerifier(ec, alg.GetHashType())
 	if err != nil {
 		return nil, fmt.Errorf("verify key: %w", err)
 	}
@@ -135,8 +190,16 @@ func ParsePublicKey(pubPEM []byte) (*PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PublicKey{v: v, pub: ec, fingerprint: fp}, nil
+	return &PublicKey{v: v, pub: ec, fingerprint: fp, hint: keyHint(ec)}, nil
 }
 
 // Fingerprint of the key.
 func (p *PublicKey) Fingerprint() string { return p.fingerprint }
+
+// PEM is the key as cosign.pub holds it.
+func (p *PublicKey) PEM() ([]byte, error) { return cryptoutils.MarshalPublicKeyToPEM(p.pub) }
+
+// PublicKey is the verification half of k.
+func (k *Key) PublicKey() *PublicKey {
+	return &PublicKey{v: k.sv, pub: k.pub, fingerprint: k.fingerprint, hint: k.hint}
+}
