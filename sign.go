@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/goship-dev/goship/internal/dagger"
 	"github.com/goship-dev/goship/pipeline/job"
@@ -24,6 +25,7 @@ var errCiFailed = errors.New("publish --sign-key signs only a release whose ci p
 // failed or missing step refuses the signing: a signature means "this
 // digest passed ci".
 func (g *Goship) evidence(ctx context.Context) (*dagger.Directory, error) {
+	started := time.Now().UTC()
 	run, err := g.runAll(ctx, "", "", false)
 	if err != nil {
 		return nil, err
@@ -31,7 +33,14 @@ func (g *Goship) evidence(ctx context.Context) (*dagger.Directory, error) {
 	if run.failed != "" {
 		return nil, fmt.Errorf("%w, and it did not:\n%s", errCiFailed, run.failed)
 	}
-	ev := job.Evidence{GoVersion: g.GoVersion, SourceURL: g.SourceURL, ModulePath: g.ModulePath, Images: map[string]string{}}
+	// The toolchain as the build image has it (go1.26.8), not go.mod's line.
+	goVersion, err := dag.Container().From(g.GoImage).WithExec([]string{"go", "env", "GOVERSION"}).Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing: the Go version of %s: %w", g.GoImage, err)
+	}
+	ev := job.Evidence{GoVersion: strings.TrimSpace(goVersion), SourceURL: g.SourceURL, ModulePath: g.ModulePath, Images: map[string]string{},
+		ScannerVersion: imageTag(g.TrivyImage), DBVersion: g.scanDay(),
+		StartedOn: started.Format(time.RFC3339), FinishedOn: time.Now().UTC().Format(time.RFC3339)}
 	for _, s := range run.steps {
 		ev.Steps = append(ev.Steps, job.Step{Name: s.Name, Passed: s.Err == nil})
 	}
@@ -65,4 +74,14 @@ func (g *Goship) evidence(ctx context.Context) (*dagger.Directory, error) {
 		return nil, err
 	}
 	return dir.WithNewFile(job.EvidenceFile, string(data)), nil
+}
+
+// imageTag is ref's tag (0.69.3 of aquasec/trivy:0.69.3@sha256:…), else
+// the reference as given.
+func imageTag(ref string) string {
+	repoTag, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndex(repoTag, ":"); i > strings.LastIndex(repoTag, "/") {
+		return repoTag[i+1:]
+	}
+	return ref
 }

@@ -167,9 +167,9 @@ func (g *Goship) withPolicy(ctx context.Context, j *job.Job, m *mounts, unverifi
 	return nil
 }
 
-// policyFor mounts the directory of the repository's policy file (keys
-// may sit beside it) and names the file in it; nil when the repository
-// has no policy. A --policy the user named must exist.
+// policyFor mounts the repository (the policy's key paths are relative
+// to it) and names the policy file in it; nil when the repository has no
+// policy. A --policy the user named must exist.
 func (g *Goship) policyFor(ctx context.Context, m *mounts) (*job.Policy, error) {
 	ok, err := g.Source.Exists(ctx, g.Policy)
 	if err != nil {
@@ -181,12 +181,7 @@ func (g *Goship) policyFor(ctx context.Context, m *mounts) (*job.Policy, error) 
 		}
 		return nil, nil
 	}
-	dir, file := path.Split(path.Clean(g.Policy))
-	if dir == "" {
-		dir = "."
-	}
-	mounted := m.dir("policy", g.Source.Directory(dir))
-	return &job.Policy{File: mounted + "/" + file, Name: g.Policy}, nil
+	return &job.Policy{Repo: m.dir("repo", g.Source), File: path.Clean(g.Policy)}, nil
 }
 
 // policyGiven reports whether --policy named a file of its own.

@@ -44,3 +44,25 @@ func (g *Goship) Verify(
 	}
 	return output(g.run(ctx, j, m))
 }
+
+// ClusterImagePolicy exports the repository's signing policy as sigstore
+// policy-controller ClusterImagePolicy objects (the same keys, required
+// attestations, gate age and allowed images), so ACK or any cluster with
+// policy-controller enforces it at admission too: chain
+// `export --path=cluster-image-policy.yaml`, then kubectl apply it.
+// +cache="never"
+func (g *Goship) ClusterImagePolicy(ctx context.Context) (*dagger.File, error) {
+	m := &mounts{}
+	j := job.Job{Verb: job.VerbPolicy}
+	if err := g.withPolicy(ctx, &j, m, ""); err != nil {
+		return nil, err
+	}
+	if j.Policy == nil {
+		return nil, fmt.Errorf("the repository has no policy: declare one in %s", g.Policy)
+	}
+	res, err := g.run(ctx, j, m)
+	if err != nil {
+		return nil, err
+	}
+	return dag.File("cluster-image-policy.yaml", res.Output), nil
+}

@@ -24,6 +24,13 @@ type Evidence struct {
 	SourceURL string `json:"sourceURL,omitempty"`
 	// ModulePath is the Go module built.
 	ModulePath string `json:"modulePath,omitempty"`
+	// ScannerVersion is Trivy's version; DBVersion names its database
+	// (the day of the scan: the result is reused within a day).
+	ScannerVersion string `json:"scannerVersion"`
+	DBVersion      string `json:"dbVersion"`
+	// StartedOn and FinishedOn bound the ci run (RFC 3339).
+	StartedOn  string `json:"startedOn"`
+	FinishedOn string `json:"finishedOn"`
 }
 
 // Step is one ci step and how it ended.

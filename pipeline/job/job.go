@@ -89,11 +89,12 @@ type Trust struct {
 // Policy is the signing policy the repository declares
 // (.goship/policy.yaml), and how this call treats it.
 type Policy struct {
-	// File is the policy file's path in the runner.
+	// Repo is the repository's directory in the runner: key paths in the
+	// policy are relative to it.
+	Repo string `json:"repo"`
+	// File is the policy file's path in the repository; messages and
+	// target records name the policy by it.
 	File string `json:"file"`
-	// Name is how messages and target records name it (its path in the
-	// repository).
-	Name string `json:"name"`
 	// Unverified, when set, is the logged reason this deploy or rollback
 	// skips verification on a target that remembers the policy.
 	Unverified string `json:"unverified,omitempty"`

@@ -215,3 +215,53 @@ func Copy(ctx context.Context, src, dst string, opts ...Option) error {
 	}
 	return nil
 }
+
+// PlatformDigests maps each platform of ref (os/arch[/variant]) to its
+// image manifest digest: the manifests of an index, or ref's own digest
+// for a single image (under its config's platform).
+func PlatformDigests(ctx context.Context, ref string, opts ...Option) (map[string]string, error) {
+	o := collect(opts)
+	r, err := o.parseRef(ref)
+	if err != nil {
+		return nil, fmt.Errorf("platforms of %s: %w", ref, err)
+	}
+	desc, err := remote.Get(r, o.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("platforms of %s: %s", ref, o.scrub(err.Error()))
+	}
+	out := map[string]string{}
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("platforms of %s: %w", ref, err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("platforms of %s: %w", ref, err)
+		}
+		out[platformName(cfg.OS, cfg.Architecture, cfg.Variant)] = desc.Digest.String()
+		return out, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("platforms of %s: %w", ref, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("platforms of %s: %w", ref, err)
+	}
+	for _, d := range m.Manifests {
+		if d.Platform == nil || d.Platform.OS == "unknown" {
+			continue // attestation manifests
+		}
+		out[platformName(d.Platform.OS, d.Platform.Architecture, d.Platform.Variant)] = d.Digest.String()
+	}
+	return out, nil
+}
+
+func platformName(os, arch, variant string) string {
+	if variant == "" {
+		return os + "/" + arch
+	}
+	return os + "/" + arch + "/" + variant
+}

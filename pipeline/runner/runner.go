@@ -42,6 +42,8 @@ func (r Runner) run(ctx context.Context, j job.Job) (job.Result, error) {
 		return verify(ctx, env, j)
 	case job.VerbMirror:
 		return mirror(ctx, env, j)
+	case job.VerbPolicy:
+		return clusterImagePolicy(j)
 	}
 	t, err := targetFor(ctx, env, j.Target)
 	if err != nil {
