@@ -1,45 +1,47 @@
-//go:build e2e && oldsign
+//go:build e2e
 
 package e2e
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/sign"
+	"github.com/goship-dev/goship/pipeline/sign/signtest"
 )
 
-// Signed releases through the module: publish signs with a key made by
-// cosign, cosign's own verifier accepts the signature and the gate
-// attestation, verify names the signer and the gate, and a server with
-// --verify-key runs only what that key signed: an unsigned digest and one
-// signed by another key are refused with the running release untouched,
-// and so is a rollback to an unsigned release unless --allow-unsigned.
-// Last, release signs and deploys with verification in one run.
-func TestSignedReleases(t *testing.T) {
-	src := filepath.Join(testworld.RepoRoot(t), "examples", "hello-service")
+// Signed releases through the module, with the repository's policy:
+// publish --sign-key refuses a release whose ci failed; a signed release
+// passes cosign v3's and v2's own verifiers; verify names the commit and
+// every ci step; a server deploys only what the policy's key signed,
+// refuses an unsigned image and a gate older than the policy's maxAge
+// before anything is touched; it remembers that it runs verified releases
+// when the policy is gone, until a deploy says why it skips verification;
+// release signs only after a passing ci and deploys verified.
+func TestSignedReleaseThroughTheModule(t *testing.T) {
+	src := hello(t)
 	reg := testworld.StartRegistry(t, testworld.WithTLS())
 	reg.TrustForDocker(t)
+	world := signtest.FromRegistry(t, reg)
 	srv := startServer(t)
-	// An app name of its own: its compose project never meets another
-	// test's "hello" on the shared dockerd.
 	t.Cleanup(func() { testworld.NeedDocker(t).RemoveComposeProject("hellosigned") })
-	keys := t.TempDir()
 	const password = "e2e cosign password"
-	cosign := cosignFor(t, reg, keys, password)
-	cosign.run(t, "generate-key-pair", "--output-key-prefix", "cosign")
-	pub := filepath.Join(keys, "cosign.pub")
-	other := filepath.Join(keys, "other.key")
-	otherPub := filepath.Join(keys, "other.pub")
-	openssl(t, "sh", "-c", "openssl ecparam -genkey -name prime256v1 -noout | openssl pkcs8 -topk8 -nocrypt -out "+other)
-	openssl(t, "openssl", "ec", "-in", other, "-pubout", "-out", otherPub)
+	cosign3 := signtest.NewCosign(t, world, "cosign3", 3, password)
+	cosign2 := signtest.NewCosign(t, world, "cosign", 2, password)
+	cosign3.MustRun(t, "generate-key-pair", "--output-key-prefix", "release")
+	key, pub := filepath.Join(cosign3.Dir, "release.key"), filepath.Join(cosign3.Dir, "release.pub")
+	pubPEM, err := os.ReadFile(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, ".goship", "release.pub"), string(pubPEM))
+	policyFile := filepath.Join(src, ".goship", "policy.yaml")
+	writePolicy := func(maxAge string) {
+		writeFile(t, policyFile, "keys:\n  - name: release\n    path: .goship/release.pub\nrequire: [slsaprovenance1, cyclonedx, vuln]\nmaxAge: "+maxAge+"\n")
+	}
 
 	env := []string{"REG_PASSWORD=" + reg.Password, "COSIGN_PASSWORD=" + password}
 	call := func(created string, args ...string) result {
@@ -47,92 +49,89 @@ func TestSignedReleases(t *testing.T) {
 			"--healthcheck=health", "--scanners=secret", "--app=hellosigned"}
 		return goship(t, src, env, append(base, args...)...)
 	}
-	registryArgs := []string{"--registry-host=" + reg.Host, "--namespace=goship", "--repository=hello", "--username=" + reg.Username, "--password=env://REG_PASSWORD"}
-	publish := func(created string, extra ...string) string {
-		r := call(created, append(append([]string{"publish"}, registryArgs...), extra...)...)
-		return must(t, r, "publish "+strings.Join(extra, " "))
+	registryArgs := []string{"--registry-host=" + reg.Host, "--namespace=goship", "--repository=hellosigned", "--username=" + reg.Username, "--password=env://REG_PASSWORD"}
+	signing := []string{"--sign-key=file://" + key, "--sign-password=env://COSIGN_PASSWORD", "--workflow-run=https://ci.example/hello/actions/runs/42"}
+	publish := func(created string, extra ...string) result {
+		return call(created, append(append([]string{"publish"}, registryArgs...), extra...)...)
 	}
-	verify := func(image string) result {
-		return call("2026-05-01T00:00:00Z", "verify", "--image="+image, "--key="+pub, "--username="+reg.Username, "--password=env://REG_PASSWORD")
-	}
-	const run = "https://ci.example/goship/hello/actions/runs/42"
-	signed := publish("2026-01-01T00:00:00Z", "--sign-key=file://"+filepath.Join(keys, "cosign.key"), "--sign-password=env://COSIGN_PASSWORD", "--workflow-run="+run)
-	unsigned := publish("2026-02-01T00:00:00Z")
-	byOther := publish("2026-03-01T00:00:00Z", "--sign-key=file://"+other)
 
-	// cosign's verifier accepts goship's signature and its attestations.
-	claims := cosign.run(t, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--trusted-root", cosign.trustedRoot, signed)
-	if !strings.Contains(claims, digestOf(signed)) {
-		t.Errorf("cosign verify output does not name the digest:\n%s", claims)
+	// The gate is ci: a failing test, and nothing is signed or pushed.
+	failing := filepath.Join(src, "internal", "server", "zz_fail_test.go")
+	writeFile(t, failing, "package server\n\nimport \"testing\"\n\nfunc TestFailsOnPurpose(t *testing.T) { t.Fatal(\"on purpose\") }\n")
+	mustFail(t, publish("2026-01-01T00:00:00Z", signing...), "publish --sign-key after a failing test",
+		"publish --sign-key signs only a release whose ci passed", "TestFailsOnPurpose")
+	if err := os.Remove(failing); err != nil {
+		t.Fatal(err)
 	}
-	for _, typ := range []string{sign.GatePredicateType, "cyclonedx", "vuln"} {
-		out := cosign.run(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog=true", "--trusted-root", cosign.trustedRoot, "--type", typ, signed)
-		if !strings.Contains(out, "payload") {
-			t.Errorf("cosign verify-attestation --type %s printed no envelope:\n%s", typ, out)
+
+	signed := must(t, publish("2026-01-01T00:00:00Z", signing...), "publish --sign-key")
+	unsigned := must(t, publish("2026-02-01T00:00:00Z"), "publish without a key")
+
+	// cosign's own verifiers read what goship wrote.
+	for _, c := range []*signtest.Cosign{cosign3, cosign2} {
+		c.MustRun(t, append(append([]string{"verify"}, c.VerifyFlags(pub)...), signed)...)
+		for _, typ := range []string{"slsaprovenance1", "cyclonedx", "vuln"} {
+			c.MustRun(t, append(append([]string{"verify-attestation", "--type", typ}, c.VerifyFlags(pub)...), signed)...)
 		}
 	}
 
-	v := verify(signed)
-	must(t, v, "verify --image")
-	for _, want := range []string{"verified " + signed, "signer key:", "commit:         " + sha, "workflow run:   " + run, "goship version: dev", "gate:           passed"} {
+	writePolicy("30d")
+	v := call("2026-05-01T00:00:00Z", "verify", "--image="+signed, "--username="+reg.Username, "--password=env://REG_PASSWORD")
+	must(t, v, "verify by the policy")
+	for _, want := range []string{"verified " + signed, "commit:         " + sha, "https://ci.example/hello/actions/runs/42", "lint passed", "test passed", "scan linux/amd64 passed"} {
 		if !strings.Contains(v.out, want) {
 			t.Errorf("verify output lacks %q:\n%s", want, tail(v.out, 3000))
 		}
 	}
-	mustFail(t, verify(unsigned), "verify of an unsigned digest", "no signature for this digest", digestOf(unsigned))
 
-	on := func(created string, verifyKey bool, fn string, args ...string) result {
-		chain := append([]string{"server"}, srv.args...)
-		if verifyKey {
-			chain = append(chain, "--verify-key="+pub)
-		}
-		return call(created, append(append(chain, fn), args...)...)
+	on := func(created string, chain ...string) result {
+		return call(created, append(append([]string{"server"}, srv.args...), chain...)...)
 	}
-	pull := []string{"--registry-username=" + reg.Username, "--registry-password=env://REG_PASSWORD"}
-	deploy := func(verifyKey bool, image string) result {
-		return on("2026-05-01T00:00:00Z", verifyKey, "deploy", append(append([]string{"--image=" + image}, srv.app...), pull...)...)
+	deploy := func(image string, chain ...string) result {
+		args := append([]string{"deployment", "--image=" + image, srv.publish, "--registry-username=" + reg.Username, "--registry-password=env://REG_PASSWORD"}, chain...)
+		return on("2026-05-01T00:00:00Z", append(args, "run")...)
 	}
-	// The unsigned release runs first, deployed without verification:
-	// it is what a rollback finds later.
-	must(t, deploy(false, unsigned), "deploy of the unsigned release without --verify-key")
-	must(t, deploy(true, signed), "deploy of the signed release with --verify-key")
+	mustFail(t, deploy(unsigned), "deploy of an unsigned image under the policy", "deploy refused before anything was touched", digestOf(unsigned))
+	must(t, on("2026-05-01T00:00:00Z", "status"), "status")
+	if st := on("2026-05-01T00:00:00Z", "releases"); st.err == nil && strings.Contains(st.out, "healthy") {
+		t.Fatalf("a refused deploy left a release behind:\n%s", st.out)
+	}
+	must(t, deploy(signed), "deploy of the signed image under the policy")
 	v1 := getEventually(t, srv.url+"/version")
 	if !strings.Contains(v1, "0.0.0-20260101000000-01234567") {
 		t.Fatalf("/version after the verified deploy = %q", v1)
 	}
 
-	mustFail(t, deploy(true, unsigned), "deploy of an unsigned digest", "deploy refused before any host was touched", "no signature for this digest", digestOf(unsigned))
-	mustFail(t, deploy(true, byOther), "deploy of a digest signed by another key", "does not verify with key", digestOf(byOther))
-	mustFail(t, on("2026-05-01T00:00:00Z", true, "deploy", "--transfer=ssh"), "deploy --transfer=ssh with --verify-key", "no registry signature")
-	if v := getEventually(t, srv.url+"/version"); v != v1 {
-		t.Fatalf("/version after the refusals = %q, want %q: a refusal must leave the running release alone", v, v1)
-	}
+	// A gate older than maxAge is refused: the same signed digest, a
+	// policy that now allows 5 seconds.
+	writePolicy("5s")
+	time.Sleep(6 * time.Second)
+	mustFail(t, deploy(signed), "deploy of a gate older than the policy's maxAge", "deploy refused before anything was touched", "old")
 
-	mustFail(t, on("2026-05-01T00:00:00Z", true, "rollback", pull...), "rollback to the unsigned release", "refused, nothing changed", "no signature for this digest", digestOf(unsigned))
+	// The server remembers: without the policy file, an unverified deploy
+	// is refused, naming the policy, unless it says why.
+	if err := os.Remove(policyFile); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, deploy(unsigned), "an unverified deploy to a server that took a verified release", ".goship/policy.yaml")
 	if v := getEventually(t, srv.url+"/version"); v != v1 {
-		t.Fatalf("/version after the refused rollback = %q, want %q", v, v1)
+		t.Fatalf("/version after the refusals = %q, want %q", v, v1)
 	}
-	must(t, on("2026-05-01T00:00:00Z", true, "rollback", "--allow-unsigned"), "rollback --allow-unsigned")
-	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
-		t.Fatalf("/version after rollback --allow-unsigned = %q, want the unsigned release", v)
-	}
+	must(t, deploy(unsigned, "with-unverified", "--reason=e2e: an unsigned hotfix"), "with-unverified")
 
-	// release signs as it publishes, then verifies before it deploys:
-	// with another key's public half it publishes and refuses to deploy.
-	release := func(verifyKey string) result {
-		args := append(append([]string{"server"}, srv.args...), "--verify-key="+verifyKey, "release")
-		args = append(append(args, registryArgs...), "--publish="+strings.TrimPrefix(srv.app[0], "--publish="),
-			"--sign-key=file://"+filepath.Join(keys, "cosign.key"), "--sign-password=env://COSIGN_PASSWORD")
-		return call("2026-04-01T00:00:00Z", args...)
+	// release: ci, publish signed, deploy verified, in one call.
+	writePolicy("30d")
+	released := must(t, on("2026-04-01T00:00:00Z", append([]string{"deployment", srv.publish, "release"}, append(registryArgs, signing...)...)...), "release with signing under the policy")
+	if !strings.Contains(released, reg.Host+"/goship/hellosigned@sha256:") {
+		t.Fatalf("release returned %q", released)
 	}
-	mustFail(t, release(otherPub), "release verified with another key", "but the deploy failed", "deploy refused before any host was touched", "does not verify with key")
-	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
-		t.Fatalf("/version after the refused release = %q, want the release that ran before", v)
-	}
-	released := must(t, release(pub), "release with signing and verification")
-	must(t, verify(released), "verify of what release published")
 	if v := getEventually(t, srv.url+"/version"); !strings.Contains(v, "0.0.0-20260401000000-01234567") {
 		t.Fatalf("/version after the signed release = %q", v)
+	}
+	cip := call("2026-05-01T00:00:00Z", "cluster-image-policy", "contents")
+	must(t, cip, "cluster-image-policy")
+	if !strings.Contains(cip.out, "kind: ClusterImagePolicy") || !strings.Contains(cip.out, "BEGIN PUBLIC KEY") {
+		t.Fatalf("cluster-image-policy:\n%s", tail(cip.out, 3000))
 	}
 }
 
@@ -140,53 +139,4 @@ func TestSignedReleases(t *testing.T) {
 func digestOf(ref string) string {
 	_, d, _ := strings.Cut(ref, "@")
 	return d
-}
-
-// cosignCLI is the pinned cosign, offline, trusting the registry's CA and
-// logged in to it.
-type cosignCLI struct {
-	bin, dir, trustedRoot string
-	env                   []string
-}
-
-func cosignFor(t *testing.T, reg *testworld.Registry, dir, password string) *cosignCLI {
-	t.Helper()
-	auth := base64.StdEncoding.EncodeToString([]byte(reg.Username + ":" + reg.Password))
-	cfg, err := json.Marshal(map[string]any{"auths": map[string]any{reg.Host: map[string]string{"auth": auth}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	writeFile(t, filepath.Join(home, "docker", "config.json"), string(cfg))
-	// An empty trusted root: key-based verification needs no Sigstore
-	// keys, and offline there are none to fetch.
-	root := filepath.Join(home, "trusted_root.json")
-	writeFile(t, root, `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`)
-	return &cosignCLI{bin: testworld.Tool(t, "cosign"), dir: dir, trustedRoot: root, env: []string{
-		"HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY=" + reg.Host,
-		"DOCKER_CONFIG=" + filepath.Join(home, "docker"), "SSL_CERT_FILE=" + reg.CAFile,
-		"HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "COSIGN_PASSWORD=" + password,
-	}}
-}
-
-// run runs cosign in its key directory and returns its stdout.
-func (c *cosignCLI) run(t *testing.T, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(c.bin, args...)
-	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), c.env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.String()
-}
-
-// openssl runs a key-making command line.
-func openssl(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
 }

@@ -84,6 +84,13 @@ func NewWorld(t testing.TB, kind string) *World {
 	return nil
 }
 
+// FromRegistry is the world of a registry:2 a test already started (the
+// e2e suite's, which the engine's containers reach).
+func FromRegistry(t testing.TB, reg *testworld.Registry) *World {
+	t.Helper()
+	return newWorldAt(t, KindRegistry2, reg.Host, reg.Username, reg.Password, reg.CAPEM)
+}
+
 func newWorldAt(t testing.TB, kind, host, user, password string, caPEM []byte) *World {
 	t.Helper()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
