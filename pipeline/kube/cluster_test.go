@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 // world is a real cluster from GOSHIP_KUBECONFIG, with a fresh namespace
@@ -181,7 +182,7 @@ func TestClusterUpgradeFailureRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("releases:\n%s", FormatReleases(rels))
-	if len(rels) != 3 || rels[0].Version != "v3" || rels[0].Outcome != OutcomeFailed || !rels[1].Current || rels[1].Version != "v2" || rels[2].Outcome != OutcomeHealthy {
+	if len(rels) != 3 || rels[0].Version != "v3" || rels[0].Outcome != outcome.RolledBack || !rels[1].Current || rels[1].Version != "v2" || !rels[2].Healthy() {
 		t.Fatalf("releases after v1, v2, broken v3:\n%s", FormatReleases(rels))
 	}
 	st, err := c.Status(ctx, "hello")
