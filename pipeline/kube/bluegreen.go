@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/goship-dev/goship/pipeline/outcome"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -205,6 +206,7 @@ func (blueGreen) goLive(ctx context.Context, c *Cluster, r *rollout) (outcome.Ou
 		} else {
 			r.changes = append(r.changes, Change{Kind: "Deployment", Name: col.dep, Action: ActionScaled})
 		}
+		c.pointPreview(cctx, r, live)
 		r.log.printf("%s", then)
 		if ctx.Err() != nil {
 			return outcome.Unchanged, &InterruptedError{Release: r.rel.Name, Then: then, Cause: context.Cause(ctx)}
@@ -225,7 +227,7 @@ func (blueGreen) goLive(ctx context.Context, c *Cluster, r *rollout) (outcome.Ou
 	r.log.printf("switched %s to %s (release %s)", names(col.live), col.dep, r.rel.Name)
 	// 3. The drain: the old color still runs; the new one stays watched.
 	if r.drain > 0 {
-		err = c.gate(ctx, gateSpec{deployment: col.dep, objs: col.objs, timeout: r.drain + r.timeout, settle: 0, hold: r.drain, since: r.start}, r.log)
+		err = c.gate(ctx, gateSpec{deployment: col.dep, objs: col.objs, timeout: r.drain + r.timeout, settle: 0, hold: r.drain, since: time.Now()}, r.log)
 		var re *RolloutError
 		if err != nil && (!errors.As(err, &re) || re.Kind != FailInterrupted) {
 			return c.switchBack(ctx, r, col, before, fmt.Errorf("release %s failed during the drain after the switch: %w", r.rel.Name, err))
@@ -234,15 +236,21 @@ func (blueGreen) goLive(ctx context.Context, c *Cluster, r *rollout) (outcome.Ou
 			r.log.printf("interrupted during the drain: release %s passed its gate and serves; the old color goes now", r.rel.Name)
 		}
 	}
-	// 4. The old color: kept, scaled to zero.
+	// 4. The old color: kept, scaled to zero. After a rolling release the
+	// old "color" is the app's own Deployment (pruned with the inventory).
+	old := r.app
 	if live != "" {
-		cctx, cancel := cleanupContext(ctx)
-		defer cancel()
-		if err := c.scale(cctx, colorDeployment(r.app, live), 0); err != nil {
-			return outcome.Succeeded, fmt.Errorf("release %s is live, but scaling the old color %s to 0 failed: %w", r.rel.Name, colorDeployment(r.app, live), err)
-		}
-		r.changes = append(r.changes, Change{Kind: "Deployment", Name: colorDeployment(r.app, live), Action: ActionScaled})
-		r.log.printf("scaled the old color %s to 0 (kept for a rollback)", colorDeployment(r.app, live))
+		old = colorDeployment(r.app, live)
+	}
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	scaled, err := c.scaleOwn(cctx, old, r.app)
+	if err != nil {
+		return outcome.Succeeded, fmt.Errorf("release %s is live, but scaling the old Deployment %s to 0 failed: %w", r.rel.Name, old, err)
+	}
+	if scaled {
+		r.changes = append(r.changes, Change{Kind: "Deployment", Name: old, Action: ActionScaled})
+		r.log.printf("scaled the old Deployment %s to 0 (kept for a rollback)", old)
 	}
 	return outcome.Succeeded, nil
 }
@@ -286,6 +294,22 @@ func (c *Cluster) selectors(ctx context.Context, svcs []*unstructured.Unstructur
 	return out, nil
 }
 
+// pointPreview points the preview Service back at the live color after a
+// failed release, so the app looks as it did before the run (and a
+// redeploy of the live release is unchanged).
+func (c *Cluster) pointPreview(ctx context.Context, r *rollout, live string) {
+	if live == "" {
+		return
+	}
+	col, err := colorize(r.rel.objects, r.app, live)
+	if err != nil {
+		return
+	}
+	if cs, err := c.applyAll(ctx, []*unstructured.Unstructured{col.preview}); err == nil {
+		r.changes = append(r.changes, cs...)
+	}
+}
+
 // switchBack points the live Services at what they selected before, at
 // once, and scales the new color down: RolledBack when there was
 // something to go back to.
@@ -312,10 +336,29 @@ func (c *Cluster) switchBack(ctx context.Context, r *rollout, col colored, befor
 	if err := c.scale(cctx, col.dep, 0); err == nil {
 		r.changes = append(r.changes, Change{Kind: "Deployment", Name: col.dep, Action: ActionScaled})
 	}
+	if prevColor, ok := before[0][labelColor]; ok {
+		c.pointPreview(cctx, r, prevColor)
+	}
 	if r.prev != nil {
 		return outcome.RolledBack, fmt.Errorf("%w; switched back to release %s, which kept running", failure, r.prev.Name)
 	}
 	return outcome.RolledBack, fmt.Errorf("%w; switched back to what served before", failure)
+}
+
+// scaleOwn scales Deployment dep to 0 if it exists, is goship's for app
+// and runs pods.
+func (c *Cluster) scaleOwn(ctx context.Context, dep, app string) (bool, error) {
+	d, err := c.kube.AppsV1().Deployments(c.namespace).Get(ctx, dep, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading Deployment %s: %w", dep, err)
+	}
+	if d.Labels[labelApp] != app || d.Labels[labelManagedBy] != fieldManager || (d.Spec.Replicas != nil && *d.Spec.Replicas == 0) {
+		return false, nil
+	}
+	return true, c.scale(ctx, dep, 0)
 }
 
 // scale sets a Deployment's replicas through its scale subresource,

@@ -168,7 +168,7 @@ func (c *Cluster) unchanged(ctx context.Context, s Spec, how strategy, pre []*un
 	if err != nil {
 		return false, err
 	}
-	r := &rollout{app: s.App, rel: &Release{Name: cur.Name, objects: objs}, pre: pre, log: log}
+	r := &rollout{app: s.App, rel: &Release{Name: cur.Name, objects: objs}, pre: pre, log: log, probe: true}
 	apply, keep, err := how.plan(ctx, c, r)
 	if err != nil || apply == nil {
 		return false, err

@@ -58,7 +58,7 @@ func (c *Cluster) gate(ctx context.Context, g gateSpec, log *progress) error {
 				return nil
 			}
 			if done {
-				why = fmt.Sprintf("%s healthy; watching it %s more", g.deployment, (g.hold - time.Since(start)).Round(time.Second))
+				why = fmt.Sprintf("%s healthy; watching it through the %s drain", g.deployment, g.hold)
 			}
 			last = why
 			log.state(why)
@@ -110,8 +110,8 @@ func (w *watcher) check(ctx context.Context) (bool, string, error) {
 		if ready.IsZero() {
 			return false, st.summary, nil
 		}
-		if age := time.Since(ready); age < w.g.settle {
-			return false, fmt.Sprintf("%s; settling: pod %s Ready for %s of %s", st.summary, p.Name, age.Round(time.Second), w.g.settle), nil
+		if time.Since(ready) < w.g.settle {
+			return false, fmt.Sprintf("%s; settling (each pod Ready for %s, no restart)", st.summary, w.g.settle), nil
 		}
 	}
 	// Done means only the new release serves: a pod of an older one

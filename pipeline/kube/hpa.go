@@ -44,9 +44,10 @@ func (c *Cluster) hpaTargets(ctx context.Context) map[string]string {
 // scales is applied without spec.replicas, so the HPA keeps the field and
 // a deploy never resets the count it chose. When goship still owns the
 // field from earlier deploys, letting go of it would make the API server
-// drop it (and the Deployment fall back to 1 replica): so first a second
-// field manager takes the live count over, then goship lets go.
-func (c *Cluster) forHPA(ctx context.Context, objs []*unstructured.Unstructured, log *progress) ([]*unstructured.Unstructured, error) {
+// drop it (and the Deployment fall back to 1 replica): so first, when
+// handover is set, a second field manager takes the live count over, then
+// goship lets go.
+func (c *Cluster) forHPA(ctx context.Context, objs []*unstructured.Unstructured, log *progress, handover bool) ([]*unstructured.Unstructured, error) {
 	targets := c.hpaTargets(ctx)
 	if len(targets) == 0 {
 		return objs, nil
@@ -61,6 +62,9 @@ func (c *Cluster) forHPA(ctx context.Context, objs []*unstructured.Unstructured,
 		o = o.DeepCopy()
 		unstructured.RemoveNestedField(o.Object, "spec", "replicas")
 		out[i] = o
+		if !handover {
+			continue
+		}
 		if err := c.handOverReplicas(ctx, o.GetName(), hpa, log); err != nil {
 			return nil, err
 		}

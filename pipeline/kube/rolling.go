@@ -14,7 +14,7 @@ import (
 type rolling struct{}
 
 func (rolling) plan(ctx context.Context, c *Cluster, r *rollout) (apply, keep []*unstructured.Unstructured, err error) {
-	objs, err := c.forHPA(ctx, r.rel.objects, r.log)
+	objs, err := c.forHPA(ctx, r.rel.objects, r.log, !r.probe)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,7 +80,7 @@ func (c *Cluster) restore(ctx context.Context, r *rollout, failure error) (outco
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout+cleanupTimeout)
 	defer cancel()
 	r.log.printf("rolling back to release %s", r.prev.Name)
-	objs, err := c.forHPA(bg, r.prev.objects, r.log)
+	objs, err := c.forHPA(bg, r.prev.objects, r.log, true)
 	if err == nil {
 		var cs ChangeSet
 		cs, err = c.applyAll(bg, objs)

@@ -74,6 +74,8 @@ type rollout struct {
 	// (track) and sets keep, what the inventory holds once rel is live.
 	inv  *inventory
 	keep []*unstructured.Unstructured
+	// probe: plan only looks (the unchanged check); it writes nothing.
+	probe bool
 }
 
 // track adds objs to the inventory and stores it before they are

@@ -1,0 +1,181 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/outcome"
+)
+
+// bgSpec is a blue-green release of hello: settle long enough to see a
+// pod that turns bad 2 s after it started (readiness every 2 s, two
+// failures), a short drain.
+func (w *world) bgSpec(img name.Digest, version string, log *logLines) Spec {
+	s := w.spec(img, version)
+	s.Strategy, s.Settle, s.Drain, s.Log = BlueGreen, 8*time.Second, 4*time.Second, log
+	return s
+}
+
+// liveSelectorColor is the color the live Service selects.
+func (w *world) liveSelectorColor(t *testing.T) string {
+	t.Helper()
+	svc, err := w.admin.CoreV1().Services(w.ns).Get(context.Background(), "hello", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc.Spec.Selector[labelColor]
+}
+
+func (w *world) replicas(t *testing.T, dep string) int32 {
+	t.Helper()
+	d, err := w.admin.AppsV1().Deployments(w.ns).Get(context.Background(), dep, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *d.Spec.Replicas
+}
+
+// TestClusterBlueGreen: the three cases of issue 29, each measured by a
+// prober through the live Service's ClusterIP (GET /healthz every 20 ms,
+// so a request that reaches a bad pod fails too): v1 → v2, a release that
+// fails at once, and one that turns bad 2 s after it is Ready. None may
+// fail a request. Then a release that turns bad during the drain, after
+// the switch, is switched back; and an unchanged redeploy writes nothing.
+func TestClusterBlueGreen(t *testing.T) {
+	w := clusterWorld(t)
+	imgs := w.images(t)
+	wc := &writeCounter{}
+	c := w.connect(t, WithTransport(wc.wrap))
+	ctx := context.Background()
+
+	log := newLog(t)
+	res := deployOK(t, c, w.bgSpec(imgs["v1"], "v1", log))
+	if res.Color != colorBlue || w.liveSelectorColor(t) != colorBlue {
+		t.Fatalf("first blue-green release runs as %q, the Service selects %q; want blue", res.Color, w.liveSelectorColor(t))
+	}
+	health, version := w.serviceURL(t, "/healthz"), w.serviceURL(t, "/version")
+
+	t.Run("upgrade", func(t *testing.T) {
+		log := newLog(t)
+		p := testworld.StartProber(health)
+		res := deployOK(t, c, w.bgSpec(imgs["v2"], "v2", log))
+		p.Finish(t, "blue-green v1 → v2", 200)
+		if v := servedVersion(t, version); !strings.Contains(v, "v2") || res.Color != colorGreen || w.liveSelectorColor(t) != colorGreen {
+			t.Fatalf("after v2 the Service answers %q, color %s, selects %s", v, res.Color, w.liveSelectorColor(t))
+		}
+		if n := w.replicas(t, "hello-blue"); n != 0 {
+			t.Errorf("the old color hello-blue runs %d replicas after the drain, want 0 (kept, scaled down)", n)
+		}
+		switches := 0
+		for _, ch := range res.Changes {
+			if ch.Action == ActionSwitched {
+				switches++
+			}
+		}
+		if switches != 1 {
+			t.Errorf("changes %s: want exactly one switch", res.Changes)
+		}
+		if !log.has("2/2 new pods ready") || !log.has("switched Service hello to hello-green") {
+			t.Errorf("progress lines missing the pods ready count or the switch")
+		}
+		if gap := log.longestSilence(); gap > heartbeat+2*pollEvery {
+			t.Errorf("the log was silent for %s during the deploy, want at most %s", gap, heartbeat+2*pollEvery)
+		}
+	})
+
+	t.Run("fails-at-once", func(t *testing.T) {
+		p := testworld.StartProber(health)
+		bad := w.bgSpec(imgs["v3"], "v3", newLog(t))
+		bad.Timeout = 60 * time.Second
+		res, err := c.Deploy(ctx, bad)
+		p.Finish(t, "blue-green broken v3", 200)
+		var re *RolloutError
+		if res.Outcome != outcome.Unchanged || !errors.As(err, &re) {
+			t.Fatalf("broken v3: outcome %s, err %v; want unchanged and a *RolloutError", res.Outcome, err)
+		}
+		t.Logf("broken v3: %s (%s) in %s: %v", res.Outcome, re.Kind, res.Took.Round(time.Millisecond), err)
+		if v := servedVersion(t, version); !strings.Contains(v, "v2") || w.liveSelectorColor(t) != colorGreen {
+			t.Fatalf("after broken v3 the Service answers %q and selects %s, want v2 on green", v, w.liveSelectorColor(t))
+		}
+		if n := w.replicas(t, "hello-blue"); n != 0 {
+			t.Errorf("the failed color runs %d replicas, want 0", n)
+		}
+	})
+
+	t.Run("turns-bad-after-ready", func(t *testing.T) {
+		p := testworld.StartProber(health)
+		bad := w.bgSpec(imgs["v1"], "v1-bad", newLog(t))
+		bad.Env = []byte("HELLO_FAIL_AFTER=2s\n")
+		res, err := c.Deploy(ctx, bad)
+		p.Finish(t, "blue-green release that turns bad 2 s after Ready", 200)
+		var re *RolloutError
+		if res.Outcome != outcome.Unchanged || !errors.As(err, &re) || re.Kind != FailUnready {
+			t.Fatalf("turns bad: outcome %s, err %v; want unchanged, FailUnready", res.Outcome, err)
+		}
+		t.Logf("turns bad after Ready: caught in %s: %v", res.Took.Round(time.Millisecond), err)
+		if v := servedVersion(t, version); !strings.Contains(v, "v2") {
+			t.Fatalf("after the bad release the Service answers %q, want v2", v)
+		}
+	})
+
+	t.Run("unchanged-redeploy", func(t *testing.T) {
+		before := w.podUIDs(t)
+		wc.start()
+		res, err := c.Deploy(ctx, w.bgSpec(imgs["v2"], "v2", newLog(t)))
+		n, writes := wc.count()
+		wc.on = false
+		if err != nil || res.Outcome != outcome.Unchanged || res.Changes.Writes() != 0 || n != 0 {
+			t.Fatalf("redeploy of v2: outcome %s, err %v, change set writes %d, requests that wrote %d %v; want unchanged, nothing written", res.Outcome, err, res.Changes.Writes(), n, writes)
+		}
+		if after := w.podUIDs(t); after != before {
+			t.Errorf("pods changed on an unchanged redeploy:\nbefore %s\nafter  %s", before, after)
+		}
+		t.Logf("unchanged blue-green redeploy: %d writes, %d objects compared", n, len(res.Changes))
+	})
+
+	t.Run("fails-during-drain-switches-back", func(t *testing.T) {
+		p := testworld.StartProber(version)
+		bad := w.bgSpec(imgs["v1"], "v1-late", newLog(t))
+		bad.Env, bad.Settle, bad.Drain = []byte("HELLO_FAIL_AFTER=3s\n"), time.Second, 20*time.Second
+		res, err := c.Deploy(ctx, bad)
+		p.Halt(100)
+		if res.Outcome != outcome.RolledBack || err == nil {
+			t.Fatalf("bad during the drain: outcome %s, err %v; want rolled-back", res.Outcome, err)
+		}
+		t.Logf("turned bad after the switch: switched back in %s, %d of %d requests failed (the settle window was 1 s, so users saw it): %v", res.Took.Round(time.Millisecond), len(p.Failures()), p.Total(), err)
+		if v := servedVersion(t, version); !strings.Contains(v, "v2") || w.liveSelectorColor(t) != colorGreen {
+			t.Fatalf("after the switch back the Service answers %q and selects %s, want v2 on green", v, w.liveSelectorColor(t))
+		}
+	})
+}
+
+// podUIDs lists the namespace's running pods and their restarts.
+func (w *world) podUIDs(t *testing.T) string {
+	t.Helper()
+	pods, err := w.admin.CoreV1().Pods(w.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		restarts := int32(0)
+		for _, cs := range p.Status.ContainerStatuses {
+			restarts += cs.RestartCount
+		}
+		out = append(out, fmt.Sprintf("%s/%s/%d", p.Name, p.UID, restarts))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
