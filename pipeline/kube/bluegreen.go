@@ -208,10 +208,15 @@ func (blueGreen) goLive(ctx context.Context, c *Cluster, r *rollout) (outcome.Ou
 		}
 		c.pointPreview(cctx, r, live)
 		r.log.printf("%s", then)
-		if ctx.Err() != nil {
-			return outcome.Unchanged, &InterruptedError{Release: r.rel.Name, Then: then, Cause: context.Cause(ctx)}
+		// Nothing moved; but with no earlier release, nothing serves either.
+		o := outcome.Unchanged
+		if r.prev == nil {
+			o = outcome.Failed
 		}
-		return outcome.Unchanged, fmt.Errorf("release %s of %s failed its gate as %s, before any traffic moved: %w; %s", r.rel.Name, r.app, col.dep, err, then)
+		if ctx.Err() != nil {
+			return o, &InterruptedError{Release: r.rel.Name, Then: then, Cause: context.Cause(ctx)}
+		}
+		return o, fmt.Errorf("release %s of %s failed its gate as %s, before any traffic moved: %w; %s", r.rel.Name, r.app, col.dep, err, then)
 	}
 	// 2. The switch: one write per live Service (normally one).
 	before, err := c.selectors(ctx, col.live)

@@ -179,3 +179,25 @@ func (w *world) podUIDs(t *testing.T) string {
 	sort.Strings(out)
 	return strings.Join(out, " ")
 }
+
+// TestClusterRollingTurnsBadAfterReady is the comparison for blue-green's
+// third case: with the rolling strategy the same release is caught too
+// (FailUnready, within seconds, and rolled back), but its pods took
+// traffic as soon as they were Ready. The failed requests are measured
+// and logged, not asserted: they are the reason blue-green exists.
+func TestClusterRollingTurnsBadAfterReady(t *testing.T) {
+	w := clusterWorld(t)
+	imgs := w.images(t)
+	c := w.connect(t)
+	deployOK(t, c, w.spec(imgs["v1"], "v1"))
+	p := testworld.StartProber(w.serviceURL(t, "/healthz"))
+	bad := w.spec(imgs["v2"], "v2-bad")
+	bad.Env, bad.Settle, bad.Log = []byte("HELLO_FAIL_AFTER=2s\n"), 8*time.Second, newLog(t)
+	res, err := c.Deploy(context.Background(), bad)
+	p.Halt(200)
+	var re *RolloutError
+	if res.Outcome != outcome.RolledBack || !errors.As(err, &re) || re.Kind != FailUnready {
+		t.Fatalf("rolling, turns bad: outcome %s, err %v; want rolled-back, FailUnready", res.Outcome, err)
+	}
+	t.Logf("rolling, turns bad 2 s after Ready: caught in %s, rolled back; %d of %d requests failed (%d outages, window %s)", res.Took.Round(time.Millisecond), len(p.Failures()), p.Total(), p.Outages(), p.Window())
+}

@@ -47,6 +47,8 @@ func strategyFor(s Strategy) (strategy, error) {
 		return rolling{}, nil
 	case BlueGreen:
 		return blueGreen{}, nil
+	case "recreate":
+		return nil, fmt.Errorf("strategy %q is the SSH hosts' (stop the old release, then start the new): on a cluster use %q (the default: pods replaced one at a time, no downtime) or %q", s, Rolling, BlueGreen)
 	}
 	return nil, fmt.Errorf("strategy %q: want %q or %q", s, Rolling, BlueGreen)
 }
