@@ -151,7 +151,7 @@ func TestClusterBlueGreen(t *testing.T) {
 		if res.Outcome != outcome.RolledBack || err == nil {
 			t.Fatalf("bad during the drain: outcome %s, err %v; want rolled-back", res.Outcome, err)
 		}
-		t.Logf("turned bad after the switch: switched back in %s, %d of %d requests failed (the settle window was 1 s, so users saw it): %v", res.Took.Round(time.Millisecond), len(p.Failures()), p.Total(), err)
+		t.Logf("turned bad after the switch: switched back in %s; %d of %d requests to /version failed (the bad release still answers /version; a settle window of 1 s let it take traffic): %v", res.Took.Round(time.Millisecond), len(p.Failures()), p.Total(), err)
 		if v := servedVersion(t, version); !strings.Contains(v, "v2") || w.liveSelectorColor(t) != colorGreen {
 			t.Fatalf("after the switch back the Service answers %q and selects %s, want v2 on green", v, w.liveSelectorColor(t))
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -59,7 +60,7 @@ func startGhostNode(t *testing.T, w *world) *ghostNode {
 	// taint once it saw the node Ready.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		n, err := w.admin.CoreV1().Nodes().Get(ctx, g.name, metav1.GetOptions{})
-		if err == nil && len(n.Spec.Taints) == 1 {
+		if err == nil && len(n.Spec.Taints) == 1 && nodeReady(n) == "" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -71,16 +72,24 @@ func startGhostNode(t *testing.T, w *world) *ghostNode {
 
 func (g *ghostNode) setReady(t *testing.T, st corev1.ConditionStatus, reason, msg string) {
 	ctx := context.Background()
-	n, err := g.w.admin.CoreV1().Nodes().Get(ctx, g.name, metav1.GetOptions{})
-	if err != nil {
-		t.Errorf("ghost node: %v", err)
-		return
+	// The node controller writes the node too: retry on a conflict.
+	var err error
+	for try := 0; try < 20; try++ {
+		var n *corev1.Node
+		n, err = g.w.admin.CoreV1().Nodes().Get(ctx, g.name, metav1.GetOptions{})
+		if err != nil {
+			break
+		}
+		now := metav1.Now()
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: st, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}}
+		res := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")}
+		n.Status.Capacity, n.Status.Allocatable = res, res
+		if _, err = g.w.admin.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	now := metav1.Now()
-	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: st, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}}
-	res := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")}
-	n.Status.Capacity, n.Status.Allocatable = res, res
-	if _, err := g.w.admin.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+	if err != nil {
 		t.Errorf("ghost node status: %v", err)
 	}
 }

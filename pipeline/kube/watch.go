@@ -373,7 +373,7 @@ func (w *watcher) events(ctx context.Context) []corev1.Event {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return eventTime(out[i]).Before(eventTime(out[j])) })
 	for _, e := range out {
-		key := fmt.Sprintf("%s/%d", e.UID, e.Count)
+		key := string(e.UID) // a repeat of the same event (its count going up) is not news
 		if w.seenEvents[key] || (e.Type != corev1.EventTypeWarning && e.Reason != "TriggeredScaleUp") {
 			continue
 		}
