@@ -230,6 +230,9 @@ func (blueGreen) goLive(ctx context.Context, c *Cluster, r *rollout) (outcome.Ou
 		return c.switchBack(ctx, r, col, before, fmt.Errorf("switching the live Service to %s: %w", col.dep, err))
 	}
 	r.log.printf("switched %s to %s (release %s)", names(col.live), col.dep, r.rel.Name)
+	// The drain counts from when the Services' endpoints moved: the
+	// endpoint controller can lag behind the switch on a busy cluster.
+	c.waitEndpoints(ctx, col.live, col.dep, r.timeout, r.log)
 	// 3. The drain: the old color still runs; the new one stays watched.
 	if r.drain > 0 {
 		err = c.gate(ctx, gateSpec{deployment: col.dep, objs: col.objs, timeout: r.drain + r.timeout, settle: 0, hold: r.drain, since: time.Now()}, r.log)
@@ -256,6 +259,11 @@ func (blueGreen) goLive(ctx context.Context, c *Cluster, r *rollout) (outcome.Ou
 	if scaled {
 		r.changes = append(r.changes, Change{Kind: "Deployment", Name: old, Action: ActionScaled})
 		r.log.printf("scaled the old Deployment %s to 0 (kept for a rollback)", old)
+	}
+	// Done means only the new release answers: the old color's pods serve
+	// through their preStop sleep until they are gone.
+	if scaled && live != "" {
+		c.waitPodsGone(ctx, old, r.timeout, r.log)
 	}
 	return outcome.Succeeded, nil
 }

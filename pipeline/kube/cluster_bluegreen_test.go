@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/goship-dev/goship/internal/testworld"
@@ -143,19 +145,103 @@ func TestClusterBlueGreen(t *testing.T) {
 	})
 
 	t.Run("fails-during-drain-switches-back", func(t *testing.T) {
-		p := testworld.StartProber(version)
+		p := testworld.StartProber(health)
 		bad := w.bgSpec(imgs["v1"], "v1-late", newLog(t))
 		bad.Env, bad.Settle, bad.Drain = []byte("HELLO_FAIL_AFTER=3s\n"), time.Second, 20*time.Second
 		res, err := c.Deploy(ctx, bad)
+		waitSteady(t, health)
 		p.Halt(100)
 		if res.Outcome != outcome.RolledBack || err == nil {
 			t.Fatalf("bad during the drain: outcome %s, err %v; want rolled-back", res.Outcome, err)
 		}
-		t.Logf("turned bad after the switch: switched back in %s; %d of %d requests to /version failed (the bad release still answers /version; a settle window of 1 s let it take traffic): %v", res.Took.Round(time.Millisecond), len(p.Failures()), p.Total(), err)
+		t.Logf("turned bad after the switch (a settle window of 1 s let it take traffic): switched back in %s; %d of %d requests failed (%d outages, window %s): %v", res.Took.Round(time.Millisecond), len(p.Failures()), p.Total(), p.Outages(), p.Window(), err)
 		if v := servedVersion(t, version); !strings.Contains(v, "v2") || w.liveSelectorColor(t) != colorGreen {
 			t.Fatalf("after the switch back the Service answers %q and selects %s, want v2 on green", v, w.liveSelectorColor(t))
 		}
 	})
+
+	t.Run("rollback", func(t *testing.T) {
+		p := testworld.StartProber(health)
+		res, err := c.Rollback(ctx, RollbackSpec{App: "hello", Settle: 3 * time.Second, Drain: 3 * time.Second, Log: newLog(t)})
+		p.Finish(t, "blue-green rollback to v1", 200)
+		if err != nil || res.Outcome != outcome.Succeeded || res.Release.Version != "v1" || res.Strategy != BlueGreen || res.Color != colorBlue {
+			t.Fatalf("rollback: %s to %s (%s, %s), err %v; want v1 brought back as blue", res.Outcome, res.Release.Version, res.Strategy, res.Color, err)
+		}
+		if v := servedVersion(t, version); !strings.Contains(v, "v1") || w.liveSelectorColor(t) != colorBlue {
+			t.Fatalf("after the rollback the Service answers %q and selects %s, want v1 on blue", v, w.liveSelectorColor(t))
+		}
+		st, err := c.Status(ctx, "hello")
+		if err != nil || st.Deployment != "hello-blue" || !strings.HasPrefix(FormatStatus(st), "OK") {
+			t.Fatalf("status after the rollback: %v\n%s", err, FormatStatus(st))
+		}
+	})
+}
+
+// TestClusterStrategySwitch: an app moves from rolling to blue-green and
+// back, with no failed request: blue-green takes the Service over from the
+// app's Deployment, which is scaled down and pruned; rolling takes it back
+// and prunes both colors and the preview Service.
+func TestClusterStrategySwitch(t *testing.T) {
+	w := clusterWorld(t)
+	imgs := w.images(t)
+	c := w.connect(t)
+	ctx := context.Background()
+	deployOK(t, c, w.spec(imgs["v1"], "v1"))
+	health, version := w.serviceURL(t, "/healthz"), w.serviceURL(t, "/version")
+
+	p := testworld.StartProber(health)
+	res := deployOK(t, c, w.bgSpec(imgs["v2"], "v2", newLog(t)))
+	p.Finish(t, "rolling v1 → blue-green v2", 200)
+	if v := servedVersion(t, version); !strings.Contains(v, "v2") || res.Color != colorBlue {
+		t.Fatalf("after v2 the Service answers %q (color %s)", v, res.Color)
+	}
+	if _, err := w.admin.AppsV1().Deployments(w.ns).Get(ctx, "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the rolling Deployment hello is still there after blue-green took over (%v)", err)
+	}
+
+	p = testworld.StartProber(health)
+	res = deployOK(t, c, w.spec(imgs["v1"], "v1-again"))
+	p.Finish(t, "blue-green v2 → rolling v1", 200)
+	if v := servedVersion(t, version); !strings.Contains(v, "v1") {
+		t.Fatalf("after rolling v1 the Service answers %q: the pruned color still serves", v)
+	}
+	for _, gone := range []string{"Deployment/hello-blue", "Service/hello-preview"} {
+		found := false
+		for _, ch := range res.Changes {
+			found = found || (ch.Action == ActionDeleted && ch.Kind+"/"+ch.Name == gone)
+		}
+		if !found {
+			t.Errorf("%s was not pruned: %s", gone, res.Changes)
+		}
+	}
+	if sel := w.liveSelectorColor(t); sel != "" {
+		t.Errorf("the Service still selects color %s", sel)
+	}
+}
+
+// waitSteady waits until url answered 200 for 2 s in a row (at most 30
+// s): kube-proxy has caught up with the last switch.
+func waitSteady(t *testing.T, url string) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	var okSince time.Time
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := client.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			okSince = time.Time{}
+			continue
+		}
+		if okSince.IsZero() {
+			okSince = time.Now()
+		}
+		if time.Since(okSince) >= 2*time.Second {
+			return
+		}
+	}
+	t.Fatalf("%s did not answer 200 steadily within 30 s", url)
 }
 
 // podUIDs lists the namespace's running pods and their restarts.

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 )
 
 // The inventory is what goship applied for an app and has not pruned yet,
@@ -163,16 +165,35 @@ func (c *Cluster) prune(ctx context.Context, app string, inv *inventory, keep []
 			case err != nil:
 				return cs, fmt.Errorf("pruning %s %s: reading it: %w", e.Kind, e.Name, err)
 			case live.GetLabels()[labelApp] == app && live.GetLabels()[labelManagedBy] == fieldManager:
-				prop := metav1.DeletePropagationBackground
+				// Foreground: a workload stays until its pods are gone, so
+				// waiting for it is waiting for its pods to stop serving.
+				prop := metav1.DeletePropagationForeground
 				uid := live.GetUID()
 				err := r.Delete(ctx, e.Name, metav1.DeleteOptions{PropagationPolicy: &prop, Preconditions: &metav1.Preconditions{UID: &uid}})
 				if err != nil && !apierrors.IsNotFound(err) {
 					return cs, fmt.Errorf("pruning %s %s (the release dropped it): %w", e.Kind, e.Name, err)
 				}
 				cs = append(cs, Change{Kind: e.Kind, Name: e.Name, Action: ActionDeleted})
+				if _, workload := podSpecPaths[e.Kind]; workload {
+					waitGone(ctx, r, e.Name)
+				}
 			}
 		}
 		delete(inv.entries, id)
 	}
 	return cs, nil
+}
+
+// waitGone waits until name is gone (a foreground deletion ends once its
+// pods are), or ctx ends.
+func waitGone(ctx context.Context, r dynamic.ResourceInterface, name string) {
+	for ctx.Err() == nil {
+		if _, err := r.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pollEvery):
+		}
+	}
 }

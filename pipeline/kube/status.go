@@ -136,6 +136,9 @@ func FormatStatus(st *State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: release %s (%s, version %s)\n", verdict, rel, img, ver)
 	fmt.Fprintf(&b, "rollout: %s, %d/%d ready, %d updated", orDash(st.Rollout), st.Ready, st.Replicas, st.Updated)
+	if st.Deployment != "" && st.Deployment != st.App {
+		fmt.Fprintf(&b, " (blue-green: Deployment %s)", st.Deployment)
+	}
 	if st.Message != "" {
 		fmt.Fprintf(&b, " (%s)", st.Message)
 	}
