@@ -91,11 +91,13 @@ func TestClusterInterruptedDeploy(t *testing.T) {
 		log := newLog(t)
 		s.Log = log
 		ctx, cancel := context.WithCancel(context.Background())
+		cancelled := make(chan time.Time, 1)
 		go func() {
 			for !log.has("new pods ready") {
 				time.Sleep(100 * time.Millisecond)
 			}
 			time.Sleep(2 * time.Second)
+			cancelled <- time.Now()
 			cancel()
 		}()
 		p := testworld.StartProber(url)
@@ -103,6 +105,10 @@ func TestClusterInterruptedDeploy(t *testing.T) {
 		res, err := c.Deploy(ctx, s)
 		returned := time.Since(start)
 		cancel()
+		afterCancel := time.Since(<-cancelled)
+		if afterCancel > cleanupTimeout {
+			t.Errorf("%s: returned %s after the cancel, want within the %s cleanup bound", strategy, afterCancel, cleanupTimeout)
+		}
 		var ie *InterruptedError
 		if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("%s: err %v; want an *InterruptedError wrapping context.Canceled", strategy, err)
@@ -117,7 +123,7 @@ func TestClusterInterruptedDeploy(t *testing.T) {
 		if _, lerr := w.admin.CoordinationV1().Leases(w.ns).Get(context.Background(), leaseName("hello"), metav1.GetOptions{}); !apierrors.IsNotFound(lerr) {
 			t.Errorf("%s: the Lease is still there after the cancelled run returned (%v)", strategy, lerr)
 		}
-		t.Logf("%s: cancelled run returned in %s: %s: %v", strategy, returned.Round(time.Millisecond), res.Outcome, err)
+		t.Logf("%s: cancelled run returned %s after the cancel (%s after it began): %s: %v", strategy, afterCancel.Round(time.Millisecond), returned.Round(time.Millisecond), res.Outcome, err)
 		waitServes(t, url, "v1")
 		p.Finish(t, string(strategy)+" cancelled mid-gate", 100)
 		rels, _ := c.Releases(context.Background(), "hello")
