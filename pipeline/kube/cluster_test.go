@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 // world is a real cluster from GOSHIP_KUBECONFIG, with a fresh namespace
@@ -51,7 +52,7 @@ func clusterWorld(t *testing.T) *world {
 	}
 	id := make([]byte, 3)
 	_, _ = rand.Read(id)
-	ns := "gs-" + strings.ToLower(strings.ReplaceAll(t.Name(), "_", "-"))
+	ns := "gs-kube-" + strings.ToLower(strings.NewReplacer("_", "-", "/", "-").Replace(strings.TrimPrefix(t.Name(), "TestCluster")))
 	if len(ns) > 50 {
 		ns = ns[:50]
 	}
@@ -67,13 +68,99 @@ func clusterWorld(t *testing.T) *world {
 	return &world{kubeconfig: kc, ns: ns, admin: admin, registry: reg}
 }
 
-func (w *world) connect(t *testing.T) *Cluster {
+func (w *world) connect(t *testing.T, opts ...ConnectOption) *Cluster {
 	t.Helper()
-	c, err := Connect(context.Background(), w.kubeconfig, "", w.ns)
+	c, err := Connect(context.Background(), w.kubeconfig, "", w.ns, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// writeCounter counts the requests that change the cluster: every
+// method but GET, HEAD and OPTIONS, except server-side dry runs.
+type writeCounter struct {
+	mu     sync.Mutex
+	n      int
+	writes []string
+	on     bool
+}
+
+func (wc *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		read := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == http.MethodOptions
+		if !read && !strings.Contains(req.URL.RawQuery, "dryRun=All") {
+			wc.mu.Lock()
+			if wc.on {
+				wc.n++
+				wc.writes = append(wc.writes, req.Method+" "+req.URL.Path)
+			}
+			wc.mu.Unlock()
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+// start counts from zero.
+func (wc *writeCounter) start() {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	wc.n, wc.writes, wc.on = 0, nil, true
+}
+
+func (wc *writeCounter) count() (int, []string) {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	return wc.n, append([]string(nil), wc.writes...)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// logLines is a Spec.Log that keeps each line with when it came, and
+// shows them in the test log.
+type logLines struct {
+	t     *testing.T
+	mu    sync.Mutex
+	lines []string
+	at    []time.Time
+}
+
+func newLog(t *testing.T) *logLines { return &logLines{t: t} }
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.lines = append(l.lines, line)
+		l.at = append(l.at, time.Now())
+		l.t.Log("  | " + line)
+	}
+	return len(p), nil
+}
+
+// has: some line contains s.
+func (l *logLines) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// longestSilence is the longest gap between two lines.
+func (l *logLines) longestSilence() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var gap time.Duration
+	for i := 1; i < len(l.at); i++ {
+		gap = max(gap, l.at[i].Sub(l.at[i-1]))
+	}
+	return gap
 }
 
 // helloImages pushes hello v1, v2 and a broken v3 (503 on /healthz) once
@@ -181,7 +268,7 @@ func TestClusterUpgradeFailureRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("releases:\n%s", FormatReleases(rels))
-	if len(rels) != 3 || rels[0].Version != "v3" || rels[0].Outcome != OutcomeFailed || !rels[1].Current || rels[1].Version != "v2" || rels[2].Outcome != OutcomeHealthy {
+	if len(rels) != 3 || rels[0].Version != "v3" || rels[0].Outcome != outcome.RolledBack || !rels[1].Current || rels[1].Version != "v2" || !rels[2].Healthy() {
 		t.Fatalf("releases after v1, v2, broken v3:\n%s", FormatReleases(rels))
 	}
 	st, err := c.Status(ctx, "hello")

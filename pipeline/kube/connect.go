@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -40,11 +41,21 @@ func (c *Cluster) Namespace() string { return c.namespace }
 // Server is the API server's URL.
 func (c *Cluster) Server() string { return c.server }
 
+// ConnectOption changes how Connect talks to the API server.
+type ConnectOption func(*rest.Config)
+
+// WithTransport wraps the HTTP transport of every request (e.g. to count
+// or log them).
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) ConnectOption {
+	return func(rc *rest.Config) { rc.Wrap(wrap) }
+}
+
 // Connect parses kubeconfig, picks contextName (empty: the current
 // context) and namespace (empty: the context's, else "default"), and
 // checks that the API server answers and the namespace exists. Nothing is
-// applied.
-func Connect(ctx context.Context, kubeconfig []byte, contextName, namespace string) (*Cluster, error) {
+// applied. A context whose user runs an exec credential plugin is refused
+// before any connection, with *ExecPluginError.
+func Connect(ctx context.Context, kubeconfig []byte, contextName, namespace string, opts ...ConnectOption) (*Cluster, error) {
 	cfg, err := loadKubeconfig(kubeconfig, contextName)
 	if err != nil {
 		return nil, err
@@ -66,6 +77,9 @@ func Connect(ctx context.Context, kubeconfig []byte, contextName, namespace stri
 	rc.UserAgent = "goship"
 	rc.QPS, rc.Burst = 20, 40
 	rc.WarningHandler = rest.NoWarnings{}
+	for _, o := range opts {
+		o(rc)
+	}
 	kube, err := newClients(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig context %q: client: %w", contextName, err)
@@ -124,8 +138,20 @@ func loadKubeconfig(kubeconfig []byte, contextName string) (*clientcmdapi.Config
 	if cl.Server == "" {
 		return nil, fmt.Errorf("kubeconfig cluster %q (context %q) has no server", kctx.Cluster, contextName)
 	}
-	if _, ok := cfg.AuthInfos[kctx.AuthInfo]; kctx.AuthInfo != "" && !ok {
+	user, ok := cfg.AuthInfos[kctx.AuthInfo]
+	if kctx.AuthInfo != "" && !ok {
 		return nil, fmt.Errorf("kubeconfig context %q names user %q, which the kubeconfig does not define", contextName, kctx.AuthInfo)
+	}
+	// goship runs in a container (the Dagger engine, a CI runner's): a
+	// credential plugin the kubeconfig execs (ack-ram-tool, kubelogin,
+	// aws eks get-token…) is not there, and would need the user's cloud
+	// login if it were. Say so before client-go fails with "executable
+	// not found".
+	if user != nil && user.Exec != nil {
+		return nil, &ExecPluginError{Context: contextName, User: kctx.AuthInfo, Command: user.Exec.Command}
+	}
+	if user != nil && user.AuthProvider != nil {
+		return nil, &ExecPluginError{Context: contextName, User: kctx.AuthInfo, Command: "auth-provider " + user.AuthProvider.Name}
 	}
 	return cfg, nil
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +66,40 @@ func TestConnectUnreachable(t *testing.T) {
 	}
 	if took := time.Since(start); took > connectTimeout+5*time.Second {
 		t.Fatalf("Connect took %s", took)
+	}
+}
+
+// TestExecPluginKubeconfig: a user with an exec credential plugin (ACK's
+// ack-ram-tool, kubelogin) is refused before any connection, typed, with
+// the way out; the server is never asked (it does not exist).
+func TestExecPluginKubeconfig(t *testing.T) {
+	cfg := `apiVersion: v1
+kind: Config
+current-context: ack
+clusters:
+- name: ack
+  cluster: {server: "https://192.0.2.1:6443"}
+contexts:
+- name: ack
+  context: {cluster: ack, user: ram}
+users:
+- name: ram
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: ack-ram-tool
+      args: [credential-plugin, get-kubeconfig, --cluster-id, c123]
+`
+	start := time.Now()
+	_, err := Connect(context.Background(), []byte(cfg), "", "")
+	var pe *ExecPluginError
+	if !errors.As(err, &pe) || pe.Command != "ack-ram-tool" || pe.Context != "ack" || pe.User != "ram" {
+		t.Fatalf("err %v (%T), want *ExecPluginError naming ack-ram-tool", err, err)
+	}
+	if !strings.Contains(err.Error(), "cannot run inside goship's container") || !strings.Contains(err.Error(), "ServiceAccount token") {
+		t.Errorf("message does not say why and what to do: %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %s: the exec plugin must be refused before connecting", took)
 	}
 }

@@ -158,3 +158,15 @@ func ptrOr[T any](p *T, def T) T {
 	}
 	return *p
 }
+
+// lockHeld: a deploy of app holds its lease now.
+func (c *Cluster) lockHeld(ctx context.Context, app string) (bool, error) {
+	l, err := c.kube.CoordinationV1().Leases(c.namespace).Get(ctx, leaseName(app), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading the deploy lock Lease %s/%s: %w", c.namespace, leaseName(app), err)
+	}
+	return l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" && !leaseExpired(l, time.Now()), nil
+}

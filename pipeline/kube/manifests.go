@@ -21,10 +21,23 @@ import (
 const nonRootUID = 65532
 
 // objects are what one release applies and records: the env Secret (if
-// any) and the generated Deployment and Service, or the user's manifests
-// with the image pinned. The pull secret is not among them: it is applied
-// fresh on every deploy and never rolled back to stale credentials.
+// any), the generated Deployment and Service or the user's manifests
+// with the image pinned, and the extras (PodDisruptionBudget, Ingress).
+// The pull secret is not among them: it is applied fresh on every deploy
+// and never rolled back to stale credentials.
 func objects(s Spec, release string) ([]*unstructured.Unstructured, error) {
+	objs, err := appObjects(s, release)
+	if err != nil {
+		return nil, err
+	}
+	more, err := extras(s, objs)
+	if err != nil {
+		return nil, err
+	}
+	return append(objs, more...), nil
+}
+
+func appObjects(s Spec, release string) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	envName := ""
 	if len(s.Env) > 0 {

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 func byKind(t *testing.T, objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
@@ -43,8 +45,8 @@ func TestGeneratedDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(objs) != 3 {
-		t.Fatalf("%d objects, want env Secret, Deployment, Service", len(objs))
+	if len(objs) != 4 {
+		t.Fatalf("%d objects, want env Secret, Deployment, Service, PodDisruptionBudget", len(objs))
 	}
 	if _, ok := byKind(t, objs, "Deployment").Object["status"]; ok {
 		t.Error("the applied Deployment carries a status")
@@ -159,8 +161,8 @@ func TestUserManifestsPinned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(objs) != 3 {
-		t.Fatalf("%d objects, want env Secret + Deployment + Service", len(objs))
+	if len(objs) != 4 {
+		t.Fatalf("%d objects, want env Secret + Deployment + Service + PodDisruptionBudget (3 replicas)", len(objs))
 	}
 	d := typedDeployment(t, byKind(t, objs, "Deployment"))
 	cs := d.Spec.Template.Spec.Containers
@@ -213,7 +215,7 @@ func TestReleaseRecordRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel := Release{Name: name, App: s.App, Image: s.Image, Version: s.Version, Who: s.Who, CreatedAt: at, Outcome: OutcomePending}
+	rel := Release{Name: name, App: s.App, Image: s.Image, Version: s.Version, Who: s.Who, CreatedAt: at}
 	sec, err := encodeRecord(rel, objs)
 	if err != nil {
 		t.Fatal(err)
@@ -236,11 +238,11 @@ func TestReleaseRecordRoundTrip(t *testing.T) {
 
 func TestFormat(t *testing.T) {
 	out := FormatReleases([]Release{
-		{Name: "20261202140501-v2", Outcome: OutcomeFailed, Version: "v2", Image: "r/x@sha256:2", Who: "ci"},
-		{Name: "20261202130000-v1", Outcome: OutcomeHealthy, Version: "v1", Image: "r/x@sha256:1", Who: "ci", Current: true},
+		{Name: "20261202140501-v2", Outcome: outcome.RolledBack, Version: "v2", Image: "r/x@sha256:2", Who: "ci"},
+		{Name: "20261202130000-v1", Outcome: outcome.Succeeded, Version: "v1", Image: "r/x@sha256:1", Who: "ci", Current: true},
 	})
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[2], "*") || strings.HasPrefix(lines[1], "*") || !strings.Contains(lines[1], "failed") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[2], "*") || strings.HasPrefix(lines[1], "*") || !strings.Contains(lines[1], "rolled-back") || !strings.Contains(lines[2], "succeeded") {
 		t.Errorf("releases table:\n%s", out)
 	}
 	st := &State{App: "hello", Deployed: true, Image: "r/x@sha256:1", Rollout: "Current", Replicas: 2, Ready: 2, Updated: 2,

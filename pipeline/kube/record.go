@@ -5,16 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/goship-dev/goship/pipeline/outcome"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-)
-
-// Outcomes of a release, as recorded.
-const (
-	OutcomePending = "pending"
-	OutcomeHealthy = "healthy"
-	OutcomeFailed  = "failed"
 )
 
 // releaseSecretType marks goship's release records. They are Secrets, not
@@ -30,15 +24,38 @@ type Release struct {
 	Commit    string    `json:"commit,omitempty"`
 	Who       string    `json:"who"`
 	CreatedAt time.Time `json:"created_at"`
-	// Outcome is pending, healthy (passed its gate) or failed; Error says
-	// why it failed.
-	Outcome string `json:"outcome"`
-	Error   string `json:"error,omitempty"`
+	// Outcome is how the run that brought this release ended, in the
+	// vocabulary every target shares: succeeded (it passed its gate and
+	// went live), unchanged (it failed its gate beside the live release and
+	// never served), rolled-back (it failed and the previous release was
+	// restored) or failed. Empty while its deploy runs, or when that deploy
+	// stopped before it could record an outcome (see Interrupted). Error
+	// says why it failed.
+	Outcome outcome.Outcome `json:"outcome"`
+	Error   string          `json:"error,omitempty"`
+	// Strategy is how it went live; Color the blue-green color it ran as.
+	Strategy Strategy `json:"strategy,omitempty"`
+	Color    string   `json:"color,omitempty"`
+	// Policy is the verification policy it passed ("" if none), and
+	// OptOut the reason given for deploying it without one in a namespace
+	// that holds one.
+	Policy string `json:"policy,omitempty"`
+	OptOut string `json:"opt_out,omitempty"`
 	// Current is set by Releases: the live Deployment names this release.
 	Current bool `json:"-"`
 
 	objects []*unstructured.Unstructured // what it applied, for a rollback
 }
+
+// Healthy reports whether the release passed its gate and went live.
+func (r Release) Healthy() bool { return r.Outcome == outcome.Succeeded }
+
+// Pending reports whether no outcome is recorded (yet).
+func (r Release) Pending() bool { return r.Outcome == "" }
+
+// legacyOutcomes are the outcomes records kept before the shared
+// vocabulary.
+var legacyOutcomes = map[string]outcome.Outcome{"healthy": outcome.Succeeded, "failed": outcome.Failed, "pending": ""}
 
 // releaseName is when a release was made and which version it is; names
 // sort by time.
@@ -70,7 +87,7 @@ func encodeRecord(rel Release, objs []*unstructured.Unstructured) (*corev1.Secre
 		ObjectMeta: metav1.ObjectMeta{
 			Name: recordName(rel.App, rel.Name),
 			Labels: map[string]string{
-				labelApp: rel.App, labelPart: "release", labelOutcome: rel.Outcome, labelManagedBy: fieldManager,
+				labelApp: rel.App, labelPart: "release", labelOutcome: outcomeLabel(rel.Outcome), labelManagedBy: fieldManager,
 			},
 		},
 		Type: releaseSecretType,
@@ -78,11 +95,21 @@ func encodeRecord(rel Release, objs []*unstructured.Unstructured) (*corev1.Secre
 	}, nil
 }
 
+func outcomeLabel(o outcome.Outcome) string {
+	if o == "" {
+		return "pending"
+	}
+	return string(o)
+}
+
 // decodeRecord reads a release and its objects back from its Secret.
 func decodeRecord(sec *corev1.Secret) (Release, error) {
 	var rel Release
 	if err := json.Unmarshal(sec.Data["release.json"], &rel); err != nil {
 		return rel, fmt.Errorf("reading release record %s: %w", sec.Name, err)
+	}
+	if o, ok := legacyOutcomes[string(rel.Outcome)]; ok {
+		rel.Outcome = o
 	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(sec.Data["manifests.json"], &raw); err != nil {

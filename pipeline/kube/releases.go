@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/goship-dev/goship/pipeline/outcome"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,15 +40,29 @@ func (c *Cluster) Releases(ctx context.Context, app string) ([]Release, error) {
 	return out, nil
 }
 
+// liveDeployment is the Deployment that serves app: the live color's
+// under blue-green, else the app's own.
+func (c *Cluster) liveDeployment(ctx context.Context, app string) (string, error) {
+	col, err := c.liveColor(ctx, app)
+	if err != nil || col == "" {
+		return app, err
+	}
+	return colorDeployment(app, col), nil
+}
+
 // currentRelease is the release the live Deployment was applied from, or
 // "" when there is no Deployment.
 func (c *Cluster) currentRelease(ctx context.Context, app string) (string, error) {
-	dep, err := c.kube.AppsV1().Deployments(c.namespace).Get(ctx, app, metav1.GetOptions{})
+	name, err := c.liveDeployment(ctx, app)
+	if err != nil {
+		return "", err
+	}
+	dep, err := c.kube.AppsV1().Deployments(c.namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading Deployment %s in namespace %s: %w", app, c.namespace, err)
+		return "", fmt.Errorf("reading Deployment %s in namespace %s: %w", name, c.namespace, err)
 	}
 	return dep.Annotations[annoRelease], nil
 }
@@ -65,8 +80,8 @@ func (c *Cluster) record(ctx context.Context, rel Release) error {
 }
 
 // mark records the outcome of rel.
-func (c *Cluster) mark(ctx context.Context, rel *Release, outcome string, cause error) error {
-	rel.Outcome, rel.Error = outcome, ""
+func (c *Cluster) mark(ctx context.Context, rel *Release, o outcome.Outcome, cause error) error {
+	rel.Outcome, rel.Error = o, ""
 	if cause != nil {
 		rel.Error = cause.Error()
 	}
@@ -81,14 +96,14 @@ func (c *Cluster) mark(ctx context.Context, rel *Release, outcome string, cause 
 	}
 	live.Labels, live.Data = sec.Labels, sec.Data
 	if _, err := secrets.Update(ctx, live, metav1.UpdateOptions{FieldManager: fieldManager}); err != nil {
-		return fmt.Errorf("recording outcome %s of release %s: %w", outcome, rel.Name, err)
+		return fmt.Errorf("recording outcome %s of release %s: %w", o, rel.Name, err)
 	}
 	return nil
 }
 
-// prune deletes the oldest records beyond keep (never the current one)
-// and the .env Secrets no kept release uses.
-func (c *Cluster) prune(ctx context.Context, app string, keep int) error {
+// pruneRecords deletes the oldest records beyond keep (never the current
+// one) and the .env Secrets no kept release uses.
+func (c *Cluster) pruneRecords(ctx context.Context, app string, keep int) error {
 	rels, err := c.Releases(ctx, app)
 	if err != nil {
 		return err
@@ -132,7 +147,7 @@ func findRelease(rels []Release, to string) (*Release, error) {
 		if to != "" && r.Name == to {
 			return r, nil
 		}
-		if to == "" && !r.Current && r.Outcome == OutcomeHealthy {
+		if to == "" && !r.Current && r.Healthy() {
 			return r, nil
 		}
 	}
@@ -150,12 +165,12 @@ func findRelease(rels []Release, to string) (*Release, error) {
 // if it was healthy, else the newest healthy one.
 func restoreTarget(rels []Release) (*Release, error) {
 	for i := range rels {
-		if rels[i].Current && rels[i].Outcome == OutcomeHealthy {
+		if rels[i].Current && rels[i].Healthy() {
 			return &rels[i], nil
 		}
 	}
 	for i := range rels {
-		if rels[i].Outcome == OutcomeHealthy {
+		if rels[i].Healthy() {
 			return &rels[i], nil
 		}
 	}

@@ -30,7 +30,16 @@ func TestValidate(t *testing.T) {
 		{"bad env line", func(s *Spec) { s.Env = []byte("A=1\nnot a pair\n") }, ".env line 2"},
 		{"bad env key", func(s *Spec) { s.Env = []byte("1A=x") }, `key "1A"`},
 		{"auth incomplete", func(s *Spec) { s.RegistryAuth = &RegistryAuth{Host: "r.example", Username: "u"} }, "registry auth"},
-		{"kustomization", func(s *Spec) { s.Manifests = map[string][]byte{"kustomization.yaml": []byte("resources: [a.yaml]")} }, "kustomizations are not supported"},
+		{"kustomization missing its resource", func(s *Spec) { s.Manifests = map[string][]byte{"kustomization.yaml": []byte("resources: [a.yaml]")} }, "kustomize build ."},
+		{"nested kustomization not named", func(s *Spec) {
+			s.Manifests = map[string][]byte{"overlays/prod/kustomization.yaml": []byte("resources: [../../base]")}
+		}, "pass its directory (overlays/prod)"},
+		{"strategy", func(s *Spec) { s.Strategy = "canary" }, `strategy "canary"`},
+		{"blue-green", func(s *Spec) { s.Strategy = BlueGreen }, ""},
+		{"ingress host", func(s *Spec) { s.Ingress = &Ingress{Host: "Not A Host"} }, `ingress host "Not A Host"`},
+		{"ingress ok", func(s *Spec) { s.Ingress = &Ingress{Host: "shop.example.com", Class: "alb", TLSSecret: "shop-tls"} }, ""},
+		{"policy without name", func(s *Spec) { s.Policy = Policy{Verified: true} }, "names the policy"},
+		{"check auth incomplete", func(s *Spec) { s.CheckAuth = &RegistryAuth{Host: "r.example"} }, "registry auth"},
 		{"manifests without the app", func(s *Spec) {
 			s.Manifests = map[string][]byte{"d.yaml": []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\n")}
 		}, `no Deployment named "hello"`},

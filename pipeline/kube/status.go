@@ -15,6 +15,9 @@ import (
 // State is what runs for an app now.
 type State struct {
 	App, Namespace string
+	// Deployment is the one that serves: the app's, or the live color's
+	// (<app>-blue, <app>-green).
+	Deployment     string
 	Release        *Release // the release the Deployment names; nil if unrecorded
 	Deployed       bool     // a Deployment exists
 	Image          string   // the app container's live image
@@ -37,12 +40,17 @@ type PodState struct {
 // Status reads app's Deployment, its rollout status and its newest pods.
 func (c *Cluster) Status(ctx context.Context, app string) (*State, error) {
 	st := &State{App: app, Namespace: c.namespace}
-	dep, err := c.kube.AppsV1().Deployments(c.namespace).Get(ctx, app, metav1.GetOptions{})
+	name, err := c.liveDeployment(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	st.Deployment = name
+	dep, err := c.kube.AppsV1().Deployments(c.namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return st, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading Deployment %s in namespace %s: %w", app, c.namespace, err)
+		return nil, fmt.Errorf("reading Deployment %s in namespace %s: %w", name, c.namespace, err)
 	}
 	st.Deployed = true
 	if dep.Spec.Replicas != nil {
@@ -72,7 +80,7 @@ func (c *Cluster) Status(ctx context.Context, app string) (*State, error) {
 			st.Matches = rels[i].Image == st.Image
 		}
 	}
-	pods, err := c.newPods(ctx, app)
+	pods, err := c.newPods(ctx, name)
 	if err == nil {
 		for _, p := range pods {
 			ps := PodState{Name: p.Name, Ready: !readySince(p).IsZero(), Phase: string(p.Status.Phase)}
@@ -96,7 +104,7 @@ func FormatReleases(rels []Release) string {
 		if r.Current {
 			mark = "*"
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, orDash(r.Version), r.Image, r.Who)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, outcomeLabel(r.Outcome), orDash(r.Version), r.Image, r.Who)
 	}
 	_ = tw.Flush()
 	return b.String()
@@ -128,6 +136,9 @@ func FormatStatus(st *State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: release %s (%s, version %s)\n", verdict, rel, img, ver)
 	fmt.Fprintf(&b, "rollout: %s, %d/%d ready, %d updated", orDash(st.Rollout), st.Ready, st.Replicas, st.Updated)
+	if st.Deployment != "" && st.Deployment != st.App {
+		fmt.Fprintf(&b, " (blue-green: Deployment %s)", st.Deployment)
+	}
 	if st.Message != "" {
 		fmt.Fprintf(&b, " (%s)", st.Message)
 	}

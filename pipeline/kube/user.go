@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,57 +15,82 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
-// userObjects parses the user's manifests: every YAML or JSON document of
-// every file, in file-name order. Kustomizations are refused: render them
-// first (kustomize build).
+// userObjects parses the user's manifests: the output of their
+// kustomization (see kustomizeDir), or every YAML or JSON document of
+// every file, in file-name order.
 func userObjects(s Spec) ([]*unstructured.Unstructured, error) {
-	files := make([]string, 0, len(s.Manifests))
-	for f := range s.Manifests {
-		files = append(files, f)
-	}
-	sort.Strings(files)
 	var out []*unstructured.Unstructured
-	for _, f := range files {
-		base := path.Base(f)
-		if base == "kustomization.yaml" || base == "kustomization.yml" || base == "Kustomization" {
-			return nil, fmt.Errorf("manifests: %s: kustomizations are not supported; pass the rendered output of `kustomize build` instead", f)
+	files := sortedKeys(s.Manifests)
+	if dir := kustomizeDir(s); dir != "" {
+		built, err := kustomize(s.Manifests, dir)
+		if err != nil {
+			return nil, err
 		}
-		if ext := path.Ext(f); ext != ".yaml" && ext != ".yml" && ext != ".json" {
-			continue
+		if out, err = decodeObjects("kustomize build "+dir, built); err != nil {
+			return nil, err
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(s.Manifests[f]), 4096)
-		for doc := 1; ; doc++ {
-			var raw json.RawMessage
-			err := dec.Decode(&raw)
-			if errors.Is(err, io.EOF) {
-				break
+		files = []string{"kustomize build " + dir}
+	} else {
+		for _, f := range files {
+			if slices.Contains(kustomizationFiles, path.Base(f)) {
+				return nil, fmt.Errorf("manifests: %s: a kustomization below the manifests' root: pass its directory (%s) as the kustomization to build", f, path.Dir(f))
 			}
-			if err != nil {
-				return nil, fmt.Errorf("manifests: parsing %s (document %d): %w", f, doc, err)
-			}
-			if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" || string(t) == "{}" {
+			if ext := path.Ext(f); ext != ".yaml" && ext != ".yml" && ext != ".json" {
 				continue
 			}
-			u := &unstructured.Unstructured{}
-			if err := u.UnmarshalJSON(raw); err != nil {
-				return nil, fmt.Errorf("manifests: %s (document %d): %w", f, doc, err)
+			objs, err := decodeObjects(f, s.Manifests[f])
+			if err != nil {
+				return nil, err
 			}
-			if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
-				return nil, fmt.Errorf("manifests: %s (document %d): apiVersion, kind and metadata.name are required", f, doc)
-			}
-			if strings.HasSuffix(u.GetKind(), "List") {
-				return nil, fmt.Errorf("manifests: %s (document %d): %s: write the objects as separate YAML documents", f, doc, u.GetKind())
-			}
-			out = append(out, u)
+			out = append(out, objs...)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("manifests: no Kubernetes objects in %d files (want .yaml, .yml or .json)", len(files))
+		return nil, fmt.Errorf("manifests: no Kubernetes objects in %s (want .yaml, .yml or .json files, or a kustomization)", strings.Join(files, ", "))
 	}
 	if appDeployment(out, s.App) == nil {
 		return nil, fmt.Errorf("manifests: no Deployment named %q: goship pins the image of the app's Deployment and gates its rollout", s.App)
 	}
 	return out, nil
+}
+
+// decodeObjects reads every YAML or JSON document of one file.
+func decodeObjects(f string, data []byte) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for doc := 1; ; doc++ {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("manifests: parsing %s (document %d): %w", f, doc, err)
+		}
+		if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" || string(t) == "{}" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, fmt.Errorf("manifests: %s (document %d): %w", f, doc, err)
+		}
+		if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
+			return nil, fmt.Errorf("manifests: %s (document %d): apiVersion, kind and metadata.name are required", f, doc)
+		}
+		if strings.HasSuffix(u.GetKind(), "List") {
+			return nil, fmt.Errorf("manifests: %s (document %d): %s: write the objects as separate YAML documents", f, doc, u.GetKind())
+		}
+		out = append(out, u)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // appDeployment is the Deployment named app among objs, or nil.
