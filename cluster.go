@@ -68,6 +68,9 @@ func (c *Cluster) Deployment(
 	// Your own manifests (a directory of YAML files, or a kustomization) instead of the generated Deployment and Service; goship pins the app container's image by digest.
 	// +optional
 	manifests *dagger.Directory,
+	// The kustomize overlay inside --manifests to build, e.g. overlays/prod; default: its root, when it has a kustomization.yaml.
+	// +optional
+	kustomize string,
 	// Pods to run; default 2, or what the HorizontalPodAutoscaler that targets the app says.
 	// +optional
 	replicas int,
@@ -81,7 +84,7 @@ func (c *Cluster) Deployment(
 	// +optional
 	registryPassword *dagger.Secret,
 ) *Deployment {
-	d := newDeployment(c, job.Deploy{Image: image, Keep: keep, Kube: &job.Kube{Replicas: replicas}})
+	d := newDeployment(c, job.Deploy{Image: image, Keep: keep, Kube: &job.Kube{Replicas: replicas, Kustomize: kustomize}})
 	d.Env, d.Manifests, d.RegistryUsername, d.RegistryPassword = env, manifests, registryUsername, registryPassword
 	return d
 }

@@ -118,7 +118,7 @@ type durationFlag struct {
 // stays ready for an instant switch back. On servers a shared Caddy proxy
 // switches (see with-proxy), on a cluster the live Service's selector.
 func (d *Deployment) WithBlueGreen(
-	// How long the old release may finish in-flight requests after the switch; default 30s.
+	// How long the old release keeps running after the switch (finishing in-flight requests; on a cluster, ready for an instant switch back while the new one stays watched); default 30s on servers, 10s on a cluster.
 	// +optional
 	drain string,
 ) *Deployment {

@@ -56,7 +56,7 @@ func TestDeploymentKeepsTheFirstBadFlag(t *testing.T) {
 	if d := (&Server{}).Deployment("", "", nil, false, nil, "", 0, "", nil).WithBlueGreen("-5s"); !strings.Contains(d.Invalid, "--drain") {
 		t.Fatalf("a negative drain: Invalid = %q", d.Invalid)
 	}
-	if d := (&Cluster{}).Deployment("", nil, nil, 0, 0, "", nil).WithUnverified(""); !strings.Contains(d.Invalid, "reason") {
+	if d := (&Cluster{}).Deployment("", nil, nil, "", 0, 0, "", nil).WithUnverified(""); !strings.Contains(d.Invalid, "reason") {
 		t.Fatalf("with-unverified without a reason: Invalid = %q", d.Invalid)
 	}
 }
@@ -65,7 +65,7 @@ func TestDeploymentKeepsTheFirstBadFlag(t *testing.T) {
 // server-only compose settings appear, which the runner would refuse.
 func TestClusterDeploymentStaysClusterShaped(t *testing.T) {
 	c := &Cluster{Namespace: "shop"}
-	d := c.Deployment("r/app@sha256:"+strings.Repeat("b", 64), nil, nil, 3, 0, "", nil).
+	d := c.Deployment("r/app@sha256:"+strings.Repeat("b", 64), nil, nil, "", 3, 0, "", nil).
 		WithTimeouts("2m", "", "").
 		WithResources("100m", "", "64Mi", "").
 		WithIngress("shop.example.com", "alb", "shop-tls", "").

@@ -84,8 +84,10 @@ type Proxy struct {
 // Kube is what only a cluster release takes.
 type Kube struct {
 	// Manifests is a directory of the user's YAML (or a kustomization)
-	// instead of the generated objects.
+	// instead of the generated objects; Kustomize the overlay in it to
+	// build (default: its root, when it has a kustomization).
 	Manifests string `json:"manifests,omitempty"`
+	Kustomize string `json:"kustomize,omitempty"`
 	// Replicas; 0: the default (left to an HPA when one targets the app).
 	Replicas int `json:"replicas,omitempty"`
 	// Resources are requests and limits as Kubernetes quantities.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,16 +64,18 @@ func (c *cluster) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 		CPURequest: k.CPURequest, CPULimit: k.CPULimit, MemoryRequest: k.MemoryRequest, MemoryLimit: k.MemoryLimit,
 		Version: run.Version, Commit: run.Commit, Who: run.Who,
 		Timeout: d.Health.Timeout.Std(), Settle: d.Health.Settle.Std(), Keep: d.Keep, LockWait: d.LockWait.Std(),
+		Drain: d.Drain.Std(), NoDisruptionBudget: k.NoDisruptionBudget, Kustomize: k.Kustomize, Log: c.e.log,
 	}
-	switch d.Strategy {
-	case "", "recreate", "rolling":
-	default:
-		return nil, fmt.Errorf("strategy %q: a cluster rolls its pods (recreate/rolling)", d.Strategy)
+	var err error
+	if spec.Strategy, err = clusterStrategy(d.Strategy); err != nil {
+		return nil, err
+	}
+	if i := k.Ingress; i != nil {
+		spec.Ingress = &kube.Ingress{Host: i.Host, Class: i.Class, TLSSecret: i.TLSSecret, Path: i.Path}
 	}
 	if d.Health.Port != 0 {
 		return nil, errors.New("with-health --port is a server setting: a cluster's probes use the container port (--port of goship)")
 	}
-	var err error
 	if spec.Env, err = secretBytes(d.Env); err != nil {
 		return nil, fmt.Errorf("reading --env: %w", err)
 	}
@@ -89,7 +92,7 @@ func (c *cluster) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 		spec.RegistryAuth = &kube.RegistryAuth{Host: host, Username: pull.Username, Password: pull.Password}
 	}
 	if k.Manifests != "" {
-		if spec.Manifests, err = readYAMLFiles(k.Manifests); err != nil {
+		if spec.Manifests, err = readManifests(k.Manifests); err != nil {
 			return nil, err
 		}
 	}
@@ -99,8 +102,26 @@ func (c *cluster) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 	return &clusterPlan{c: c, spec: spec}, nil
 }
 
-func (p *clusterPlan) Images() []string { return []string{p.spec.Image} }
+// Images are every container, init container, Job's and CronJob's image
+// of the release, after kustomize.
+func (p *clusterPlan) Images() []string {
+	imgs, err := kube.Images(p.spec)
+	if err != nil {
+		return []string{p.spec.Image} // Plan validated the spec: not reached
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, im := range imgs {
+		if !seen[im.Image] {
+			seen[im.Image] = true
+			out = append(out, im.Image)
+		}
+	}
+	return out
+}
 
+// Pin deploys the app's image by the verified digest; the others are
+// already pinned by digest (the policy refuses them otherwise).
 func (p *clusterPlan) Pin(pinned map[string]string) error {
 	if ref, ok := pinned[p.spec.Image]; ok {
 		p.spec.Image = ref
@@ -113,20 +134,46 @@ func (p *clusterPlan) Close() {}
 // Run applies the release and gates it.
 func (p *clusterPlan) Run(ctx context.Context, guard Guard) (Report, error) {
 	c := p.c
+	p.spec.Policy = kubePolicy(guard)
 	res, err := c.k.Deploy(ctx, p.spec)
 	rep := Report{Outcome: res.Outcome, Event: notify.Event{App: p.spec.App, Version: p.spec.Version, Image: p.spec.Image,
 		Release: res.Release.Name, Previous: res.RolledBackTo, Hosts: []string{c.where()}, Who: p.spec.Who, Duration: res.Took}}
 	if err == nil {
-		rep.Summary = fmt.Sprintf("deployed %s as release %s to %s in %s (namespace %s)", p.spec.Image, res.Release.Name, c.k.Server(), res.Took.Round(time.Millisecond), c.k.Namespace())
+		rep.Summary = fmt.Sprintf("deployed %s as release %s (%s) to %s in %s (namespace %s); %s", p.spec.Image, res.Release.Name, res.Strategy,
+			c.k.Server(), res.Took.Round(time.Millisecond), c.k.Namespace(), res.Changes.String())
 	}
 	return rep, err
+}
+
+// kubePolicy is the guard as the namespace records it.
+func kubePolicy(g Guard) kube.Policy {
+	p := kube.Policy{OptOut: g.Unverified}
+	if g.Policy != nil {
+		p.Verified, p.Name = true, g.Policy.Name+" ("+g.Policy.Digest+")"
+	}
+	return p
+}
+
+// clusterStrategy is the cluster's strategy a deploy asks for: recreate
+// is the cluster's rolling update, the in-place way of a cluster.
+func clusterStrategy(s string) (kube.Strategy, error) {
+	switch s {
+	case "":
+		return "", nil
+	case "recreate", string(kube.Rolling):
+		return kube.Rolling, nil
+	case string(kube.BlueGreen):
+		return kube.BlueGreen, nil
+	}
+	return "", fmt.Errorf("strategy %q: a cluster deploys rolling (with-recreate) or blue-green (with-blue-green)", s)
 }
 
 // Rollback re-applies a recorded release and gates it.
 func (c *cluster) Rollback(ctx context.Context, r job.Rollback, guard Guard) (Report, error) {
 	run := c.e.run
 	res, err := c.k.Rollback(ctx, kube.RollbackSpec{App: run.App, To: r.To, Who: run.Who, Verify: guard.Verify,
-		Timeout: r.Health.Timeout.Std(), Settle: r.Health.Settle.Std(), LockWait: r.LockWait.Std()})
+		Timeout: r.Health.Timeout.Std(), Settle: r.Health.Settle.Std(), LockWait: r.LockWait.Std(),
+		Policy: kubePolicy(guard), Log: c.e.log})
 	rep := Report{Outcome: res.Outcome, Event: notify.Event{App: run.App, Image: res.Release.Image, Release: res.Release.Name,
 		Hosts: []string{c.where()}, Who: run.Who, Duration: res.Took}}
 	if err == nil {
@@ -151,27 +198,39 @@ func (c *cluster) Status(ctx context.Context) (string, error) {
 	return kube.FormatStatus(st), nil
 }
 
-// readYAMLFiles reads the .yaml and .yml files at the top of dir, by
-// name, for manifests given instead of the generated ones.
-func readYAMLFiles(dir string) (map[string][]byte, error) {
-	entries, err := os.ReadDir(dir)
+// maxManifests bounds what --manifests may hold: manifests and the files
+// a kustomization generates from, not a repository.
+const maxManifests = 16 << 20
+
+// readManifests reads every file below dir by its slash path, for
+// manifests (or a kustomization and what it generates from) given
+// instead of the generated objects.
+func readManifests(dir string) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	total := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if total += len(data); total > maxManifests {
+			return fmt.Errorf("more than %d MiB of files", maxManifests>>20)
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = data
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading --manifests: %w", err)
 	}
-	files := map[string][]byte{}
-	for _, en := range entries {
-		ext := filepath.Ext(en.Name())
-		if en.IsDir() || ext != ".yaml" && ext != ".yml" {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, en.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("reading --manifests file %s: %w", en.Name(), err)
-		}
-		files[en.Name()] = data
-	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("--manifests has no .yaml or .yml file at its top level")
+		return nil, fmt.Errorf("--manifests is empty: give a directory of YAML files or a kustomization")
 	}
 	return files, nil
 }
