@@ -136,12 +136,12 @@ func (b blueGreen) check(ctx context.Context, s *host.App, px *proxy.Proxy, r pr
 // dropFailed removes a release that failed its gate or switch; the
 // previous one was never touched and still serves: Unchanged, or Failed
 // when there was none.
-func dropFailed(ctx context.Context, s *host.App, rec Record, prev string, gateErr error, logEvent func(string, error)) (*Result, error) {
+func dropFailed(ctx context.Context, s *host.App, rec host.Record, prev string, gateErr error, logEvent func(string, error)) (*Result, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	logs := lastLogs(rctx, inColor(s, rec.Color), rec.Name)
 	removeColor(rctx, s, rec.Name, rec.Color)
-	rec.Outcome, rec.Error = OutcomeFailed, gateErr.Error()
+	rec.Outcome, rec.Error = host.OutcomeFailed, gateErr.Error()
 	_ = s.SaveRecord(rctx, rec)
 	res := &Result{Release: rec.Name, Image: rec.Image, Previous: prev, Outcome: outcome.Unchanged}
 	done := "the failed release was removed; " + prev + " kept serving throughout"
@@ -203,14 +203,14 @@ func (blueGreen) rollback(ctx context.Context, r *rollbackJob) (*Result, error) 
 	return res, nil
 }
 
-func (blueGreen) verify(ctx context.Context, a *host.App, cur Record, h Health) error {
+func (blueGreen) verify(ctx context.Context, a *host.App, cur host.Record, h host.Health) error {
 	if cur.Proxy == nil {
 		return fmt.Errorf("release %s runs blue-green but records no proxy", cur.Name)
 	}
 	return gateColor(ctx, a, cur, cur.Proxy.Name, cur.HealthPort, h, nil)
 }
 
-func (blueGreen) restore(ctx context.Context, a *host.App, cur Record, h Health) (bool, error) {
+func (blueGreen) restore(ctx context.Context, a *host.App, cur host.Record, h host.Health) (bool, error) {
 	if cur.Proxy == nil {
 		return false, fmt.Errorf("release %s runs blue-green but records no proxy", cur.Name)
 	}

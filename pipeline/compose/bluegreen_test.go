@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // proxyWorld is a world with its own proxy: its own compose project,
@@ -235,7 +236,7 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 	}
 
 	p, slow = testworld.StartProber(url), startSlow(port)
-	rb, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: dir, Who: "test", Health: Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
+	rb, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: dir, Who: "test", Health: host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
 	if err != nil {
 		t.Fatalf("rollback: %v", err)
 	}
@@ -318,7 +319,7 @@ func TestBlueGreenSurvivesProxyRestartedByHand(t *testing.T) {
 	// rather than creating one.
 	green := "label=com.docker.compose.project=" + app + "-green"
 	kept := w.docker.Run(t, nil, "ps", "-aq", "--filter", green)
-	if _, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Health: Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}}); err != nil {
+	if _, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Health: host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}}); err != nil {
 		t.Fatalf("rollback: %v", err)
 	}
 	if got, now := version(t, port), w.docker.Run(t, nil, "ps", "-q", "--filter", green); got != "v2" || now != kept || kept == "" {

@@ -42,7 +42,7 @@ func colorCompose(s *host.App, release, color, args string) string {
 }
 
 // blueGreenRoute is app's route to color, as the proxy record says.
-func blueGreenRoute(app string, pr ProxyRecord, rec Record, containerPort int) proxy.Route {
+func blueGreenRoute(app string, pr host.ProxyRecord, rec host.Record, containerPort int) proxy.Route {
 	return proxy.Route{App: app, Bind: pr.Bind, Port: pr.Port, Host: pr.Host,
 		Upstreams: []string{upstream(app, ColorBlue, containerPort), upstream(app, ColorGreen, containerPort)},
 		Live:      upstream(app, rec.Color, containerPort), Release: rec.Name, Color: rec.Color}
@@ -50,7 +50,7 @@ func blueGreenRoute(app string, pr ProxyRecord, rec Record, containerPort int) p
 
 // gateColor starts nothing: it gates the release running as color on its
 // address on the proxy network.
-func gateColor(ctx context.Context, s *host.App, rec Record, network string, port int, h Health, before *host.ContainerSnap) error {
+func gateColor(ctx context.Context, s *host.App, rec host.Record, network string, port int, h host.Health, before *host.ContainerSnap) error {
 	cs := inColor(s, rec.Color)
 	id, err := cs.ContainerID(ctx, rec.Name)
 	if err != nil {
@@ -69,7 +69,7 @@ func gateColor(ctx context.Context, s *host.App, rec Record, network string, por
 // startColor brings a release up as rec.Color and gates it. A container
 // of that color that already runs this release (stopped after an earlier
 // switch) is started again instead of created.
-func startColor(ctx context.Context, s *host.App, rec Record, network string, port int, h Health) error {
+func startColor(ctx context.Context, s *host.App, rec host.Record, network string, port int, h host.Health) error {
 	cs := inColor(s, rec.Color)
 	before := cs.Snapshot(ctx, rec.Name)
 	if id, ok := keptContainer(ctx, s, rec); ok {
@@ -84,7 +84,7 @@ func startColor(ctx context.Context, s *host.App, rec Record, network string, po
 
 // keptContainer is the container of rec.Color when it was created from
 // rec's own release directory and image.
-func keptContainer(ctx context.Context, s *host.App, rec Record) (string, bool) {
+func keptContainer(ctx context.Context, s *host.App, rec host.Record) (string, bool) {
 	cs := inColor(s, rec.Color)
 	id, err := cs.ContainerID(ctx, rec.Name)
 	if err != nil {

@@ -21,18 +21,18 @@ type strategy interface {
 	// rollback brings r.target back in place of r.cur.
 	rollback(ctx context.Context, r *rollbackJob) (*Result, error)
 	// verify gates cur again where it runs, starting nothing.
-	verify(ctx context.Context, a *host.App, cur Record, h Health) error
+	verify(ctx context.Context, a *host.App, cur host.Record, h host.Health) error
 	// restore starts cur again (and gates it) when its container does
 	// not run its image; it reports whether it had to.
-	restore(ctx context.Context, a *host.App, cur Record, h Health) (bool, error)
+	restore(ctx context.Context, a *host.App, cur host.Record, h host.Health) (bool, error)
 }
 
 // deployment is one deploy under the lock.
 type deployment struct {
 	a        *host.App
-	spec     Spec     // defaults filled, strategy resolved
-	existing []Record // newest first
-	prev     Record   // the current release (zero for a new app)
+	spec     Spec          // defaults filled, strategy resolved
+	existing []host.Record // newest first
+	prev     host.Record   // the current release (zero for a new app)
 	start    time.Time
 }
 
@@ -40,15 +40,15 @@ type deployment struct {
 // gated as its record says (h, curGate).
 type rollbackJob struct {
 	a           *host.App
-	target, cur Record
-	h, curGate  Health
+	target, cur host.Record
+	h, curGate  host.Health
 	who         string
 	start       time.Time
 }
 
 // forDeploy chooses the strategy of a deploy of spec over prev (the
 // current release, zero for a new app) and settles what spec leaves open.
-func forDeploy(spec Spec, prev Record) (strategy, Spec, error) {
+func forDeploy(spec Spec, prev host.Record) (strategy, Spec, error) {
 	behindProxy := strategyOf(prev) == StrategyBlueGreen
 	if spec.Strategy != StrategyBlueGreen && !behindProxy && !spec.Proxy.given() {
 		return recreate{}, spec, nil
@@ -68,7 +68,7 @@ func forDeploy(spec Spec, prev Record) (strategy, Spec, error) {
 
 // forRecord is the strategy rec runs with, for verify, restore and
 // rollback.
-func forRecord(rec Record) strategy {
+func forRecord(rec host.Record) strategy {
 	if strategyOf(rec) == StrategyBlueGreen {
 		return blueGreen{}
 	}
@@ -80,7 +80,7 @@ var errCrossStrategy = errors.New("rollback across strategies")
 
 // forRollback is the strategy of a rollback from cur to target: both must
 // run the same one.
-func forRollback(target, cur Record) (strategy, error) {
+func forRollback(target, cur host.Record) (strategy, error) {
 	if strategyOf(target) != strategyOf(cur) {
 		return nil, fmt.Errorf("%w: %s runs %s and %s ran %s: deploy %s again with --strategy=%s instead",
 			errCrossStrategy, cur.Name, strategyOf(cur), target.Name, strategyOf(target), target.Image, strategyOf(cur))
@@ -112,7 +112,7 @@ func (s Spec) withStrategy() (Spec, error) {
 // resolveStrategy settles what the spec leaves open from the release
 // running now (prev, zero for a new app): the strategy is kept, and
 // blue-green keeps its proxy, each setting unless the spec gives one.
-func (s Spec) resolveStrategy(prev Record) (Spec, error) {
+func (s Spec) resolveStrategy(prev host.Record) (Spec, error) {
 	if s.Strategy == "" {
 		s.Strategy = strategyOf(prev)
 	}
@@ -140,9 +140,9 @@ func or(s, fallback string) string {
 
 // strategyOf is how rec went live (records from before strategies ran
 // recreate).
-func strategyOf(r Record) Strategy {
+func strategyOf(r host.Record) Strategy {
 	if r.Strategy == "" {
 		return StrategyRecreate
 	}
-	return r.Strategy
+	return Strategy(r.Strategy)
 }

@@ -83,7 +83,7 @@ func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 }
 
 // startCreated starts the container compose created for rec and gates it.
-func startCreated(ctx context.Context, s *host.App, rec Record, h Health, before *host.ContainerSnap) error {
+func startCreated(ctx context.Context, s *host.App, rec host.Record, h host.Health, before *host.ContainerSnap) error {
 	id, err := s.ContainerID(ctx, rec.Name)
 	if err != nil {
 		return &host.GateError{Check: err.Error()}
@@ -97,7 +97,7 @@ func startCreated(ctx context.Context, s *host.App, rec Record, h Health, before
 // backToProxy removes the failed release and starts the stopped Caddy
 // again, so the old color, which kept running, serves: RolledBack, or
 // Failed when the Caddy does not start.
-func backToProxy(ctx context.Context, s *host.App, rec, prevRec Record, stopped string, gateErr error, logEvent func(string, error)) (*Result, error) {
+func backToProxy(ctx context.Context, s *host.App, rec, prevRec host.Record, stopped string, gateErr error, logEvent func(string, error)) (*Result, error) {
 	rctx := context.WithoutCancel(ctx)
 	logs := lastLogs(rctx, s, rec.Name)
 	_ = s.Down(rctx, rec.Name)
@@ -111,7 +111,7 @@ func backToProxy(ctx context.Context, s *host.App, rec, prevRec Record, stopped 
 	if res.Schema = schemaNotBack(rec, prevRec.Name); res.Schema != "" {
 		done += "; " + res.Schema
 	}
-	rec.Outcome, rec.Error = OutcomeFailed, gateErr.Error()
+	rec.Outcome, rec.Error = host.OutcomeFailed, gateErr.Error()
 	_ = s.SaveRecord(rctx, rec)
 	logEvent("rolled-back", fmt.Errorf("health gate: %w; %s", gateErr, done))
 	return res, failedGate(rec.Name, gateErr, done, logs)

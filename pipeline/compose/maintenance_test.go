@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
@@ -72,7 +73,7 @@ func TestMaintenanceAnswers503WhileContainersRunAndSurvivesADeploy(t *testing.T)
 	if got := running(); got != "running" {
 		t.Fatalf("the serving color must keep running in maintenance: %q", got)
 	}
-	st, err := proxy.ReadAppStatus(ctx, c, app, &ProxyRecord{Name: w.proxy.Name, Root: w.proxy.Root})
+	st, err := proxy.ReadAppStatus(ctx, c, app, &host.ProxyRecord{Name: w.proxy.Name, Root: w.proxy.Root})
 	if err != nil || st == nil || !st.Maintenance || !strings.Contains(st.String(), "MAINTENANCE ON") {
 		t.Fatalf("status: %+v, %v", st, err)
 	}

@@ -114,7 +114,7 @@ func (e *MigrationError) Unwrap() error { return e.Err }
 // new image, the new .env and the app's network. Every strategy calls it
 // after stage and before anything of rec starts, so traffic never reaches
 // a release whose migration has not run. The run is recorded in rec.
-func migrate(ctx context.Context, d *deployment, rec *Record, compose func(args string) string) error {
+func migrate(ctx context.Context, d *deployment, rec *host.Record, compose func(args string) string) error {
 	if d.spec.Migrate == "" {
 		return nil
 	}
@@ -158,12 +158,12 @@ func migrate(ctx context.Context, d *deployment, rec *Record, compose func(args 
 // started and no traffic moved, so the previous release serves as it did
 // (Unchanged). cleanup removes what compose run may have created (a
 // network).
-func migrationFailed(ctx context.Context, d *deployment, rec Record, err error, logEvent func(string, error), cleanup func(context.Context)) (*Result, error) {
+func migrationFailed(ctx context.Context, d *deployment, rec host.Record, err error, logEvent func(string, error), cleanup func(context.Context)) (*Result, error) {
 	rctx := context.WithoutCancel(ctx)
 	if cleanup != nil {
 		cleanup(rctx)
 	}
-	rec.Outcome, rec.Error = OutcomeFailed, firstLine(err.Error())
+	rec.Outcome, rec.Error = host.OutcomeFailed, firstLine(err.Error())
 	_ = d.a.SaveRecord(rctx, rec)
 	done := "nothing was started or switched"
 	if d.prev.Name != "" {
@@ -181,7 +181,7 @@ func migrationFailed(ctx context.Context, d *deployment, rec Record, err error, 
 // schemaNotBack says that older, brought back in place of a release
 // whose migration ran (rec), runs against the migrated schema: goship
 // does not undo migrations. Empty when rec ran none.
-func schemaNotBack(rec Record, older string) string {
+func schemaNotBack(rec host.Record, older string) string {
 	if rec.Migration == nil || older == "" {
 		return ""
 	}
@@ -192,13 +192,13 @@ func schemaNotBack(rec Record, older string) string {
 // newestMigrationAfter is the newest release after target (recs newest
 // first) whose migration ran to its end. (One that failed stopped its
 // deploy, whose error said the schema may have changed.)
-func newestMigrationAfter(recs []Record, target string) (Record, bool) {
+func newestMigrationAfter(recs []host.Record, target string) (host.Record, bool) {
 	for _, r := range recs {
 		if r.Name > target && r.Migration.OK() {
 			return r, true
 		}
 	}
-	return Record{}, false
+	return host.Record{}, false
 }
 
 // lastLines is the last n lines of s, at most 8 KiB.

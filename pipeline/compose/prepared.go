@@ -37,7 +37,7 @@ var ErrNoTarball = errors.New("ssh transfer: no image tarball to stream")
 // the ssh transfer's tarball. It is checked before the first remote
 // command, as everything else is.
 func (s Spec) ready() error {
-	if t, ok := s.Transfer.(SSH); ok && t.Tarball == nil {
+	if t, ok := s.Transfer.(host.SSH); ok && t.Tarball == nil {
 		return ErrNoTarball
 	}
 	return nil
@@ -127,10 +127,10 @@ func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 	}
 	stopped := false
 	for _, r := range recs {
-		if r.Outcome != OutcomePending || r.Name <= cur {
+		if r.Outcome != host.OutcomePending || r.Name <= cur {
 			continue
 		}
-		r.Outcome, r.Error = OutcomeFailed, "the deploy was cut off before its gate passed"
+		r.Outcome, r.Error = host.OutcomeFailed, "the deploy was cut off before its gate passed"
 		switch {
 		case r.Color != "":
 			// A color never served: the proxy switches only after the gate.
@@ -153,13 +153,13 @@ func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 	return forRecord(rec).restore(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
 }
 
-func (p *Prepared) currentRecord(ctx context.Context) (Record, error) {
+func (p *Prepared) currentRecord(ctx context.Context) (host.Record, error) {
 	cur, err := p.a.Current(ctx)
 	if err != nil {
-		return Record{}, err
+		return host.Record{}, err
 	}
 	if cur == "" {
-		return Record{}, fmt.Errorf("%s has never been deployed to %s", p.spec.App, p.a.Target())
+		return host.Record{}, fmt.Errorf("%s has never been deployed to %s", p.spec.App, p.a.Target())
 	}
 	return p.a.Release(ctx, cur)
 }

@@ -49,7 +49,7 @@ func (recreate) deploy(ctx context.Context, d *deployment) (*Result, error) {
 }
 
 // startAndGate brings the release up and waits for it to be healthy.
-func startAndGate(ctx context.Context, a *host.App, rec Record, h Health) error {
+func startAndGate(ctx context.Context, a *host.App, rec host.Record, h host.Health) error {
 	before := a.Snapshot(ctx, rec.Name)
 	if err := a.Up(ctx, rec.Name); err != nil {
 		return &host.GateError{Check: "compose up: " + err.Error(), Err: err}
@@ -60,12 +60,12 @@ func startAndGate(ctx context.Context, a *host.App, rec Record, h Health) error 
 // recoverFrom rolls back to prev (zero when there is none) after a failed
 // gate and builds the error. The outcome is RolledBack only when prev is
 // healthy again.
-func recoverFrom(ctx context.Context, a *host.App, rec, prev Record, h Health, gateErr error, logEvent func(string, error)) (*Result, error) {
+func recoverFrom(ctx context.Context, a *host.App, rec, prev host.Record, h host.Health, gateErr error, logEvent func(string, error)) (*Result, error) {
 	// The deploy's own context may be what failed; recovery must still run.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.Timeout+2*time.Minute)
 	defer cancel()
 	logs := lastLogs(rctx, a, rec.Name)
-	rec.Outcome, rec.Error = OutcomeFailed, gateErr.Error()
+	rec.Outcome, rec.Error = host.OutcomeFailed, gateErr.Error()
 	_ = a.SaveRecord(rctx, rec)
 
 	res := &Result{Release: rec.Name, Image: rec.Image, Previous: prev.Name, Outcome: outcome.Failed}
@@ -124,11 +124,11 @@ func (recreate) rollback(ctx context.Context, r *rollbackJob) (*Result, error) {
 	return &Result{Release: target.Name, Image: target.Image, Previous: cur.Name, Took: time.Since(r.start), Outcome: outcome.Succeeded}, nil
 }
 
-func (recreate) verify(ctx context.Context, a *host.App, cur Record, h Health) error {
+func (recreate) verify(ctx context.Context, a *host.App, cur host.Record, h host.Health) error {
 	return a.Gate(ctx, cur.Name, cur.ImageID, h, nil)
 }
 
-func (recreate) restore(ctx context.Context, a *host.App, cur Record, h Health) (bool, error) {
+func (recreate) restore(ctx context.Context, a *host.App, cur host.Record, h host.Health) (bool, error) {
 	if _, st, err := a.ServiceState(ctx, cur.Name); err == nil && st.Status == "running" && st.Image == cur.ImageID {
 		return false, nil
 	}

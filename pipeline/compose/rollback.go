@@ -19,7 +19,7 @@ type RollbackSpec struct {
 	// Health sets the gate's timing (Timeout, Interval, Settle). Each
 	// release is gated on the path, host and port in its own record;
 	// Health's only stand in for releases recorded without them.
-	Health Health
+	Health host.Health
 	// Verify, if set, checks the target release's image after the target
 	// is chosen and before anything changes on the server; its error
 	// refuses the rollback.
@@ -28,7 +28,7 @@ type RollbackSpec struct {
 	// rollback of the app holds (default 0: fail at once, naming it);
 	// LockWaiting, when set, is told who holds it while this one waits.
 	LockWait    time.Duration
-	LockWaiting func(*LockedError)
+	LockWaiting func(*host.LockedError)
 }
 
 // Rollback brings back an earlier release, gates it, and points current
@@ -61,7 +61,7 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 
 // rollbackLocked is Rollback once the server passed its preflight and the
 // deploy lock is held; h is the gate's timing with its defaults.
-func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who string, start time.Time, verify func(context.Context, string) error) (*Result, error) {
+func rollbackLocked(ctx context.Context, s *host.App, to string, h host.Health, who string, start time.Time, verify func(context.Context, string) error) (*Result, error) {
 	recs, cur, err := s.History(ctx)
 	if err != nil {
 		return unchanged(), err
@@ -104,9 +104,9 @@ func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who s
 
 // rollbackLog is the deploys.log writer for one rollback to rec: it
 // reads rec when called (blue-green picks its color after).
-func rollbackLog(ctx context.Context, a *host.App, rec *Record, who string) func(outcome string, err error) {
+func rollbackLog(ctx context.Context, a *host.App, rec *host.Record, who string) func(outcome string, err error) {
 	return func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: rec.Name, Image: rec.Image, Who: who, Outcome: outcome,
+		e := host.LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: rec.Name, Image: rec.Image, Who: who, Outcome: outcome,
 			Strategy: rec.Strategy, Color: rec.Color}
 		if err != nil {
 			e.Error = err.Error()

@@ -52,8 +52,8 @@ type Spec struct {
 	// (default "<ContainerPort>:<ContainerPort>").
 	ContainerPort int
 	Publish       string
-	Health        Health
-	Transfer      Transfer
+	Health        host.Health
+	Transfer      host.Transfer
 	// Keep is how many releases to keep (default 5, minimum 2).
 	Keep int
 	// MinFreeMB is the free disk the app dir needs (default 512).
@@ -64,12 +64,12 @@ type Spec struct {
 	Proxy    Proxy
 	// Timeouts bound the long remote steps: pull or load, compose up, the
 	// proxy switch, the migration (see host.Timeouts; zero: defaults).
-	Timeouts Timeouts
+	Timeouts host.Timeouts
 	// LockWait is how long to wait for the deploy lock another deploy of
 	// the app holds (default 0: fail at once, naming that deploy).
 	// LockWaiting, when set, is told who holds it while this one waits.
 	LockWait    time.Duration
-	LockWaiting func(*LockedError)
+	LockWaiting func(*host.LockedError)
 	// Migrate, when set, is run once before the release takes traffic: a
 	// one-off container of the new release's service (its image, .env and
 	// network; the image's entrypoint stays, so "migrate up" runs
@@ -79,46 +79,14 @@ type Spec struct {
 	Migrate string
 }
 
-// LockedError is the deploy lock held by another deploy (see
-// host.LockedError).
-type LockedError = host.LockedError
-
-// Timeouts are the step deadlines of a deploy (see host.Timeouts).
-type Timeouts = host.Timeouts
-
-// Health configures the gate (see host.Health).
-type Health = host.Health
-
-// DefaultSettle is the settle window when Health.Settle is zero.
-const DefaultSettle = host.DefaultSettle
-
 // Defaults declared once, for the pipeline and the root module's flags.
 const (
 	DefaultContainerPort = project.DefaultPort
 	DefaultService       = "app"
-	DefaultHealthPath    = host.DefaultHealthPath
 	DefaultKeep          = 5
 )
 
-// Transfer gets the image onto the server: Registry or SSH.
-type Transfer = host.Transfer
-
-// Registry pulls the image on the server (see host.Registry).
-type Registry = host.Registry
-
-// SSH streams an image tarball into docker load (see host.SSH).
-type SSH = host.SSH
-
-// TransferNames are the transfers.
-func TransferNames() []string { return host.TransferNames() }
-
-// ParseTransferName validates a transfer name from user input.
-func ParseTransferName(s string) (string, error) { return host.ParseTransferName(s) }
-
 var publishRE = regexp.MustCompile(`^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$`)
-
-// ValidateApp checks an app name.
-func ValidateApp(app string) error { return host.ValidateApp(app) }
 
 // withDefaults fills defaults and validates; nothing is sent before this
 // passes.
@@ -128,12 +96,12 @@ func (s Spec) withDefaults() (Spec, error) {
 		return s, err
 	}
 	if s.Transfer == nil {
-		return s, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(TransferNames(), ", "))
+		return s, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(host.TransferNames(), ", "))
 	}
 	if _, err := name.ParseReference(s.Image, name.StrictValidation); err != nil {
 		return s, fmt.Errorf("image %q: %w", s.Image, err)
 	}
-	if r, ok := s.Transfer.(Registry); ok {
+	if r, ok := s.Transfer.(host.Registry); ok {
 		ref, _ := name.ParseReference(s.Image, name.StrictValidation)
 		if r.Host != "" && ref.Context().RegistryStr() != registryHost(r.Host) {
 			return s, fmt.Errorf("image %q is not on registry %s, which the credentials are for", s.Image, r.Host)

@@ -13,19 +13,19 @@ import (
 
 // newRecord is the pending record of a new release of spec, named after
 // its image and unique among existing, run with strategy.
-func newRecord(spec Spec, existing []Record, strategy Strategy) Record {
-	return Record{
+func newRecord(spec Spec, existing []host.Record, strategy Strategy) host.Record {
+	return host.Record{
 		Name: host.UniqueName(host.ReleaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
 		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
-		CreatedAt: time.Now().UTC(), Outcome: OutcomePending, Strategy: strategy,
+		CreatedAt: time.Now().UTC(), Outcome: host.OutcomePending, Strategy: string(strategy),
 	}
 }
 
 // deployLog is the deploys.log writer for one deploy of rec: it reads rec
 // when called, so it logs what the record says by then.
-func deployLog(ctx context.Context, a *host.App, spec Spec, rec *Record) func(outcome string, err error) {
+func deployLog(ctx context.Context, a *host.App, spec Spec, rec *host.Record) func(outcome string, err error) {
 	return func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome,
+		e := host.LogEntry{Time: time.Now().UTC(), Event: "deploy", Release: rec.Name, Image: rec.Image, Who: spec.Who, Outcome: outcome,
 			Strategy: rec.Strategy, Color: rec.Color}
 		if err != nil {
 			e.Error = err.Error()
@@ -45,7 +45,7 @@ type composeRenderer func(spec Spec, image string, withEnv bool) ([]byte, error)
 // Nothing else on the server changes: no container starts until the image
 // is there and the release is complete. It returns the reference compose
 // runs.
-func stage(ctx context.Context, a *host.App, spec Spec, rec *Record, render composeRenderer) (string, error) {
+func stage(ctx context.Context, a *host.App, spec Spec, rec *host.Record, render composeRenderer) (string, error) {
 	image, err := spec.Transfer.Deliver(ctx, a, spec.Image)
 	if err != nil {
 		return "", err
@@ -85,12 +85,12 @@ func lastLogs(ctx context.Context, a *host.App, release string) string {
 
 // finish marks rec healthy and current after its gate passed, logs it
 // and prunes; it returns the run's result.
-func finish(ctx context.Context, d *deployment, rec Record, image string, logEvent func(string, error)) (*Result, error) {
+func finish(ctx context.Context, d *deployment, rec host.Record, image string, logEvent func(string, error)) (*Result, error) {
 	if err := d.a.SwitchCurrent(ctx, rec.Name); err != nil {
 		logEvent("failed", err)
 		return &Result{Release: rec.Name, Previous: d.prev.Name, Outcome: outcome.Failed}, fmt.Errorf("release %s passed its gate, but pointing current at it failed: %w", rec.Name, err)
 	}
-	rec.Outcome = OutcomeHealthy
+	rec.Outcome = host.OutcomeHealthy
 	_ = d.a.SaveRecord(ctx, rec)
 	logEvent("succeeded", nil)
 	return &Result{Release: rec.Name, Image: image, Previous: d.prev.Name, Outcome: outcome.Succeeded}, nil

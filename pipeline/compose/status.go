@@ -8,15 +8,9 @@ import (
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
-// LockOwner is who holds the deploy lock.
-type LockOwner = host.LockOwner
-
-// ErrLocked is wrapped when another deploy of the same app holds the lock.
-var ErrLocked = host.ErrLocked
-
 // State is what runs now.
 type State struct {
-	Release   Record
+	Release   host.Record
 	Container string // container status: running, exited, …
 	Health    string // healthy, unhealthy, starting, none
 	Image     string // image ID the container runs
@@ -63,10 +57,10 @@ func Status(ctx context.Context, c *sshconn.Client, app, appDir, service string)
 }
 
 // BreakLock ends a hung deploy's hold on the lock and says whose it was.
-func BreakLock(ctx context.Context, c *sshconn.Client, app, appDir string) (LockOwner, error) {
+func BreakLock(ctx context.Context, c *sshconn.Client, app, appDir string) (host.LockOwner, error) {
 	s, err := host.Open(c, app, appDir, "")
 	if err != nil {
-		return LockOwner{}, err
+		return host.LockOwner{}, err
 	}
 	return s.BreakLock(ctx)
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
-// Strategy is how a new release replaces the running one; release.json
-// records it (host.Strategy).
-type Strategy = host.Strategy
+// Strategy names how a new release replaces the running one, as users
+// and release.json write it.
+type Strategy string
 
 // Strategies.
 const (
@@ -47,9 +47,6 @@ func ParseStrategy(s string) (Strategy, error) {
 	}
 	return "", fmt.Errorf("unknown deploy strategy %q: want one of %s", s, strings.Join(StrategyNames(), ", "))
 }
-
-// DefaultProxyImage is the pinned Caddy image (see image.DefaultProxy).
-func DefaultProxyImage() image.Pinned { return image.DefaultProxy() }
 
 // Proxy is the reverse proxy blue-green deploys switch. One proxy serves
 // every app on a server; each app has its own public port (Spec.Publish)
@@ -83,9 +80,6 @@ func (p Proxy) given() bool {
 	return p.Name != "" || p.Root != "" || p.Host != "" || p.Drain != 0 || p.TLS != nil
 }
 
-// ProxyRecord is how a blue-green release is reached (see host.ProxyRecord).
-type ProxyRecord = host.ProxyRecord
-
 var hostNameRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // withDefaults validates the proxy settings; bind and port are the public
@@ -94,7 +88,7 @@ func (p Proxy) withDefaults() (Proxy, error) {
 	if p.Name == "" {
 		p.Name = "goship-proxy"
 	}
-	if err := ValidateApp(p.Name); err != nil {
+	if err := host.ValidateApp(p.Name); err != nil {
 		return p, fmt.Errorf("proxy name: %w", err)
 	}
 	if p.Root == "" {
@@ -105,7 +99,7 @@ func (p Proxy) withDefaults() (Proxy, error) {
 	}
 	p.Root = strings.TrimRight(p.Root, "/")
 	if p.Image == "" {
-		p.Image = DefaultProxyImage().Ref()
+		p.Image = image.DefaultProxy().Ref()
 	}
 	if err := validImage(p.Image); err != nil {
 		return p, fmt.Errorf("proxy image %q: %w", p.Image, err)
@@ -142,7 +136,7 @@ func validImage(ref string) error {
 }
 
 // proxyRecord is where spec's app is reached through the proxy.
-func (s Spec) proxyRecord() ProxyRecord {
+func (s Spec) proxyRecord() host.ProxyRecord {
 	bind, port, _ := parsePublish(s.Publish) // valid: see withDefaults
-	return ProxyRecord{Name: s.Proxy.Name, Root: s.Proxy.Root, Image: s.Proxy.Image, Bind: bind, Port: port, Host: s.Proxy.Host, Drain: s.Proxy.Drain}
+	return host.ProxyRecord{Name: s.Proxy.Name, Root: s.Proxy.Root, Image: s.Proxy.Image, Bind: bind, Port: port, Host: s.Proxy.Host, Drain: s.Proxy.Drain}
 }

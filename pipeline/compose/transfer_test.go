@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // The image goes over the SSH session into docker load: the server never
@@ -36,8 +37,8 @@ func TestSSHTransferNeedsNoRegistry(t *testing.T) {
 	spec := Spec{
 		App: app, AppDir: w.srv.AppRoot + "/" + app, Image: tag.String(), Who: "test",
 		Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
-		Health:   Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond},
-		Transfer: SSH{Tarball: pr},
+		Health:   host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond},
+		Transfer: host.SSH{Tarball: pr},
 	}
 	if _, err := Deploy(context.Background(), w.dial(t), spec); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -29,7 +30,7 @@ type Plan struct {
 	// Spec is the deploy, the same on every host (either strategy).
 	Spec compose.Spec
 	// ForHost, when set, tailors Spec for one host: a different app dir,
-	// env or port, or (required for compose.SSH transfers) the host's own
+	// env or port, or (required for host.SSH transfers) the host's own
 	// tarball reader, since a reader is read once.
 	ForHost func(host sshconn.Config, spec compose.Spec) compose.Spec
 	// Parallel is how many hosts move at once (default 1).
@@ -156,7 +157,7 @@ func (plan Plan) members() ([]*member, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)
 		}
-		if t, ok := spec.Transfer.(compose.SSH); ok {
+		if t, ok := spec.Transfer.(host.SSH); ok {
 			if t.Tarball == nil {
 				return nil, fmt.Errorf("host %s: %w", name, compose.ErrNoTarball)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -233,7 +234,7 @@ func testHostDown(t *testing.T, w *world) {
 	if rep.Outcome != RunUnchanged {
 		t.Errorf("outcome %s", rep.Outcome)
 	}
-	wantVersions(t, []*host{hs[0], hs[2]}, "v1")
+	wantVersions(t, []*server{hs[0], hs[2]}, "v1")
 	if got := []int{releaseCount(t, hs[0]), releaseCount(t, hs[2])}; got[0] != counts[0] || got[1] != counts[1] {
 		t.Errorf("release counts %v, were %v", got, counts)
 	}
@@ -338,14 +339,14 @@ func testConnectionCut(t *testing.T, w *world) {
 		t.Fatal(views[0].Err)
 	}
 	for _, rec := range views[0].Releases {
-		if rec.Name == h2.New && rec.Outcome != compose.OutcomeFailed {
+		if rec.Name == h2.New && rec.Outcome != host.OutcomeFailed {
 			t.Errorf("the cut release %s is %s", rec.Name, rec.Outcome)
 		}
 	}
 }
 
 // wantUnlocked checks that the listed hosts' locks were let go.
-func wantUnlocked(t *testing.T, w *world, hs []*host, cfgs []sshconn.Config, idx ...int) {
+func wantUnlocked(t *testing.T, w *world, hs []*server, cfgs []sshconn.Config, idx ...int) {
 	t.Helper()
 	plan := w.plan(hs, cfgs, "v2")
 	for _, i := range idx {

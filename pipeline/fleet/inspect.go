@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -17,7 +18,7 @@ import (
 // or its running state (Status), or why it could not be read.
 type HostView struct {
 	Host     string
-	Releases []compose.Record // newest first, current marked
+	Releases []host.Record // newest first, current marked
 	State    *compose.State
 	Proxy    *proxy.AppStatus // maintenance and HTTPS; nil without the proxy
 	Err      error
@@ -25,7 +26,7 @@ type HostView struct {
 
 // Current is the host's current release record (zero when unknown or
 // never deployed).
-func (v HostView) Current() compose.Record {
+func (v HostView) Current() host.Record {
 	if v.State != nil {
 		return v.State.Release
 	}
@@ -34,7 +35,7 @@ func (v HostView) Current() compose.Record {
 			return r
 		}
 	}
-	return compose.Record{}
+	return host.Record{}
 }
 
 // Releases reads the app's releases on every host.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -91,7 +92,7 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	}()
 	rb.LockWait = time.Minute
 	var told []string
-	rb.LockWaiting = func(e *compose.LockedError) { told = append(told, e.Holder()) }
+	rb.LockWaiting = func(e *host.LockedError) { told = append(told, e.Holder()) }
 	if _, err := Rollback(context.Background(), cfgs, rb); err != nil {
 		t.Fatalf("a rollback with a lock wait: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -63,7 +64,7 @@ func (m *member) reconnect(ctx context.Context) error {
 	deadline := time.Now().Add(relockWait)
 	for {
 		err := m.prepare(ctx)
-		if err == nil || !errors.Is(err, compose.ErrLocked) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, host.ErrLocked) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(500 * time.Millisecond)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // prepareAll connects to, preflights and locks every host at once. If any
@@ -14,7 +14,7 @@ import (
 func prepareAll(ctx context.Context, members []*member, log *logger) error {
 	forEach(members, maxDials, func(m *member) {
 		if m.spec.LockWait > 0 && m.spec.LockWaiting == nil {
-			m.spec.LockWaiting = func(e *compose.LockedError) {
+			m.spec.LockWaiting = func(e *host.LockedError) {
 				log.printf("%s: %s", m.name, e.Waiting(m.spec.LockWait))
 			}
 		}

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
 func TestStatusShowsMaintenanceAndHTTPS(t *testing.T) {
-	st := &compose.State{Release: compose.Record{Name: "r1"}, Container: "running", Health: "healthy", Matches: true, Strategy: compose.StrategyBlueGreen}
+	st := &compose.State{Release: host.Record{Name: "r1"}, Container: "running", Health: "healthy", Matches: true, Strategy: compose.StrategyBlueGreen}
 	px := &proxy.AppStatus{Port: 443, Maintenance: true, Since: time.Now(),
 		TLS: &proxy.RouteTLS{Names: []string{"app.example.com"}, NotAfter: time.Now().Add(5 * 24 * time.Hour), RedirectFrom: 80}}
 	one, err := FormatHostStatus([]HostView{{Host: "a", State: st, Proxy: px}})

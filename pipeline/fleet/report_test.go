@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/notify"
 )
 
@@ -58,13 +58,13 @@ func TestFormatReport(t *testing.T) {
 }
 
 func TestDrift(t *testing.T) {
-	rec := func(name, version, id string) compose.Record {
-		return compose.Record{Name: name, Version: version, Image: "reg/app@" + id, ImageID: id, Current: true}
+	rec := func(name, version, id string) host.Record {
+		return host.Record{Name: name, Version: version, Image: "reg/app@" + id, ImageID: id, Current: true}
 	}
 	views := []HostView{
-		{Host: "h1", Releases: []compose.Record{rec("r1", "v2", "sha256:b")}},
-		{Host: "h2", Releases: []compose.Record{rec("r2", "v1", "sha256:a")}},
-		{Host: "h3", Releases: []compose.Record{rec("r3", "v2", "sha256:b")}},
+		{Host: "h1", Releases: []host.Record{rec("r1", "v2", "sha256:b")}},
+		{Host: "h2", Releases: []host.Record{rec("r2", "v1", "sha256:a")}},
+		{Host: "h3", Releases: []host.Record{rec("r3", "v2", "sha256:b")}},
 		{Host: "h4", Err: errors.New("ssh h4:22 unreachable")},
 	}
 	got := FormatDrift(views)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/release"
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -36,7 +37,7 @@ type Request struct {
 	HealthTimeout, HealthSettle string
 	// PullTimeout, UpTimeout and SwitchTimeout bound the pull (or docker
 	// load), each compose up and blue-green's proxy switch (durations;
-	// empty: the defaults, see compose.Timeouts).
+	// empty: the defaults, see host.Timeouts).
 	PullTimeout, UpTimeout, SwitchTimeout string
 	// LockWait is how long each host waits for a deploy lock another
 	// deploy holds (a duration; empty: fail at once).
@@ -58,7 +59,7 @@ type Request struct {
 func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err error) {
 	close = func() {}
 	spec := r.Spec
-	kind, err := compose.ParseTransferName(r.Transfer)
+	kind, err := host.ParseTransferName(r.Transfer)
 	if err != nil {
 		return Plan{}, close, err
 	}
@@ -72,7 +73,7 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		return Plan{}, close, err
 	}
 	spec.Health.Timeout, spec.Health.Settle = d["health-timeout"], d["health-settle"]
-	spec.Timeouts = compose.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"], Migrate: d["migrate-timeout"]}
+	spec.Timeouts = host.Timeouts{Pull: d["pull-timeout"], Up: d["up-timeout"], Switch: d["switch-timeout"], Migrate: d["migrate-timeout"]}
 	spec.LockWait, spec.Migrate = d["lock-wait"], r.Migrate
 	spec.Proxy = compose.Proxy{Image: r.ProxyImage, Host: r.ProxyHost, Drain: d["drain"], Root: r.ProxyDir, TLS: r.TLS}
 	plan = Plan{Hosts: hosts, Parallel: r.Parallel, Log: r.Log}
@@ -87,7 +88,7 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		if (r.RegistryUsername == "") != (r.RegistryPassword == "") {
 			return Plan{}, close, fmt.Errorf("--registry-username and --registry-password go together: give both for a private registry, neither for a public one")
 		}
-		spec.Transfer = compose.Registry{Host: registryOf(spec.Image), Username: r.RegistryUsername, Password: r.RegistryPassword}
+		spec.Transfer = host.Registry{Host: registryOf(spec.Image), Username: r.RegistryUsername, Password: r.RegistryPassword}
 	case "ssh":
 		if spec.Image == "" {
 			spec.Image = "goship.local/" + spec.App + ":" + release.TagSafe(spec.Version)
@@ -103,7 +104,7 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 				return Plan{}, close, fmt.Errorf("image tarball %q for --transfer=ssh: not a regular file", r.Tarball)
 			}
 		}
-		spec.Transfer = compose.SSH{}
+		spec.Transfer = host.SSH{}
 		var opened []*os.File
 		close = func() {
 			for _, f := range opened {
@@ -114,11 +115,11 @@ func (r Request) Plan(hosts []sshconn.Config) (plan Plan, close func(), err erro
 		plan.ForHost = func(_ sshconn.Config, spec compose.Spec) compose.Spec {
 			f, err := os.Open(r.Tarball)
 			if r.Tarball == "" || err != nil {
-				spec.Transfer = compose.SSH{} // refused by the deploy: no tarball
+				spec.Transfer = host.SSH{} // refused by the deploy: no tarball
 				return spec
 			}
 			opened = append(opened, f)
-			spec.Transfer = compose.SSH{Tarball: f}
+			spec.Transfer = host.SSH{Tarball: f}
 			return spec
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -126,7 +127,7 @@ func TestRequestPlanFindsTheImagesRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", image, err)
 		}
-		if got := plan.Spec.Transfer.(compose.Registry).Host; got != want {
+		if got := plan.Spec.Transfer.(host.Registry).Host; got != want {
 			t.Errorf("%s: registry %q, want %q", image, got, want)
 		}
 	}
@@ -145,7 +146,7 @@ func TestRequestPlanFillsTheRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	if plan.Canary == nil || plan.Canary.Pause != 2*time.Minute || plan.Parallel != 3 || plan.Spec.Health.Settle != 3*time.Second ||
-		plan.Spec.Timeouts != (compose.Timeouts{Pull: 20 * time.Minute, Up: 90 * time.Second}) {
+		plan.Spec.Timeouts != (host.Timeouts{Pull: 20 * time.Minute, Up: 90 * time.Second}) {
 		t.Fatalf("plan = %+v", plan)
 	}
 	if plan.Spec.Image != "goship.local/api:v1.2.3_meta" || plan.ForHost == nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/notify"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -65,13 +66,13 @@ func rollbackHost(ctx context.Context, cfg sshconn.Config, spec compose.Rollback
 
 // Unlock breaks the deploy lock of a hung deploy on one host and says
 // whose it was; a fleet's locks are broken one host at a time.
-func Unlock(ctx context.Context, hosts []sshconn.Config, app, appDir string) (compose.LockOwner, error) {
+func Unlock(ctx context.Context, hosts []sshconn.Config, app, appDir string) (host.LockOwner, error) {
 	if len(hosts) != 1 {
-		return compose.LockOwner{}, fmt.Errorf("unlock breaks one host's lock: give one --host")
+		return host.LockOwner{}, fmt.Errorf("unlock breaks one host's lock: give one --host")
 	}
 	c, err := sshconn.Dial(ctx, hosts[0])
 	if err != nil {
-		return compose.LockOwner{}, err
+		return host.LockOwner{}, err
 	}
 	defer func() { _ = c.Close() }()
 	return compose.BreakLock(ctx, c, app, appDir)

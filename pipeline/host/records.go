@@ -10,10 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// Strategy names how a release went live, as release.json records it;
-// pipeline/compose defines the strategies.
-type Strategy string
-
 // Record is a release's release.json.
 type Record struct {
 	Name      string    `json:"name"`
@@ -36,7 +32,7 @@ type Record struct {
 	// Strategy is how the release went live (empty in records from before
 	// strategies: recreate). Color is the blue-green color it last ran as,
 	// and Proxy the proxy serving it.
-	Strategy Strategy     `json:"strategy,omitempty"`
+	Strategy string       `json:"strategy,omitempty"`
 	Color    string       `json:"color,omitempty"`
 	Proxy    *ProxyRecord `json:"proxy,omitempty"`
 	// Migration is the migration this release ran before it went live
@@ -92,8 +88,8 @@ type LogEntry struct {
 	Outcome string    `json:"outcome"` // started, succeeded, failed, rolled-back
 	Error   string    `json:"error,omitempty"`
 	// Strategy and Color: as in Record.
-	Strategy Strategy `json:"strategy,omitempty"`
-	Color    string   `json:"color,omitempty"`
+	Strategy string `json:"strategy,omitempty"`
+	Color    string `json:"color,omitempty"`
 	// Command is what an exec ran, word by word (pipeline/ops).
 	Command []string `json:"command,omitempty"`
 }

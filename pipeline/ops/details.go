@@ -22,7 +22,7 @@ import (
 type HostDetails struct {
 	Host     string
 	Release  host.Record
-	Strategy host.Strategy
+	Strategy compose.Strategy
 	Color    string // the serving blue-green color; empty under recreate
 	// Digest is the image's registry digest (sha256:…): from the release's
 	// reference, else from docker's RepoDigests; empty for an image that
