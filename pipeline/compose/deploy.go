@@ -73,11 +73,7 @@ func FormatReleases(recs []host.Record) string {
 		if r.Current {
 			mark = "*"
 		}
-		strategy := string(strategyOf(r))
-		if r.Color != "" {
-			strategy += "/" + r.Color
-		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, strategy, r.Version, r.Image, r.Who)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, labelOf(r), r.Version, r.Image, r.Who)
 	}
 	_ = tw.Flush()
 	return b.String()

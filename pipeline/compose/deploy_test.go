@@ -13,6 +13,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -55,7 +56,7 @@ func TestDeployUpgradeAndAutomaticRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 || recs[0].Outcome != host.OutcomeFailed || !recs[1].Current || recs[1].Name != r2.Release {
+	if len(recs) != 3 || recs[0].Outcome != outcome.ReleaseFailed || !recs[1].Current || recs[1].Name != r2.Release {
 		t.Fatalf("releases after rollback: %+v", recs)
 	}
 	log, err := os.ReadFile(filepath.Join(w.srv.AppRoot, app, "deploys.log"))

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -158,12 +159,12 @@ func migrate(ctx context.Context, d *deployment, rec *host.Record, compose func(
 // started and no traffic moved, so the previous release serves as it did
 // (Unchanged). cleanup removes what compose run may have created (a
 // network).
-func migrationFailed(ctx context.Context, d *deployment, rec host.Record, err error, logEvent func(string, error), cleanup func(context.Context)) (*Result, error) {
+func migrationFailed(ctx context.Context, d *deployment, rec host.Record, err error, log journal, cleanup func(context.Context)) (*Result, error) {
 	rctx := context.WithoutCancel(ctx)
 	if cleanup != nil {
 		cleanup(rctx)
 	}
-	rec.Outcome, rec.Error = host.OutcomeFailed, firstLine(err.Error())
+	rec.Outcome, rec.Error = outcome.ReleaseFailed, firstLine(err.Error())
 	_ = d.a.SaveRecord(rctx, rec)
 	done := "nothing was started or switched"
 	if d.prev.Name != "" {
@@ -172,7 +173,7 @@ func migrationFailed(ctx context.Context, d *deployment, rec host.Record, err er
 	if rec.Migration != nil && rec.Migration.ExitCode != 0 {
 		done += " (a migration that failed part-way may have changed the schema: check it before deploying again)"
 	}
-	logEvent("failed", fmt.Errorf("%s: %s", firstLine(err.Error()), done))
+	log.end(outcome.Unchanged, fmt.Errorf("%s: %s", firstLine(err.Error()), done))
 	res := unchanged()
 	res.Release, res.Image, res.Previous = rec.Name, rec.Image, d.prev.Name
 	return res, fmt.Errorf("deploy of %s stopped before it took traffic: %w\n%s", rec.Name, err, done)

@@ -94,7 +94,7 @@ func TestMigrationRunsBeforeTheSwitchAndStopsTheDeployWhenItFails(t *testing.T) 
 	if res.Outcome != outcome.Unchanged || version(t, port) != "v1" {
 		t.Fatalf("after a failed migration: outcome %s, /version %q", res.Outcome, version(t, port))
 	}
-	if rec := w.record(t, app, res.Release); rec.Migration == nil || rec.Migration.ExitCode != 3 || rec.Migration.Command != "migrate" || rec.Outcome != host.OutcomeFailed {
+	if rec := w.record(t, app, res.Release); rec.Migration == nil || rec.Migration.ExitCode != 3 || rec.Migration.Command != "migrate" || rec.Outcome != outcome.ReleaseFailed {
 		t.Fatalf("release.json of the failed release: %+v, migration %+v", rec, rec.Migration)
 	}
 
@@ -125,7 +125,7 @@ func TestMigrationRunsBeforeTheSwitchAndStopsTheDeployWhenItFails(t *testing.T) 
 	if got := version(t, port); got != "v2" {
 		t.Fatalf("/version = %q after the migrated deploy", got)
 	}
-	if rec := w.record(t, app, r2.Release); !rec.Migration.OK() || rec.Outcome != host.OutcomeHealthy {
+	if rec := w.record(t, app, r2.Release); !rec.Migration.OK() || rec.Outcome != outcome.ReleaseHealthy {
 		t.Fatalf("release.json of the migrated release: %+v, migration %+v", rec, rec.Migration)
 	}
 

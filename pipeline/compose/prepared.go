@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -107,11 +108,11 @@ func (p *Prepared) Rollback(ctx context.Context, to string) (*Result, error) {
 // its container must neither restart nor turn unhealthy meanwhile. A
 // canary is verified this way after its pause.
 func (p *Prepared) Verify(ctx context.Context) error {
-	rec, err := p.currentRecord(ctx)
+	rec, st, err := current(ctx, p.a)
 	if err != nil {
 		return err
 	}
-	return forRecord(rec).verify(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
+	return st.verify(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
 }
 
 // Restore brings the current release back after a deploy that was cut
@@ -127,18 +128,11 @@ func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 	}
 	stopped := false
 	for _, r := range recs {
-		if r.Outcome != host.OutcomePending || r.Name <= cur {
+		if r.Outcome != outcome.ReleasePending || r.Name <= cur {
 			continue
 		}
-		r.Outcome, r.Error = host.OutcomeFailed, "the deploy was cut off before its gate passed"
-		switch {
-		case r.Color != "":
-			// A color never served: the proxy switches only after the gate.
-			removeColor(ctx, p.a, r.Name, r.Color)
-		case cur == "":
-			// A first deploy cut off: like a failed first deploy, it
-			// leaves nothing running.
-			_ = p.a.Down(ctx, r.Name)
+		r.Outcome, r.Error = outcome.ReleaseFailed, "the deploy was cut off before its gate passed"
+		if st, err := forRecord(r); err == nil && st.abandon(ctx, p.a, r, cur == "") {
 			stopped = true
 		}
 		_ = p.a.SaveRecord(ctx, r)
@@ -150,18 +144,11 @@ func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("current release %s has no release.json", cur)
 	}
-	return forRecord(rec).restore(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
-}
-
-func (p *Prepared) currentRecord(ctx context.Context) (host.Record, error) {
-	cur, err := p.a.Current(ctx)
+	st, err := forRecord(rec)
 	if err != nil {
-		return host.Record{}, err
+		return false, err
 	}
-	if cur == "" {
-		return host.Record{}, fmt.Errorf("%s has never been deployed to %s", p.spec.App, p.a.Target())
-	}
-	return p.a.Release(ctx, cur)
+	return st.restore(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
 }
 
 // Release lets go of the deploy lock. It is safe to call twice.

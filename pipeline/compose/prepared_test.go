@@ -2,6 +2,7 @@ package compose
 
 import (
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 
 	"context"
 	"errors"
@@ -113,7 +114,7 @@ func TestRestoreStopsACutFirstDeploy(t *testing.T) {
 		t.Fatalf("after restore: /version = %q, want nothing serving", got)
 	}
 	recs, err := Releases(ctx, w.dial(t), app, spec.AppDir)
-	if err != nil || len(recs) != 1 || recs[0].Outcome != host.OutcomeFailed {
+	if err != nil || len(recs) != 1 || recs[0].Outcome != outcome.ReleaseFailed {
 		t.Fatalf("releases after restore: %+v, %v", recs, err)
 	}
 }

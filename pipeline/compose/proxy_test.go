@@ -3,6 +3,7 @@ package compose
 import (
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/proxy"
 
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 	}
 	s, err := base().withDefaults()
 	if err == nil {
-		s, err = s.resolveStrategy(host.Record{})
+		_, s, err = forDeploy(s, host.Record{})
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -158,9 +159,10 @@ networks:
 }
 
 func TestStrategyAndProxyAreKeptUnlessGiven(t *testing.T) {
-	running := host.Record{Strategy: string(StrategyBlueGreen), Color: ColorBlue, Proxy: &host.ProxyRecord{
+	running := host.Record{Name: "r2"}
+	writeState(&running, blueGreen{}, blueGreenState{Color: ColorBlue, Proxy: &proxy.Record{
 		Name: "edge", Root: "/srv/edge", Image: "mirror.example/caddy:2", Port: 80, Host: "a.example.com", Drain: 5 * time.Second,
-	}}
+	}})
 	tests := []struct {
 		name  string
 		spec  Spec
@@ -180,9 +182,9 @@ func TestStrategyAndProxyAreKeptUnlessGiven(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.spec.resolveStrategy(tt.prev)
+			_, got, err := forDeploy(tt.spec, tt.prev)
 			if err != nil || got.Strategy != tt.want || got.Proxy != tt.proxy {
-				t.Fatalf("resolveStrategy = %q %+v, %v; want %q %+v", got.Strategy, got.Proxy, err, tt.want, tt.proxy)
+				t.Fatalf("forDeploy = %q %+v, %v; want %q %+v", got.Strategy, got.Proxy, err, tt.want, tt.proxy)
 			}
 		})
 	}

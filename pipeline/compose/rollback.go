@@ -95,22 +95,14 @@ func rollbackLocked(ctx context.Context, s *host.App, to string, h host.Health, 
 		return unchanged(), err
 	}
 	res, err := st.rollback(ctx, &rollbackJob{a: s, target: rec, cur: curRec, h: host.GateOf(rec, h), curGate: host.GateOf(curRec, h), who: who, start: start})
-	res.Strategy = st.describe()
+	res.Strategy = string(st.name())
 	if migrated, ok := newestMigrationAfter(recs, target); ok && err == nil {
 		res.Schema = schemaNotBack(migrated, target)
 	}
 	return res, err
 }
 
-// rollbackLog is the deploys.log writer for one rollback to rec: it
-// reads rec when called (blue-green picks its color after).
-func rollbackLog(ctx context.Context, a *host.App, rec *host.Record, who string) func(outcome string, err error) {
-	return func(outcome string, err error) {
-		e := host.LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: rec.Name, Image: rec.Image, Who: who, Outcome: outcome,
-			Strategy: rec.Strategy, Color: rec.Color}
-		if err != nil {
-			e.Error = err.Error()
-		}
-		_ = a.AppendLog(context.WithoutCancel(ctx), e)
-	}
+// rollbackJournal is the journal of a rollback to rec.
+func rollbackJournal(ctx context.Context, a *host.App, rec *host.Record, who string) journal {
+	return journal{ctx: ctx, a: a, event: "rollback", who: who, rec: rec}
 }

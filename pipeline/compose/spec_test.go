@@ -2,6 +2,7 @@ package compose
 
 import (
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 
 	"errors"
 	"strings"
@@ -145,8 +146,8 @@ func FuzzValidateApp(f *testing.F) {
 
 func TestFormatReleases(t *testing.T) {
 	out := FormatReleases([]host.Record{
-		{Name: "20260102030405-v2", Outcome: host.OutcomeHealthy, Version: "v2", Image: "r/x@sha256:2", Who: "ci", Current: true},
-		{Name: "20260101030405-v1", Outcome: host.OutcomeHealthy, Version: "v1", Image: "r/x@sha256:1", Who: "ci"},
+		{Name: "20260102030405-v2", Outcome: outcome.ReleaseHealthy, Version: "v2", Image: "r/x@sha256:2", Who: "ci", Current: true},
+		{Name: "20260101030405-v1", Outcome: outcome.ReleaseHealthy, Version: "v1", Image: "r/x@sha256:1", Who: "ci"},
 	})
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], "*") || strings.HasPrefix(lines[2], "*") {

@@ -9,11 +9,9 @@ package fleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
@@ -65,9 +63,9 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{App: members[0].spec.App, Image: plan.Spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: RunFailed}
+	rep := &Report{App: members[0].spec.App, Image: plan.Spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: outcome.Failed}
 	for _, m := range members {
-		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: Untouched, Ended: outcome.Unchanged})
+		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: outcome.Unchanged})
 	}
 	for i, m := range members {
 		m.rep = &rep.Hosts[i]
@@ -82,7 +80,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	// Nothing changes anywhere until every host is connected, preflighted
 	// and locked.
 	if err := prepareAll(ctx, members, log); err != nil {
-		rep.Outcome = RunUnchanged
+		rep.Outcome = outcome.Unchanged
 		return rep, err
 	}
 	for _, m := range members {
@@ -93,37 +91,36 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if parallel <= 0 {
 		parallel = 1
 	}
-	var moved []*member
-	var failure error
+	var moved, failed []*member
 	rest := members
 	if plan.Canary != nil {
 		canary := members[0]
 		rest = members[1:]
-		if failure = deployBatch(ctx, []*member{canary}, log); failure == nil {
+		if failed = deployBatch(ctx, []*member{canary}, log); failed == nil {
 			moved = append(moved, canary)
 			if err := checkCanary(ctx, canary, plan.Canary, log); err != nil {
-				canary.rep.Error = "canary: " + err.Error()
-				failure = fmt.Errorf("canary %s: %w", canary.name, err)
+				canary.fail(fmt.Errorf("canary: %w", err))
+				failed = []*member{canary}
 			}
 		}
 	}
-	for len(rest) > 0 && failure == nil {
+	for len(rest) > 0 && failed == nil {
 		n := min(parallel, len(rest))
 		if len(moved) == 0 && members[0].spec.Migrate != "" {
 			n = 1 // the first host migrates alone, before any host switches
 		}
 		batch := rest[:n]
 		rest = rest[n:]
-		failure = deployBatch(ctx, batch, log)
+		failed = deployBatch(ctx, batch, log)
 		for _, m := range batch {
-			if m.rep.Outcome == Deployed {
+			if m.rep.Outcome == outcome.Succeeded {
 				moved = append(moved, m)
 			}
 		}
 	}
 
-	if failure == nil {
-		rep.Outcome = RunSucceeded
+	if failed == nil {
+		rep.Outcome = outcome.Succeeded
 		log.printf("fleet: all %d hosts run %s", len(members), plan.Spec.Image)
 		return rep, nil
 	}
@@ -134,7 +131,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if len(members) == 1 {
 		return rep, members[0].failure()
 	}
-	return rep, fleetError(failure, rep)
+	return rep, runError(failed, members)
 }
 
 // members validates the plan and builds each host's spec; nothing is
@@ -198,19 +195,17 @@ func (plan Plan) checkRollout() error {
 	return nil
 }
 
-// deployBatch moves a batch's hosts at once and waits for all of them.
-func deployBatch(ctx context.Context, batch []*member, log *logger) error {
+// deployBatch moves a batch's hosts at once, waits for all of them, and
+// returns those that did not move.
+func deployBatch(ctx context.Context, batch []*member, log *logger) []*member {
 	forEach(batch, len(batch), func(m *member) { m.deploy(ctx, log) })
-	var errs []string
+	var failed []*member
 	for _, m := range batch {
-		if m.rep.Outcome != Deployed {
-			errs = append(errs, m.name+": "+firstLine(m.rep.Error))
+		if m.rep.Outcome != outcome.Succeeded {
+			failed = append(failed, m)
 		}
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
+	return failed
 }
 
 // checkCanary lets the canary serve alone for the pause, then gates it

@@ -10,7 +10,6 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
-	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -20,7 +19,6 @@ type HostView struct {
 	Host     string
 	Releases []host.Record // newest first, current marked
 	State    *compose.State
-	Proxy    *proxy.AppStatus // maintenance and HTTPS; nil without the proxy
 	Err      error
 }
 
@@ -52,9 +50,6 @@ func Status(ctx context.Context, hosts []sshconn.Config, app, appDir, service st
 	return each(ctx, hosts, func(ctx context.Context, c *sshconn.Client, v *HostView) error {
 		st, err := compose.Status(ctx, c, app, appDir, service)
 		v.State = st
-		if err == nil {
-			v.Proxy, err = proxy.ReadAppStatus(ctx, c, app, st.Release.Proxy)
-		}
 		return err
 	})
 }
@@ -156,7 +151,7 @@ func FormatStatus(views []HostView) string {
 			continue
 		}
 		st, maint := v.State, ""
-		if v.Proxy != nil && v.Proxy.Maintenance {
+		if st.Proxy != nil && st.Proxy.Maintenance {
 			maint = ", MAINTENANCE"
 		}
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", v.Host, st.Release.Name, orDash(st.Release.Version), st.Container, st.Health, st.Strategy, verdict(st), maint)

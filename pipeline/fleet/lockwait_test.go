@@ -9,6 +9,7 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -53,7 +54,7 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	if !strings.Contains(log.String(), want) {
 		t.Fatalf("the run's log does not say who holds the lock (%q):\n%s", want, log.String())
 	}
-	if rep.Outcome != RunSucceeded {
+	if rep.Outcome != outcome.Succeeded {
 		t.Fatalf("outcome %s", rep.Outcome)
 	}
 	wantVersions(t, hs, "v1")

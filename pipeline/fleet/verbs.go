@@ -32,23 +32,23 @@ func Rollback(ctx context.Context, hosts []sshconn.Config, spec compose.Rollback
 	rep := &Report{Verb: notify.Rollback, App: spec.App, Who: spec.Who, Outcome: outcome.Succeeded}
 	var errs []error
 	for _, cfg := range hosts {
-		h := HostReport{Host: cfg.Addr(), Outcome: RolledBack}
+		h := HostReport{Host: cfg.Addr()}
 		hostStart := time.Now()
 		res, err := rollbackHost(ctx, cfg, spec)
 		h.Took = time.Since(hostStart)
 		if res != nil {
-			h.Previous, h.New, h.Image, h.Ended, h.Schema = res.Previous, res.Release, res.Image, res.Outcome, res.Schema
+			h.Previous, h.New, h.Image, h.Outcome, h.Schema = res.Previous, res.Release, res.Image, res.Outcome, res.Schema
 		}
 		if err != nil {
-			h.Outcome, h.Error = RollbackFailed, err.Error()
-			if h.Ended == "" || h.Ended == outcome.Succeeded {
-				h.Ended = outcome.Failed
+			h.Error = err.Error()
+			if h.Outcome == "" || h.Outcome == outcome.Succeeded {
+				h.Outcome = outcome.Failed
 			}
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.Addr(), err))
+			errs = append(errs, &HostError{Host: cfg.Addr(), Err: err})
 		} else {
 			h.Serving = res.Release
 		}
-		rep.Outcome = outcome.Worst(rep.Outcome, h.Ended)
+		rep.Outcome = outcome.Worst(rep.Outcome, h.Outcome)
 		rep.Hosts = append(rep.Hosts, h)
 	}
 	rep.Took = time.Since(start)
@@ -123,11 +123,7 @@ func FormatHostStatus(views []HostView) (string, error) {
 		if views[0].Err != nil {
 			return "", views[0].Err
 		}
-		out := compose.FormatStatus(views[0].State)
-		if p := views[0].Proxy; p != nil {
-			out += "proxy: " + p.String() + "\n"
-		}
-		return out, nil
+		return compose.FormatStatus(views[0].State), nil
 	}
 	return FormatStatus(views), nil
 }

@@ -74,8 +74,8 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 		if !strings.Contains(err.Error(), w.releases["v1"].DigestStr()) || !strings.Contains(err.Error(), "nothing changed") {
 			t.Errorf("host %d: the refusal should name the digest and that nothing changed: %v", i+1, err)
 		}
-		if h := reportByHost(t, rep, cfgs[i]); h.Ended != outcome.Unchanged {
-			t.Errorf("host %d: outcome %q, want unchanged", i+1, h.Ended)
+		if h := reportByHost(t, rep, cfgs[i]); h.Outcome != outcome.Unchanged {
+			t.Errorf("host %d: outcome %q, want unchanged", i+1, h.Outcome)
 		}
 	}
 	wantVersions(t, hs, "v2")

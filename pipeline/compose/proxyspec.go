@@ -13,41 +13,6 @@ import (
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
-// Strategy names how a new release replaces the running one, as users
-// and release.json write it.
-type Strategy string
-
-// Strategies.
-const (
-	// StrategyRecreate replaces the app's container in place: compose
-	// recreates the service, so the app is briefly down, and a release that
-	// fails its gate serves (badly) until the rollback.
-	StrategyRecreate Strategy = "recreate"
-	// StrategyBlueGreen starts the new release beside the running one
-	// behind a shared reverse proxy, gates it directly and only then
-	// switches the proxy to it.
-	StrategyBlueGreen Strategy = "blue-green"
-)
-
-// StrategyNames are the deploy strategies, the default first.
-func StrategyNames() []string {
-	return []string{string(StrategyRecreate), string(StrategyBlueGreen)}
-}
-
-// ParseStrategy validates a strategy name from user input. Empty stays
-// empty: the app keeps the strategy it runs now (recreate for a new app).
-func ParseStrategy(s string) (Strategy, error) {
-	if s == "" {
-		return "", nil
-	}
-	for _, n := range StrategyNames() {
-		if s == n {
-			return Strategy(s), nil
-		}
-	}
-	return "", fmt.Errorf("unknown deploy strategy %q: want one of %s", s, strings.Join(StrategyNames(), ", "))
-}
-
 // Proxy is the reverse proxy blue-green deploys switch. One proxy serves
 // every app on a server; each app has its own public port (Spec.Publish)
 // or its own host name on a shared port.
@@ -136,7 +101,13 @@ func validImage(ref string) error {
 }
 
 // proxyRecord is where spec's app is reached through the proxy.
-func (s Spec) proxyRecord() host.ProxyRecord {
+func (s Spec) proxyRecord() proxy.Record {
 	bind, port, _ := parsePublish(s.Publish) // valid: see withDefaults
-	return host.ProxyRecord{Name: s.Proxy.Name, Root: s.Proxy.Root, Image: s.Proxy.Image, Bind: bind, Port: port, Host: s.Proxy.Host, Drain: s.Proxy.Drain}
+	return proxy.Record{Name: s.Proxy.Name, Root: s.Proxy.Root, Image: s.Proxy.Image, Bind: bind, Port: port, Host: s.Proxy.Host, Drain: s.Proxy.Drain}
+}
+
+// errProxyNeedsBlueGreen refuses proxy settings for a strategy without
+// the proxy.
+func errProxyNeedsBlueGreen(app string, s Strategy) error {
+	return fmt.Errorf("proxy settings need --strategy=%s (%s would deploy with %s)", StrategyBlueGreen, app, s)
 }
