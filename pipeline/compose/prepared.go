@@ -2,7 +2,6 @@ package compose
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -30,16 +29,13 @@ func (s Spec) Validate() error {
 	return err
 }
 
-// ErrNoTarball is an ssh transfer without its image tarball.
-var ErrNoTarball = errors.New("ssh transfer: no image tarball to stream")
-
 // ready checks what a valid spec still needs to run and Validate does not
 // ask for (a caller validates the request before it exports the tarball):
 // the ssh transfer's tarball. It is checked before the first remote
 // command, as everything else is.
 func (s Spec) ready() error {
-	if t, ok := s.Transfer.(host.SSH); ok && t.Tarball == nil {
-		return ErrNoTarball
+	if t, ok := s.Transfer.(host.SSH); ok && t.Tarball == "" {
+		return host.ErrNoTarball
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func TestRefusedDeployRunsNothingOnTheServer(t *testing.T) {
 		{"blue-green publish out of range", func(s *Spec) { s.Strategy, s.Publish = StrategyBlueGreen, "8080:70000" }, "out of range"},
 		{"health path the gate cannot send", func(s *Spec) { s.Health.Path = "/health check" }, "no spaces"},
 		{"blue-green proxy host", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyBlueGreen, "Not A Host" }, "proxy host"},
-		{"ssh transfer without a tarball", func(s *Spec) { s.Transfer = host.SSH{} }, ErrNoTarball.Error()},
+		{"ssh transfer without a tarball", func(s *Spec) { s.Transfer = host.SSH{} }, host.ErrNoTarball.Error()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			app := "refused" + shortName(tt.name)

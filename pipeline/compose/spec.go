@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/project"
+	"github.com/goship-dev/goship/pipeline/release"
 )
 
 // Spec is one deploy.
@@ -95,17 +96,8 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.AppDir, s.Service, err = host.Locate(s.App, s.AppDir, s.Service); err != nil {
 		return s, err
 	}
-	if s.Transfer == nil {
-		return s, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(host.TransferNames(), ", "))
-	}
-	if _, err := name.ParseReference(s.Image, name.StrictValidation); err != nil {
-		return s, fmt.Errorf("image %q: %w", s.Image, err)
-	}
-	if r, ok := s.Transfer.(host.Registry); ok {
-		ref, _ := name.ParseReference(s.Image, name.StrictValidation)
-		if r.Host != "" && ref.Context().RegistryStr() != registryHost(r.Host) {
-			return s, fmt.Errorf("image %q is not on registry %s, which the credentials are for", s.Image, r.Host)
-		}
+	if s.Transfer, err = s.transfer(); err != nil {
+		return s, err
 	}
 	if s.ContainerPort == 0 {
 		s.ContainerPort = DefaultContainerPort
@@ -167,6 +159,60 @@ func (s Spec) withDefaults() (Spec, error) {
 		return s, err
 	}
 	return s.withStrategy()
+}
+
+// transfer checks the transfer and the image it brings, and fills the
+// defaults: the registry's host is the image's, and an ssh transfer's
+// image, when not given, is DefaultSSHImage.
+func (s *Spec) transfer() (host.Transfer, error) {
+	switch t := s.Transfer.(type) {
+	case host.Registry:
+		if s.Image == "" {
+			return t, fmt.Errorf("--image is required with --transfer=registry (use the reference publish returned)")
+		}
+		if (t.Username == "") != (t.Password == "") {
+			return t, fmt.Errorf("--registry-username and --registry-password go together: give both for a private registry, neither for a public one")
+		}
+		ref, err := name.ParseReference(s.Image, name.StrictValidation)
+		if err != nil {
+			return t, fmt.Errorf("image %q: %w", s.Image, err)
+		}
+		if t.Host == "" {
+			t.Host = registryOf(s.Image)
+		}
+		if ref.Context().RegistryStr() != registryHost(t.Host) {
+			return t, fmt.Errorf("image %q is not on registry %s, which the credentials are for", s.Image, t.Host)
+		}
+		return t, nil
+	case host.SSH:
+		if s.Image == "" {
+			s.Image = DefaultSSHImage(s.App, s.Version)
+		}
+		if _, err := name.ParseReference(s.Image, name.StrictValidation); err != nil {
+			return t, fmt.Errorf("image %q: %w", s.Image, err)
+		}
+		return t, t.Check()
+	case nil:
+		return nil, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(host.TransferNames(), ", "))
+	}
+	return s.Transfer, nil
+}
+
+// DefaultSSHImage is the reference an image sent over SSH is tagged with
+// on the server when the deploy names none.
+func DefaultSSHImage(app, version string) string {
+	return "goship.local/" + app + ":" + release.TagSafe(version)
+}
+
+// registryOf is the registry host an image reference names: its first
+// path segment when that is a host (has a dot or a port, or is
+// localhost); Docker Hub otherwise.
+func registryOf(image string) string {
+	first, _, ok := strings.Cut(image, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return "docker.io"
 }
 
 // registryHost is h as image references name it (docker.io is

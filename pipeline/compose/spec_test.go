@@ -70,7 +70,7 @@ func TestSpecValidation(t *testing.T) {
 	}
 	noTarball := good
 	noTarball.Transfer = host.SSH{}
-	if d, err := noTarball.withDefaults(); err != nil || !errors.Is(d.ready(), ErrNoTarball) {
+	if d, err := noTarball.withDefaults(); err != nil || !errors.Is(d.ready(), host.ErrNoTarball) {
 		t.Fatalf("ssh transfer without a tarball: valid %v, ready %v", err, d.ready())
 	}
 	bound := good
@@ -170,6 +170,26 @@ func TestFormatStatus(t *testing.T) {
 		tt.mutate(&st)
 		if got := FormatStatus(&st); !strings.HasPrefix(got, tt.want) {
 			t.Errorf("FormatStatus = %q, want prefix %q", got, tt.want)
+		}
+	}
+}
+
+// The registry the server logs in to is the image's, Docker Hub's under
+// either of its names (references must name their registry).
+func TestTheRegistryIsTheImages(t *testing.T) {
+	for image, want := range map[string]string{
+		"r.example/api:v1":              "r.example",
+		"127.0.0.1:5000/api:v1":         "127.0.0.1:5000",
+		"localhost/api:v1":              "localhost",
+		"docker.io/library/nginx:1.27":  "docker.io",
+		"index.docker.io/team/api:v1.2": "index.docker.io",
+	} {
+		s, err := Spec{App: "api", Image: image, Transfer: host.Registry{Username: "ci", Password: "pw"}}.withDefaults()
+		if err != nil {
+			t.Fatalf("%s: %v", image, err)
+		}
+		if got := s.Transfer.(host.Registry).Host; got != want {
+			t.Errorf("%s: registry %q, want %q", image, got, want)
 		}
 	}
 }

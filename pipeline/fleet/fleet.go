@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"reflect"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
@@ -28,9 +27,13 @@ type Plan struct {
 	// Spec is the deploy, the same on every host (either strategy).
 	Spec compose.Spec
 	// ForHost, when set, tailors Spec for one host: a different app dir,
-	// env or port, or (required for host.SSH transfers) the host's own
-	// tarball reader, since a reader is read once.
+	// env or port.
 	ForHost func(host sshconn.Config, spec compose.Spec) compose.Spec
+	Rollout
+}
+
+// Rollout is how a plan moves its hosts.
+type Rollout struct {
 	// Parallel is how many hosts move at once (default 1).
 	Parallel int
 	// Canary, when set, moves the first host alone, then waits and checks
@@ -38,6 +41,30 @@ type Plan struct {
 	Canary *Canary
 	// Log, when set, gets one line per step as the run goes.
 	Log io.Writer
+}
+
+// NewPlan checks a deploy of spec to hosts, moved as r, and returns the
+// plan Run takes. It touches no host: a caller checks its input with it
+// before an expensive step (exporting the tarball an ssh transfer
+// streams) and plans again after. An error names the flag to fix.
+func NewPlan(hosts []sshconn.Config, spec compose.Spec, r Rollout) (Plan, error) {
+	plan := Plan{Hosts: hosts, Spec: withImage(spec), Rollout: r}
+	if err := plan.checkRollout(); err != nil {
+		return Plan{}, err
+	}
+	if err := plan.Spec.Validate(); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// withImage fills the reference an ssh transfer tags its image with when
+// s names none (see compose.DefaultSSHImage).
+func withImage(s compose.Spec) compose.Spec {
+	if _, ok := s.Transfer.(host.SSH); ok && s.Image == "" {
+		s.Image = compose.DefaultSSHImage(s.App, s.Version)
+	}
+	return s
 }
 
 // Canary is the first host's trial run.
@@ -63,7 +90,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{App: members[0].spec.App, Image: plan.Spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: outcome.Failed}
+	rep := &Report{App: members[0].spec.App, Image: members[0].spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: outcome.Failed}
 	for _, m := range members {
 		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: outcome.Unchanged})
 	}
@@ -121,7 +148,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 
 	if failed == nil {
 		rep.Outcome = outcome.Succeeded
-		log.printf("fleet: all %d hosts run %s", len(members), plan.Spec.Image)
+		log.printf("fleet: all %d hosts run %s", len(members), rep.Image)
 		return rep, nil
 	}
 	// The run stops here: every host moved goes back to what it had.
@@ -140,11 +167,10 @@ func (plan Plan) members() ([]*member, error) {
 	if err := plan.checkRollout(); err != nil {
 		return nil, err
 	}
-	var readers []io.Reader
 	var out []*member
 	for i, cfg := range plan.Hosts {
 		name := cfg.Addr()
-		spec := plan.Spec
+		spec := withImage(plan.Spec)
 		if plan.ForHost != nil {
 			spec = plan.ForHost(cfg, spec)
 		}
@@ -154,16 +180,8 @@ func (plan Plan) members() ([]*member, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)
 		}
-		if t, ok := spec.Transfer.(host.SSH); ok {
-			if t.Tarball == nil {
-				return nil, fmt.Errorf("host %s: %w", name, compose.ErrNoTarball)
-			}
-			for _, r := range readers {
-				if reflect.TypeOf(r).Comparable() && r == t.Tarball {
-					return nil, fmt.Errorf("host %s: the ssh transfer reads its tarball once: give each host its own reader (Plan.ForHost)", name)
-				}
-			}
-			readers = append(readers, t.Tarball)
+		if t, ok := spec.Transfer.(host.SSH); ok && t.Tarball == "" {
+			return nil, fmt.Errorf("host %s: %w", name, host.ErrNoTarball)
 		}
 		out = append(out, &member{cfg: cfg, name: name, spec: spec})
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"os"
 	"strings"
 
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -32,7 +32,9 @@ func (Registry) Name() string { return "registry" }
 // into `docker load`, for servers without registry access. Nothing is
 // written to a temp file on either side.
 type SSH struct {
-	Tarball io.Reader
+	// Tarball is the file to stream. Each deploy opens it on its own, so
+	// every host of a fleet can read the same one.
+	Tarball string
 }
 
 // Name implements Transfer.
@@ -106,11 +108,13 @@ func withoutCredentialWarning(stderr string) string {
 
 // Deliver streams the tarball into docker load.
 func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) {
-	if t.Tarball == nil {
-		return "", fmt.Errorf("ssh transfer: no image tarball")
+	f, err := t.Open()
+	if err != nil {
+		return "", err
 	}
+	defer func() { _ = f.Close() }()
 	limit := s.Timeouts().Pull
-	out, err := s.RunDeadline(ctx, "docker load", limit, "docker load", t.Tarball)
+	out, err := s.RunDeadline(ctx, "docker load", limit, "docker load", f)
 	if errors.As(err, new(*sshconn.DeadlineError)) {
 		return "", fmt.Errorf("docker load on the server: %w; a slow link or a large image needs a longer --pull-timeout (now %s)", err, limit)
 	}
@@ -129,6 +133,36 @@ func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) 
 		}
 	}
 	return image, nil
+}
+
+// ErrNoTarball is an ssh transfer without its image tarball.
+var ErrNoTarball = errors.New("ssh transfer: no image tarball to stream")
+
+// Check says whether the tarball, if named, is a file to stream, before
+// anything connects; no tarball yet is for Open to refuse.
+func (t SSH) Check() error {
+	if t.Tarball == "" {
+		return nil
+	}
+	fi, err := os.Stat(t.Tarball)
+	if err != nil {
+		return fmt.Errorf("image tarball for --transfer=ssh: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("image tarball %q for --transfer=ssh: not a regular file", t.Tarball)
+	}
+	return nil
+}
+
+// Open opens the tarball to stream.
+func (t SSH) Open() (*os.File, error) {
+	if t.Tarball == "" {
+		return nil, ErrNoTarball
+	}
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	return os.Open(t.Tarball)
 }
 
 // loadedImage reads what `docker load` said it loaded: a reference
