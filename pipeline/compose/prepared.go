@@ -21,6 +21,7 @@ type Prepared struct {
 	spec    Spec
 	lock    *host.Held
 	current string
+	policy  *policyGate
 }
 
 // Validate checks spec the way Deploy does, with no network traffic.
@@ -60,6 +61,10 @@ func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, erro
 		p.Release()
 		return nil, err
 	}
+	if p.policy, err = checkPolicyHeld(ctx, a, "deploy", spec.Verified, spec.AllowUnverified); err != nil {
+		p.Release()
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -85,8 +90,14 @@ func (p *Prepared) deploy(ctx context.Context, start time.Time) (*Result, error)
 	if err != nil {
 		return unchanged(), err
 	}
+	if err := p.policy.begin(ctx, p.a, spec.Who); err != nil {
+		return unchanged(), fmt.Errorf("deploy of %s refused, nothing changed: recording the opt-out from its signing policy in deploys.log failed: %w", spec.App, err)
+	}
 	res, err := st.deploy(ctx, &deployment{a: p.a, spec: spec, existing: existing, prev: prev, start: start})
 	res.Strategy = st.describe()
+	if err == nil {
+		err = p.policy.end(ctx, p.a, res, spec.Who)
+	}
 	return res, err
 }
 
@@ -96,7 +107,7 @@ func (p *Prepared) Rollback(ctx context.Context, to string) (*Result, error) {
 	if to == "" {
 		return unchanged(), fmt.Errorf("%w: no release named", ErrNoRollbackTarget)
 	}
-	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now(), nil)
+	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now(), nil, nil)
 }
 
 // Verify gates the current release again where it runs, without starting

@@ -29,6 +29,13 @@ type RollbackSpec struct {
 	// LockWaiting, when set, is told who holds it while this one waits.
 	LockWait    time.Duration
 	LockWaiting func(*host.LockedError)
+	// Verified, when set, says Verify checks the target's image against
+	// that signing policy; the app then holds it (see Spec.Verified). An
+	// app that holds a policy refuses a rollback without it
+	// (*PolicyError) unless AllowUnverified opts out, which deploys.log
+	// records.
+	Verified        *PolicyMark
+	AllowUnverified bool
 }
 
 // Rollback brings back an earlier release, gates it, and points current
@@ -47,6 +54,12 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if err != nil {
 		return unchanged(), err
 	}
+	switch {
+	case spec.Verified != nil && spec.Verify == nil:
+		return unchanged(), fmt.Errorf("a rollback verified against %s needs the check that verifies its target (Verify)", spec.Verified)
+	case spec.Verified != nil && spec.AllowUnverified:
+		return unchanged(), fmt.Errorf("--allow-unverified with a verified rollback: give one or the other")
+	}
 	who := spec.Who
 	if who == "" {
 		who = "goship"
@@ -56,12 +69,17 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 		return unchanged(), err
 	}
 	defer l.Release()
-	return rollbackLocked(ctx, s, spec.To, h, who, start, spec.Verify)
+	gate, err := checkPolicyHeld(ctx, s, "rollback", spec.Verified, spec.AllowUnverified)
+	if err != nil {
+		return unchanged(), err
+	}
+	return rollbackLocked(ctx, s, spec.To, h, who, start, spec.Verify, gate)
 }
 
 // rollbackLocked is Rollback once the server passed its preflight and the
-// deploy lock is held; h is the gate's timing with its defaults.
-func rollbackLocked(ctx context.Context, s *host.App, to string, h host.Health, who string, start time.Time, verify func(context.Context, string) error) (*Result, error) {
+// deploy lock is held; h is the gate's timing with its defaults, and
+// policy the app's signing policy (nil: a run's own undo, not checked).
+func rollbackLocked(ctx context.Context, s *host.App, to string, h host.Health, who string, start time.Time, verify func(context.Context, string) error, policy *policyGate) (*Result, error) {
 	recs, cur, err := s.History(ctx)
 	if err != nil {
 		return unchanged(), err
@@ -94,10 +112,16 @@ func rollbackLocked(ctx context.Context, s *host.App, to string, h host.Health, 
 	if err != nil {
 		return unchanged(), err
 	}
+	if err := policy.begin(ctx, s, who); err != nil {
+		return unchanged(), fmt.Errorf("rollback of %s refused, nothing changed: recording the opt-out from its signing policy in deploys.log failed: %w", s.Name(), err)
+	}
 	res, err := st.rollback(ctx, &rollbackJob{a: s, target: rec, cur: curRec, h: host.GateOf(rec, h), curGate: host.GateOf(curRec, h), who: who, start: start})
 	res.Strategy = string(st.name())
 	if migrated, ok := newestMigrationAfter(recs, target); ok && err == nil {
 		res.Schema = schemaNotBack(migrated, target)
+	}
+	if err == nil {
+		err = policy.end(ctx, s, res, who)
 	}
 	return res, err
 }

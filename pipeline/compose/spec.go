@@ -78,6 +78,14 @@ type Spec struct {
 	// Timeouts.Migrate. A failing migration stops the deploy with the
 	// previous release serving. See migrate.go.
 	Migrate string
+	// Verified, when set, says the caller verified every image the
+	// release runs (Images) against that signing policy; each must then
+	// be pinned by digest. Once a verified release is live on a host, the
+	// app there holds the policy, and a deploy without Verified is
+	// refused (*PolicyError) unless AllowUnverified opts out, which
+	// deploys.log records. See policy.go.
+	Verified        *PolicyMark
+	AllowUnverified bool
 }
 
 // Defaults declared once, for the pipeline and the root module's flags.
@@ -158,6 +166,9 @@ func (s Spec) withDefaults() (Spec, error) {
 	if err := host.CheckLockWait(s.LockWait); err != nil {
 		return s, err
 	}
+	if err := s.checkPolicy(); err != nil {
+		return s, err
+	}
 	return s.withStrategy()
 }
 
@@ -199,9 +210,13 @@ func (s *Spec) transfer() (host.Transfer, error) {
 }
 
 // DefaultSSHImage is the reference an image sent over SSH is tagged with
-// on the server when the deploy names none.
+// on the server when the deploy names none: its version, or "unversioned".
 func DefaultSSHImage(app, version string) string {
-	return "goship.local/" + app + ":" + release.TagSafe(version)
+	tag := release.TagSafe(version)
+	if tag == "" {
+		tag = "unversioned"
+	}
+	return "goship.local/" + app + ":" + tag
 }
 
 // registryOf is the registry host an image reference names: its first

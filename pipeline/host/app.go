@@ -13,6 +13,8 @@
 //	shared/                   what relative paths in the user's compose file
 //	                          (bind mounts, env_file) point at; outlives releases
 //	deploys.log               one JSON line per attempt and outcome
+//	policy.json               the signing policy the app holds, once a
+//	                          verified release went live (pipeline/compose)
 //	.lock, .lock.owner        the deploy lock (flock, held by the SSH session)
 //	                          and its holder, written and cleared under the lock
 package host

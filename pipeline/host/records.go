@@ -81,6 +81,9 @@ type LogEntry struct {
 	Strategy string `json:"strategy,omitempty"`
 	// Command is what an exec ran, word by word (pipeline/ops).
 	Command []string `json:"command,omitempty"`
+	// Note says what a line that is neither a run's start nor its end
+	// records (e.g. an opt-out from the app's signing policy).
+	Note string `json:"note,omitempty"`
 }
 
 // UnmarshalJSON reads a release.json. Records written before strategies
