@@ -52,7 +52,7 @@ func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, erro
 		return nil, err
 	}
 	a := host.New(c, spec.App, spec.AppDir, spec.Service).WithTimeouts(spec.Timeouts)
-	l, err := a.BeginWithin(ctx, spec.MinFreeMB, spec.Who, spec.LockWait, spec.LockWaiting)
+	l, err := a.Begin(ctx, spec.MinFreeMB, spec.Who, spec.LockWait, spec.LockWaiting)
 	if err != nil {
 		return nil, err
 	}

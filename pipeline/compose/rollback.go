@@ -64,7 +64,7 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if who == "" {
 		who = "goship"
 	}
-	l, err := s.BeginWithin(ctx, 0, who, spec.LockWait, spec.LockWaiting)
+	l, err := s.Begin(ctx, 0, who, spec.LockWait, spec.LockWaiting)
 	if err != nil {
 		return unchanged(), err
 	}

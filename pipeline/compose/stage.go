@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
@@ -15,7 +18,7 @@ import (
 // its image and unique among existing, run with strategy st.
 func newRecord(spec Spec, existing []host.Record, st strategy) host.Record {
 	return host.Record{
-		Name: host.UniqueName(host.ReleaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
+		Name: uniqueName(releaseName(time.Now(), spec.Image), existing), App: spec.App, Image: spec.Image,
 		Version: spec.Version, Commit: spec.Commit, Who: spec.Who, Transfer: spec.Transfer.Name(),
 		CreatedAt: time.Now().UTC(), Outcome: outcome.ReleasePending, Strategy: string(st.name()),
 	}
@@ -114,4 +117,38 @@ func finish(ctx context.Context, d *deployment, rec host.Record, image string, l
 	_ = d.a.SaveRecord(ctx, rec)
 	log.end(outcome.Succeeded, nil)
 	return &Result{Release: rec.Name, Image: image, Previous: d.prev.Name, Outcome: outcome.Succeeded}, nil
+}
+
+var nonTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// releaseName is <UTC yyyymmddHHMMSS>-<tag>: sortable and readable. The
+// tag is the image's tag, or the first 12 hex digits of its digest.
+func releaseName(t time.Time, image string) string {
+	tag := "image"
+	if ref, err := name.ParseReference(image); err == nil {
+		switch r := ref.(type) {
+		case name.Digest:
+			tag = strings.TrimPrefix(r.DigestStr(), "sha256:")
+			if len(tag) > 12 {
+				tag = tag[:12]
+			}
+		case name.Tag:
+			tag = r.TagStr()
+		}
+	}
+	return t.UTC().Format("20060102150405") + "-" + nonTagChars.ReplaceAllString(tag, "_")
+}
+
+// uniqueName appends -2, -3… when a release of that name exists (two
+// deploys of one tag within a second).
+func uniqueName(base string, existing []host.Record) string {
+	taken := map[string]bool{}
+	for _, r := range existing {
+		taken[r.Name] = true
+	}
+	n := base
+	for i := 2; taken[n]; i++ {
+		n = fmt.Sprintf("%s-%d", base, i)
+	}
+	return n
 }

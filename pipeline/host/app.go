@@ -46,8 +46,6 @@ type App struct {
 // Q quotes s for the server's shell.
 func Q(s string) string { return shellescape.Quote(s) }
 
-func q(s string) string { return shellescape.Quote(s) }
-
 // New is app (already validated, see Locate) in appDir on the server
 // behind c, its compose service service.
 func New(c *sshconn.Client, app, appDir, service string) *App {

@@ -2,14 +2,10 @@ package host
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/goship-dev/goship/pipeline/outcome"
 )
@@ -137,38 +133,4 @@ func PreviousHealthy(newestFirst []Record, cur string) string {
 
 func sortNewestFirst(recs []Record) {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Name > recs[j].Name })
-}
-
-var nonTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
-
-// ReleaseName is <UTC yyyymmddHHMMSS>-<tag>: sortable and readable. The
-// tag is the image's tag, or the first 12 hex digits of its digest.
-func ReleaseName(t time.Time, image string) string {
-	tag := "image"
-	if ref, err := name.ParseReference(image); err == nil {
-		switch r := ref.(type) {
-		case name.Digest:
-			tag = strings.TrimPrefix(r.DigestStr(), "sha256:")
-			if len(tag) > 12 {
-				tag = tag[:12]
-			}
-		case name.Tag:
-			tag = r.TagStr()
-		}
-	}
-	return t.UTC().Format("20060102150405") + "-" + nonTagChars.ReplaceAllString(tag, "_")
-}
-
-// UniqueName appends -2, -3… when a release of that name exists (two
-// deploys of one tag within a second).
-func UniqueName(base string, existing []Record) string {
-	taken := map[string]bool{}
-	for _, r := range existing {
-		taken[r.Name] = true
-	}
-	n := base
-	for i := 2; taken[n]; i++ {
-		n = fmt.Sprintf("%s-%d", base, i)
-	}
-	return n
 }

@@ -2,23 +2,8 @@ package host
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
-	"time"
 )
-
-func FuzzReleaseName(f *testing.F) {
-	f.Add("r.example/a:v1")
-	f.Add("r.example/a@sha256:" + strings.Repeat("b", 64))
-	f.Fuzz(func(t *testing.T, image string) {
-		n := ReleaseName(fixedTime, image)
-		if strings.ContainsAny(n, "/ '\"$`\\") {
-			t.Fatalf("ReleaseName(%q) = %q is unsafe as a directory name", image, n)
-		}
-	})
-}
-
-var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func TestLoadedImage(t *testing.T) {
 	tests := []struct{ out, want string }{

@@ -66,9 +66,9 @@ func (r Registry) Deliver(ctx context.Context, s *App, image string) (string, er
 trap 'docker logout %[2]s >/dev/null 2>&1 || true' EXIT
 trap 'exit 143' TERM INT HUP
 docker login --username %[3]s --password-stdin %[2]s >/dev/null
-docker pull -q %[4]s >/dev/null`, q(cfg), q(r.Host), q(r.Username), q(image))
+docker pull -q %[4]s >/dev/null`, Q(cfg), Q(r.Host), Q(r.Username), Q(image))
 	} else {
-		script = fmt.Sprintf("docker pull -q %s >/dev/null", q(image))
+		script = fmt.Sprintf("docker pull -q %s >/dev/null", Q(image))
 	}
 	limit := s.Timeouts().Pull
 	if _, err := s.RunDeadline(ctx, "pull "+image, limit, script, strings.NewReader(r.Password)); err != nil {
@@ -108,7 +108,7 @@ func withoutCredentialWarning(stderr string) string {
 
 // Deliver streams the tarball into docker load.
 func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) {
-	f, err := t.Open()
+	f, err := t.open()
 	if err != nil {
 		return "", err
 	}
@@ -128,7 +128,7 @@ func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) 
 	// A tarball without a tag (as Dagger exports them) loads as a bare ID:
 	// give it the release's reference so compose can name it.
 	if loaded != image {
-		if _, err := s.RunDeadline(ctx, "docker tag", quickStep, "docker tag "+q(loaded)+" "+q(image), nil); err != nil {
+		if _, err := s.RunDeadline(ctx, "docker tag", quickStep, "docker tag "+Q(loaded)+" "+Q(image), nil); err != nil {
 			return "", fmt.Errorf("tag the loaded image as %s: %w", image, err)
 		}
 	}
@@ -154,8 +154,8 @@ func (t SSH) Check() error {
 	return nil
 }
 
-// Open opens the tarball to stream.
-func (t SSH) Open() (*os.File, error) {
+// open opens the tarball to stream.
+func (t SSH) open() (*os.File, error) {
 	if t.Tarball == "" {
 		return nil, ErrNoTarball
 	}
