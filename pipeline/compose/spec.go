@@ -91,7 +91,6 @@ type Spec struct {
 // Defaults declared once, for the pipeline and the root module's flags.
 const (
 	DefaultContainerPort = project.DefaultPort
-	DefaultService       = "app"
 	DefaultKeep          = 5
 )
 

@@ -33,12 +33,12 @@ func Status(ctx context.Context, c *sshconn.Client, app, appDir, service string)
 	if err := s.Preflight(ctx, 0); err != nil {
 		return nil, err
 	}
-	rec, strat, err := current(ctx, s)
+	rec, how, err := current(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	st := &State{Release: rec, Container: "absent", Health: "none", Strategy: strat.label(rec)}
-	run := strat.serving(s, rec)
+	st := &State{Release: rec, Container: "absent", Health: "none", Strategy: how.label(rec)}
+	run := how.serving(s, rec)
 	if id, err := run.ContainerID(ctx, rec.Name); err == nil {
 		cs, err := run.Inspect(ctx, id)
 		if err != nil {
@@ -47,7 +47,7 @@ func Status(ctx context.Context, c *sshconn.Client, app, appDir, service string)
 		st.Container, st.Health, st.Image = cs.Status, cs.Health, cs.Image
 		st.Matches = cs.Image == rec.ImageID
 	}
-	if err := strat.status(ctx, s, rec, st); err != nil {
+	if err := how.status(ctx, s, rec, st); err != nil {
 		return nil, err
 	}
 	return st, nil

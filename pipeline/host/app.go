@@ -115,6 +115,10 @@ func ValidDir(dir string) bool {
 	return dirRE.MatchString(dir) && !strings.Contains(dir, "..") && dir != "/"
 }
 
+// DefaultService is the compose service deployed and checked when none
+// is named.
+const DefaultService = "app"
+
 // Locate validates where an app lives on the server and fills the
 // defaults: app dir /opt/<app>, service "app".
 func Locate(app, appDir, service string) (string, string, error) {
@@ -128,7 +132,7 @@ func Locate(app, appDir, service string) (string, string, error) {
 		return "", "", fmt.Errorf("app dir %q: want an absolute path without spaces or '..'", appDir)
 	}
 	if service == "" {
-		service = "app"
+		service = DefaultService
 	}
 	if !serviceRE.MatchString(service) {
 		return "", "", fmt.Errorf("compose service %q is not a valid service name", service)
