@@ -3,13 +3,19 @@
 // in its own directory, one deploy at a time, a health gate, automatic
 // rollback when the gate fails.
 //
-// A strategy is chosen once, from the request and the app's record
+// A strategy is chosen once, from the spec and the app's record
 // (dispatch.go), and the verbs delegate to it: recreate (recreate.go),
 // blue-green behind the shared proxy (bluegreen.go, colors.go), and
-// leaving blue-green for recreate (leaveproxy.go). Every deploy and
-// rollback returns a Result whose Outcome (pipeline/outcome) says what
-// serves afterwards, with its error too. The host's mechanics live in
-// pipeline/host, the proxy in pipeline/proxy.
+// leaving blue-green for recreate (leaveproxy.go). Each strategy owns its
+// part of the records it writes, and is the only code that reads it:
+// status, releases, maintenance and the day-2 verbs (ServingOf) ask it.
+// A new strategy is its own file and one entry in the strategies table.
+//
+// Every deploy and rollback returns a Result whose Outcome
+// (pipeline/outcome) says what serves afterwards, with its error too. A
+// host that took a verified release refuses unverified ones
+// (policy.go). The host's mechanics live in pipeline/host, the proxy in
+// pipeline/proxy; fleets in pipeline/fleet.
 package compose
 
 import (

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -136,4 +137,18 @@ func TestNewPlanFillsTheRollout(t *testing.T) {
 // testHost is a host config that passes validation; nothing dials it.
 func testHost(h string) sshconn.Config {
 	return sshconn.Config{Host: h, Port: 22, User: "deploy", PrivateKey: []byte("k"), KnownHosts: []byte(h + " ssh-ed25519 AAAA\n")}
+}
+
+// Maintenance on a fleet names each host it could not reach.
+func TestSetMaintenanceNamesEachHostThatFailed(t *testing.T) {
+	down := testHost("127.0.0.1")
+	down.Port = testworld.FreePort(t) // nothing listens there
+	_, err := SetMaintenance(context.Background(), []sshconn.Config{down}, "api", "", nil)
+	var he *HostError
+	if !errors.As(err, &he) || he.Host != down.Addr() {
+		t.Fatalf("err = %v, want a HostError for %s", err, down.Addr())
+	}
+	if _, err := SetMaintenance(context.Background(), nil, "api", "", nil); err == nil {
+		t.Fatal("no hosts accepted")
+	}
 }

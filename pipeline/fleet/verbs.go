@@ -11,6 +11,7 @@ import (
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/notify"
 	"github.com/goship-dev/goship/pipeline/outcome"
+	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -76,6 +77,42 @@ func Unlock(ctx context.Context, hosts []sshconn.Config, app, appDir string) (ho
 	}
 	defer func() { _ = c.Close() }()
 	return compose.BreakLock(ctx, c, app, appDir)
+}
+
+// SetMaintenance turns maintenance on (m) or off (nil) for app on every
+// host, one at a time, the way each host's current release is served
+// (see compose.SetMaintenance), and says what each host did. The error
+// names each host that failed, and what was done on the others.
+func SetMaintenance(ctx context.Context, hosts []sshconn.Config, app, appDir string, m *proxy.Maintenance) (string, error) {
+	if len(hosts) == 0 {
+		return "", fmt.Errorf("fleet: no hosts")
+	}
+	var done []string
+	var errs []error
+	for _, cfg := range hosts {
+		out, err := setMaintenance(ctx, cfg, app, appDir, m)
+		if err != nil {
+			errs = append(errs, &HostError{Host: cfg.Addr(), Err: err})
+			continue
+		}
+		done = append(done, out)
+	}
+	if len(errs) > 0 {
+		if len(done) > 0 {
+			errs = append(errs, fmt.Errorf("done on the other hosts:\n%s", strings.Join(done, "\n")))
+		}
+		return "", errors.Join(errs...)
+	}
+	return strings.Join(done, "\n"), nil
+}
+
+func setMaintenance(ctx context.Context, cfg sshconn.Config, app, appDir string, m *proxy.Maintenance) (string, error) {
+	c, err := sshconn.Dial(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = c.Close() }()
+	return compose.SetMaintenance(ctx, c, app, appDir, m)
 }
 
 // Summary says how a deploy or rollback went: a line per host, or for a
