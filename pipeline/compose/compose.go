@@ -16,11 +16,11 @@ func Compose(s Spec, image string, withEnv bool) ([]byte, error) {
 	if len(s.Compose) == 0 {
 		return generatedCompose(s, image, withEnv)
 	}
-	appDir, service, err := host.Locate(s.App, s.AppDir, s.Service) // the defaults when not given
-	if err != nil {
-		return nil, err
+	appDir := s.AppDir
+	if appDir == "" {
+		appDir = host.DefaultAppDir(s.App)
 	}
-	return pinImage(s.Compose, service, image, func(top *yaml.Node) error {
+	return pinImage(s.Compose, s.Service, image, func(top *yaml.Node) error {
 		return resolvePaths(top, appDir, s.AllowOutsidePaths)
 	})
 }

@@ -119,6 +119,10 @@ func ValidDir(dir string) bool {
 // is named.
 const DefaultService = "app"
 
+// DefaultAppDir is where app lives on a server when no directory is
+// named.
+func DefaultAppDir(app string) string { return "/opt/" + app }
+
 // Locate validates where an app lives on the server and fills the
 // defaults: app dir /opt/<app>, service "app".
 func Locate(app, appDir, service string) (string, string, error) {
@@ -126,7 +130,7 @@ func Locate(app, appDir, service string) (string, string, error) {
 		return "", "", err
 	}
 	if appDir == "" {
-		appDir = "/opt/" + app
+		appDir = DefaultAppDir(app)
 	}
 	if !ValidDir(appDir) {
 		return "", "", fmt.Errorf("app dir %q: want an absolute path without spaces or '..'", appDir)
