@@ -8,6 +8,7 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
@@ -290,7 +291,7 @@ func (b blueGreen) rollback(ctx context.Context, r *rollbackJob) (*Result, error
 	pr := *cur.Proxy
 	port := rec.HealthPort
 	if port == 0 {
-		port = DefaultContainerPort
+		port = project.DefaultPort
 	}
 	var target blueGreenState
 	if err := readState(rec, &target); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -105,7 +106,7 @@ func rollbackLocked(ctx context.Context, s *host.App, to string, h host.Health, 
 	}
 	// Gate the target the way it was gated when it was deployed.
 	if h.Port == 0 {
-		h.Port = DefaultContainerPort // published 1:1 by default
+		h.Port = project.DefaultPort // published 1:1 by default
 	}
 	curRec, _ := host.FindRecord(recs, cur)
 	st, err := forRollback(rec, curRec)

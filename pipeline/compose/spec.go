@@ -94,11 +94,8 @@ type Spec struct {
 	AllowUnverified bool
 }
 
-// Defaults declared once, for the pipeline and the root module's flags.
-const (
-	DefaultContainerPort = project.DefaultPort
-	DefaultKeep          = 5
-)
+// DefaultKeep is how many releases a host keeps when Spec.Keep is zero.
+const DefaultKeep = 5
 
 var publishRE = regexp.MustCompile(`^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$`)
 
@@ -113,7 +110,7 @@ func (s Spec) withDefaults() (Spec, error) {
 		return s, err
 	}
 	if s.ContainerPort == 0 {
-		s.ContainerPort = DefaultContainerPort
+		s.ContainerPort = project.DefaultPort
 	}
 	if s.Publish == "" {
 		s.Publish = fmt.Sprintf("%d:%d", s.ContainerPort, s.ContainerPort)
