@@ -20,8 +20,9 @@ import (
 // that policy (<app-dir>/policy.json, written under the deploy lock): a
 // later deploy or rollback there without verification is refused with a
 // *PolicyError naming it, before anything changes. Only an explicit
-// opt-out (AllowUnverified) lifts the refusal, for that run, and
-// deploys.log records it. A fleet's own undo of its run (Prepared's
+// opt-out (Unverified: the reason the run goes without verification)
+// lifts the refusal, for that run, and deploys.log records it with its
+// reason. A fleet's own undo of its run (Prepared's
 // Rollback and Restore) goes back to what served before, and is not
 // refused.
 
@@ -57,7 +58,7 @@ type PolicyError struct {
 }
 
 func (e *PolicyError) Error() string {
-	return fmt.Sprintf("%s of %s on %s refused, nothing changed: the app holds the signing policy %s since %s went live verified (%s by %s); verify the %s against that policy, or opt out explicitly with --allow-unverified (deploys.log records it)",
+	return fmt.Sprintf("%s of %s on %s refused, nothing changed: the app holds the signing policy %s since %s went live verified (%s by %s); verify the %s against that policy, or give the reason it runs unverified (with-unverified --reason=…; deploys.log records it)",
 		e.Verb, e.App, e.Host, e.Held.PolicyMark, e.Held.Release, e.Held.Since.UTC().Format(time.RFC3339), e.Held.Who, e.Verb)
 }
 
@@ -111,14 +112,11 @@ func Images(s Spec) ([]ServiceImage, error) {
 }
 
 // checkPolicy refuses, before anything connects, a verified deploy
-// whose release runs an image not pinned by digest, and a deploy that
-// both is verified and opts out.
+// whose release runs an image not pinned by digest. (A reason to run
+// unverified is moot for a verified release.)
 func (s Spec) checkPolicy() error {
 	if s.Verified == nil {
 		return nil
-	}
-	if s.AllowUnverified {
-		return fmt.Errorf("--allow-unverified with a verified release: give one or the other")
 	}
 	if s.Verified.Name == "" || s.Verified.Digest == "" {
 		return fmt.Errorf("the policy mark names no policy or no digest (%+v)", *s.Verified)
@@ -174,20 +172,21 @@ func holdPolicy(ctx context.Context, a *host.App, m PolicyMark, release, who str
 // anything changes: it refuses an unverified run where a policy is held,
 // logs an opt-out, and marks the policy once a verified release is live.
 type policyGate struct {
-	verb     string // deploy or rollback
-	verified *PolicyMark
-	held     *HeldPolicy
+	verb       string // deploy or rollback
+	verified   *PolicyMark
+	unverified string // the reason an unverified run goes ahead
+	held       *HeldPolicy
 }
 
 // checkPolicyHeld reads what a's app holds and refuses an unverified
 // run.
-func checkPolicyHeld(ctx context.Context, a *host.App, verb string, verified *PolicyMark, optOut bool) (*policyGate, error) {
+func checkPolicyHeld(ctx context.Context, a *host.App, verb string, verified *PolicyMark, unverified string) (*policyGate, error) {
 	held, err := heldPolicy(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	g := &policyGate{verb: verb, verified: verified, held: held}
-	if held != nil && verified == nil && !optOut {
+	g := &policyGate{verb: verb, verified: verified, unverified: strings.TrimSpace(unverified), held: held}
+	if held != nil && verified == nil && g.unverified == "" {
 		return nil, &PolicyError{Verb: verb, App: a.Name(), Host: a.Target(), Held: *held}
 	}
 	return g, nil
@@ -200,7 +199,7 @@ func (g *policyGate) begin(ctx context.Context, a *host.App, who string) error {
 		return nil
 	}
 	return a.AppendLog(ctx, host.LogEntry{Time: time.Now().UTC(), Event: "unverified-" + g.verb, Who: who,
-		Note: fmt.Sprintf("runs without verification against the held signing policy %s, opted out with --allow-unverified", g.held.PolicyMark)})
+		Note: fmt.Sprintf("runs without verification against the held signing policy %s, because: %s", g.held.PolicyMark, g.unverified)})
 }
 
 // end marks the policy when the run put a verified release live.

@@ -72,11 +72,6 @@ func TestAVerifiedReleaseRunsOnlyPinnedImages(t *testing.T) {
 			}
 		})
 	}
-	both := base
-	both.AllowUnverified = true
-	if err := both.Validate(); err == nil || !strings.Contains(err.Error(), "--allow-unverified") {
-		t.Fatalf("verified and opted out: %v", err)
-	}
 	// Without a policy, tags are the user's business.
 	free := base
 	free.Verified, free.Image = nil, "r.example/api:v2"
@@ -127,7 +122,7 @@ func TestAHostRemembersItsSigningPolicy(t *testing.T) {
 	}
 
 	v2 := w.spec(app, port, "v2")
-	v2.AllowUnverified = true
+	v2.Unverified = "test: an unsigned hotfix"
 	if _, err := Deploy(ctx, c, v2); err != nil {
 		t.Fatalf("unverified v2, opted out: %v", err)
 	}
@@ -138,7 +133,8 @@ func TestAHostRemembersItsSigningPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(log), `"event":"unverified-deploy"`) || !strings.Contains(string(log), ".goship/policy.yaml") {
+	if !strings.Contains(string(log), `"event":"unverified-deploy"`) || !strings.Contains(string(log), ".goship/policy.yaml") ||
+		!strings.Contains(string(log), "because: test: an unsigned hotfix") {
 		t.Fatalf("deploys.log does not record the opt-out:\n%s", log)
 	}
 

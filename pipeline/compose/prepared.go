@@ -61,7 +61,7 @@ func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, erro
 		p.Release()
 		return nil, err
 	}
-	if p.policy, err = checkPolicyHeld(ctx, a, "deploy", spec.Verified, spec.AllowUnverified); err != nil {
+	if p.policy, err = checkPolicyHeld(ctx, a, "deploy", spec.Verified, spec.Unverified); err != nil {
 		p.Release()
 		return nil, err
 	}

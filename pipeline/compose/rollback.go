@@ -33,10 +33,10 @@ type RollbackSpec struct {
 	// Verified, when set, says Verify checks the target's image against
 	// that signing policy; the app then holds it (see Spec.Verified). An
 	// app that holds a policy refuses a rollback without it
-	// (*PolicyError) unless AllowUnverified opts out, which deploys.log
-	// records.
-	Verified        *PolicyMark
-	AllowUnverified bool
+	// (*PolicyError) unless Unverified gives the reason it runs anyway,
+	// which deploys.log records.
+	Verified   *PolicyMark
+	Unverified string
 }
 
 // Rollback brings back an earlier release, gates it, and points current
@@ -55,11 +55,8 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if err != nil {
 		return unchanged(), err
 	}
-	switch {
-	case spec.Verified != nil && spec.Verify == nil:
+	if spec.Verified != nil && spec.Verify == nil {
 		return unchanged(), fmt.Errorf("a rollback verified against %s needs the check that verifies its target (Verify)", spec.Verified)
-	case spec.Verified != nil && spec.AllowUnverified:
-		return unchanged(), fmt.Errorf("--allow-unverified with a verified rollback: give one or the other")
 	}
 	who := spec.Who
 	if who == "" {
@@ -70,7 +67,7 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 		return unchanged(), err
 	}
 	defer l.Release()
-	gate, err := checkPolicyHeld(ctx, s, "rollback", spec.Verified, spec.AllowUnverified)
+	gate, err := checkPolicyHeld(ctx, s, "rollback", spec.Verified, spec.Unverified)
 	if err != nil {
 		return unchanged(), err
 	}

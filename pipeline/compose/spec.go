@@ -88,10 +88,10 @@ type Spec struct {
 	// release runs (Images) against that signing policy; each must then
 	// be pinned by digest. Once a verified release is live on a host, the
 	// app there holds the policy, and a deploy without Verified is
-	// refused (*PolicyError) unless AllowUnverified opts out, which
-	// deploys.log records. See policy.go.
-	Verified        *PolicyMark
-	AllowUnverified bool
+	// refused (*PolicyError) unless Unverified gives the reason it runs
+	// anyway, which deploys.log records. See policy.go.
+	Verified   *PolicyMark
+	Unverified string
 }
 
 // DefaultKeep is how many releases a host keeps when Spec.Keep is zero.
