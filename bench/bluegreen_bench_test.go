@@ -22,6 +22,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // slowCalls keeps a GET /slow?d=2s in flight, a new one every 250 ms,
@@ -191,13 +192,13 @@ func goshipColumn(b *testing.B, ctx context.Context, w *world, strategy compose.
 			w.docker.RemoveComposeProject(p)
 		}
 	}()
-	health := compose.Health{Timeout: 15 * time.Second, Interval: 100 * time.Millisecond}
+	health := host.Health{Timeout: 15 * time.Second, Interval: 100 * time.Millisecond}
 	spec := func(v string) compose.Spec {
 		s := compose.Spec{
 			App: app, AppDir: w.srv.AppRoot + "/" + app, Image: w.rel[v].String(), Version: v, Who: "bench",
 			Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
 			Health:   health,
-			Transfer: compose.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+			Transfer: host.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 			Strategy: strategy,
 		}
 		if strategy == compose.StrategyBlueGreen {

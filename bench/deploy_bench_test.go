@@ -19,6 +19,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // startProber probes port's /healthz every 20 ms; an answer slower than
@@ -67,8 +68,8 @@ func BenchmarkDeployV1ToV2(b *testing.B) {
 			return compose.Spec{
 				App: app, AppDir: w.srv.AppRoot + "/" + app, Image: w.rel[v].String(), Who: "bench",
 				Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
-				Health:   compose.Health{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond},
-				Transfer: compose.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+				Health:   host.Health{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond},
+				Transfer: host.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 			}
 		}
 		if _, err := compose.Deploy(ctx, w.client, spec("v1")); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/fleet"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -76,7 +77,7 @@ func BenchmarkFleetRolling(b *testing.B) {
 						Hosts: cfgs,
 						Spec: compose.Spec{
 							Image: rel[version].String(), Version: version, Who: "bench",
-							Transfer: compose.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
+							Transfer: host.Registry{Host: reg.Host, Username: reg.Username, Password: reg.Password},
 						},
 						ForHost: func(cfg sshconn.Config, spec compose.Spec) compose.Spec {
 							a := apps[cfg.Addr()]

@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"bytes"
 	"fmt"
 
 	"gopkg.in/yaml.v3"
@@ -67,13 +66,7 @@ func BlueGreenCompose(s Spec, image string, withEnv bool) ([]byte, error) {
 	setKey(ext, "external", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
 	setKey(ext, "name", str(s.Proxy.Name))
 	setKey(topNets, proxyNetwork, ext)
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, fmt.Errorf("compose file: %w", err)
-	}
-	return buf.Bytes(), nil
+	return encodeCompose(&doc)
 }
 
 func str(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }

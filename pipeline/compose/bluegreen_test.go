@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // proxyWorld is a world with its own proxy: its own compose project,
@@ -192,6 +194,10 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 	if got := version(t, port); got != "v1" {
 		t.Fatalf("after v1: /version = %q", got)
 	}
+	// v1's release.json as the goship before strategies owned their part
+	// wrote it (color and proxy at the top level): the deploy of v2 and
+	// the rollback to v1 read it still.
+	asWrittenBefore(t, filepath.Join(dir, "releases", r1.Release, "release.json"))
 
 	blue := w.docker.Run(t, nil, "ps", "-q", "--filter", "label=com.docker.compose.project="+app+"-blue")
 	since := time.Now()
@@ -235,7 +241,7 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 	}
 
 	p, slow = testworld.StartProber(url), startSlow(port)
-	rb, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: dir, Who: "test", Health: Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
+	rb, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: dir, Who: "test", Health: host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
 	if err != nil {
 		t.Fatalf("rollback: %v", err)
 	}
@@ -255,7 +261,7 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := FormatReleases(recs)
-	for _, want := range []string{"blue-green/blue", "blue-green/green"} {
+	for _, want := range []string{"blue-green, color blue", "blue-green, color green"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("releases lack %q:\n%s", want, table)
 		}
@@ -265,14 +271,14 @@ func TestBlueGreenUpgradeBrokenReleaseAndRollbackDropNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// v1 was blue, v2 green; the rollback ran v1 in the color not serving.
-	if st.Release.Name != r1.Release || st.Strategy != StrategyBlueGreen || st.Color != ColorBlue || st.Container != "running" || !st.Matches {
+	if st.Release.Name != r1.Release || st.Strategy != "blue-green, color blue" || st.Container != "running" || !st.Matches || st.Proxy == nil {
 		t.Fatalf("status = %+v", st)
 	}
 	log, err := os.ReadFile(filepath.Join(dir, "deploys.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(log), `"strategy":"blue-green"`); n < 6 || !strings.Contains(string(log), `"color":"green"`) {
+	if n := strings.Count(string(log), `"strategy":"blue-green, color `); n < 6 || !strings.Contains(string(log), `"strategy":"blue-green, color green"`) {
 		t.Errorf("deploys.log does not record strategy and color:\n%s", log)
 	}
 	// The color that stopped serving is stopped, not removed.
@@ -318,7 +324,7 @@ func TestBlueGreenSurvivesProxyRestartedByHand(t *testing.T) {
 	// rather than creating one.
 	green := "label=com.docker.compose.project=" + app + "-green"
 	kept := w.docker.Run(t, nil, "ps", "-aq", "--filter", green)
-	if _, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Health: Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}}); err != nil {
+	if _, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app, Health: host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}}); err != nil {
 		t.Fatalf("rollback: %v", err)
 	}
 	if got, now := version(t, port), w.docker.Run(t, nil, "ps", "-q", "--filter", green); got != "v2" || now != kept || kept == "" {
@@ -518,5 +524,33 @@ func TestMigrationRecreateToBlueGreenAndBack(t *testing.T) {
 		if out := w.docker.Run(t, nil, "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); out != "" {
 			t.Errorf("%s still has containers after the move back: %s", project, out)
 		}
+	}
+}
+
+// asWrittenBefore rewrites a release.json in the form the goship before
+// strategies owned their part wrote: the strategy's fields at the top
+// level.
+func asWrittenBefore(t *testing.T, file string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top, state map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(top["strategy_state"], &state); err != nil || len(state) == 0 {
+		t.Fatalf("%s has no strategy part: %s", file, data)
+	}
+	delete(top, "strategy_state")
+	for k, v := range state {
+		top[k] = v
+	}
+	if data, err = json.MarshalIndent(top, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

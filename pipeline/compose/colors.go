@@ -41,17 +41,18 @@ func colorCompose(s *host.App, release, color, args string) string {
 	return fmt.Sprintf("cd %s && %s=%s %s -p %s -f compose.yaml %s", host.Q(s.ReleaseDir(release)), colorVar, color, s.ComposeBin(), host.Q(s.Name()+"-"+color), args)
 }
 
-// blueGreenRoute is app's route to color, as the proxy record says.
-func blueGreenRoute(app string, pr ProxyRecord, rec Record, containerPort int) proxy.Route {
+// blueGreenRoute is app's route to release running as color, as the
+// proxy record says.
+func blueGreenRoute(app string, pr proxy.Record, release, color string, containerPort int) proxy.Route {
 	return proxy.Route{App: app, Bind: pr.Bind, Port: pr.Port, Host: pr.Host,
 		Upstreams: []string{upstream(app, ColorBlue, containerPort), upstream(app, ColorGreen, containerPort)},
-		Live:      upstream(app, rec.Color, containerPort), Release: rec.Name, Color: rec.Color}
+		Live:      upstream(app, color, containerPort), Release: release, Color: color}
 }
 
 // gateColor starts nothing: it gates the release running as color on its
 // address on the proxy network.
-func gateColor(ctx context.Context, s *host.App, rec Record, network string, port int, h Health, before *host.ContainerSnap) error {
-	cs := inColor(s, rec.Color)
+func gateColor(ctx context.Context, s *host.App, rec host.Record, color, network string, port int, h host.Health, before *host.ContainerSnap) error {
+	cs := inColor(s, color)
 	id, err := cs.ContainerID(ctx, rec.Name)
 	if err != nil {
 		return &host.GateError{Check: err.Error()}
@@ -66,26 +67,26 @@ func gateColor(ctx context.Context, s *host.App, rec Record, network string, por
 	return cs.Gate(ctx, rec.Name, rec.ImageID, h, before)
 }
 
-// startColor brings a release up as rec.Color and gates it. A container
+// startColor brings a release up as color and gates it. A container
 // of that color that already runs this release (stopped after an earlier
 // switch) is started again instead of created.
-func startColor(ctx context.Context, s *host.App, rec Record, network string, port int, h Health) error {
-	cs := inColor(s, rec.Color)
+func startColor(ctx context.Context, s *host.App, rec host.Record, color, network string, port int, h host.Health) error {
+	cs := inColor(s, color)
 	before := cs.Snapshot(ctx, rec.Name)
-	if id, ok := keptContainer(ctx, s, rec); ok {
+	if id, ok := keptContainer(ctx, s, rec, color); ok {
 		if _, err := s.RunDeadline(ctx, "start kept container", s.Timeouts().Up, "docker start "+host.Q(id), nil); err != nil {
 			return &host.GateError{Check: "docker start: " + err.Error(), Err: err}
 		}
-	} else if _, err := s.RunDeadline(ctx, "compose up "+rec.Name, s.Timeouts().Up, colorCompose(s, rec.Name, rec.Color, "up -d --remove-orphans"), nil); err != nil {
+	} else if _, err := s.RunDeadline(ctx, "compose up "+rec.Name, s.Timeouts().Up, colorCompose(s, rec.Name, color, "up -d --remove-orphans"), nil); err != nil {
 		return &host.GateError{Check: "compose up: " + err.Error(), Err: err}
 	}
-	return gateColor(ctx, s, rec, network, port, h, before)
+	return gateColor(ctx, s, rec, color, network, port, h, before)
 }
 
-// keptContainer is the container of rec.Color when it was created from
+// keptContainer is the container of color when it was created from
 // rec's own release directory and image.
-func keptContainer(ctx context.Context, s *host.App, rec Record) (string, bool) {
-	cs := inColor(s, rec.Color)
+func keptContainer(ctx context.Context, s *host.App, rec host.Record, color string) (string, bool) {
+	cs := inColor(s, color)
 	id, err := cs.ContainerID(ctx, rec.Name)
 	if err != nil {
 		return "", false

@@ -5,18 +5,20 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // Compose renders the release's compose.yaml: the user's file with the
 // service's image pinned and its relative host paths resolved against the
-// app's shared dir (see SharedDir), or a generated one.
+// app's shared dir (see host.SharedDir), or a generated one.
 func Compose(s Spec, image string, withEnv bool) ([]byte, error) {
 	if len(s.Compose) == 0 {
 		return generatedCompose(s, image, withEnv)
 	}
 	appDir := s.AppDir
 	if appDir == "" {
-		appDir = "/opt/" + s.App
+		appDir = host.DefaultAppDir(s.App)
 	}
 	return pinImage(s.Compose, s.Service, image, func(top *yaml.Node) error {
 		return resolvePaths(top, appDir, s.AllowOutsidePaths)
@@ -94,10 +96,15 @@ func pinImage(compose []byte, service, image string, edit func(top *yaml.Node) e
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "image"},
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: image})
 	}
+	return encodeCompose(&doc)
+}
+
+// encodeCompose writes a compose file, indented as compose files are.
+func encodeCompose(doc *yaml.Node) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("compose file: %w", err)
 	}
 	return buf.Bytes(), nil

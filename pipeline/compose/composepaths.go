@@ -9,10 +9,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// SharedDir is the app-level directory that relative host paths in a
-// user's compose file resolve against (see host.SharedDir).
-func SharedDir(appDir string) string { return host.SharedDir(appDir) }
-
 // releaseEnvFile is the .env goship writes into each release from
 // Spec.Env: an env_file naming it stays relative to the release.
 func releaseEnvFile(p string) bool { return p == ".env" || p == "./.env" }
@@ -29,7 +25,7 @@ type pathRewriter struct {
 // top-level configs and secrets, to absolute paths under the shared dir.
 // Named volumes are left alone.
 func resolvePaths(top *yaml.Node, appDir string, allowOutside bool) error {
-	r := pathRewriter{shared: SharedDir(appDir), allowOutside: allowOutside}
+	r := pathRewriter{shared: host.SharedDir(appDir), allowOutside: allowOutside}
 	if services := field(top, "services"); services != nil && services.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(services.Content); i += 2 {
 			name, svc := services.Content[i].Value, deref(services.Content[i+1])

@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -39,7 +40,7 @@ func TestPullThatStallsEndsAtItsDeadline(t *testing.T) {
 	stall := startStallingRegistry(t, uniqueImage(t))
 	spec := w.spec(app, port, "v1")
 	spec.Image, spec.Version = stall.ref, "stalled"
-	spec.Transfer = Registry{Host: stall.host} // anonymous: docker pulls it as it is
+	spec.Transfer = host.Registry{Host: stall.host} // anonymous: docker pulls it as it is
 	const limit = 4 * time.Second
 	spec.Timeouts.Pull = limit
 

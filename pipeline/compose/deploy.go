@@ -13,19 +13,6 @@ import (
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
-// Record is a release's release.json.
-type Record = host.Record
-
-// LogEntry is one line of deploys.log.
-type LogEntry = host.LogEntry
-
-// Outcomes of a release, as release.json records them.
-const (
-	OutcomePending = host.OutcomePending
-	OutcomeHealthy = host.OutcomeHealthy
-	OutcomeFailed  = host.OutcomeFailed
-)
-
 // Result says what a deploy or rollback did. Deploy and Rollback return
 // it with their error too: Outcome says what serves after the run.
 type Result struct {
@@ -64,7 +51,7 @@ func Deploy(ctx context.Context, c *sshconn.Client, spec Spec) (*Result, error) 
 }
 
 // Releases lists the app's releases, newest first, marking the current one.
-func Releases(ctx context.Context, c *sshconn.Client, app, appDir string) ([]Record, error) {
+func Releases(ctx context.Context, c *sshconn.Client, app, appDir string) ([]host.Record, error) {
 	a, err := host.Open(c, app, appDir, "")
 	if err != nil {
 		return nil, err
@@ -77,7 +64,7 @@ func Releases(ctx context.Context, c *sshconn.Client, app, appDir string) ([]Rec
 var ErrNoRollbackTarget = errors.New("no release to roll back to")
 
 // FormatReleases renders releases as a table, current marked with "*".
-func FormatReleases(recs []Record) string {
+func FormatReleases(recs []host.Record) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "\tRELEASE\tOUTCOME\tSTRATEGY\tVERSION\tIMAGE\tBY")
@@ -86,11 +73,7 @@ func FormatReleases(recs []Record) string {
 		if r.Current {
 			mark = "*"
 		}
-		strategy := string(strategyOf(r))
-		if r.Color != "" {
-			strategy += "/" + r.Color
-		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, strategy, r.Version, r.Image, r.Who)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, r.Outcome, labelOf(r), r.Version, r.Image, r.Who)
 	}
 	_ = tw.Flush()
 	return b.String()

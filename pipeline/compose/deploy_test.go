@@ -13,6 +13,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -55,7 +56,7 @@ func TestDeployUpgradeAndAutomaticRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 || recs[0].Outcome != OutcomeFailed || !recs[1].Current || recs[1].Name != r2.Release {
+	if len(recs) != 3 || recs[0].Outcome != outcome.ReleaseFailed || !recs[1].Current || recs[1].Name != r2.Release {
 		t.Fatalf("releases after rollback: %+v", recs)
 	}
 	log, err := os.ReadFile(filepath.Join(w.srv.AppRoot, app, "deploys.log"))
@@ -170,7 +171,7 @@ func TestSecondDeployIsRefusedWhileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Deploy(context.Background(), w.dial(t), spec)
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "alice@laptop") {
+	if !errors.Is(err, host.ErrLocked) || !strings.Contains(err.Error(), "alice@laptop") {
 		t.Fatalf("second deploy: err = %v, want ErrLocked naming alice@laptop", err)
 	}
 	owner, err := BreakLock(context.Background(), w.dial(t), app, spec.AppDir)
@@ -185,7 +186,7 @@ func TestSecondDeployIsRefusedWhileLocked(t *testing.T) {
 
 // cutAfterPull delivers the image, then kills the SSH connection.
 type cutAfterPull struct {
-	Registry
+	host.Registry
 	client *sshconn.Client
 }
 
@@ -205,7 +206,7 @@ func TestCutConnectionAfterPullThenRerunConverges(t *testing.T) {
 	}
 	doomed := w.dial(t)
 	spec := w.spec(app, port, "v2")
-	spec.Transfer = cutAfterPull{Registry: spec.Transfer.(Registry), client: doomed}
+	spec.Transfer = cutAfterPull{Registry: spec.Transfer.(host.Registry), client: doomed}
 	if _, err := Deploy(ctx, doomed, spec); err == nil {
 		t.Fatal("deploy over a cut connection reported success")
 	}

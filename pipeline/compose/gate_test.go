@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // A release that answers 200 for 3s and then 500 passes a first-probe
@@ -25,8 +26,8 @@ func TestGateSettleWindowCatchesADegradingRelease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy v1: %v", err)
 	}
-	if r1.Took < DefaultSettle {
-		t.Fatalf("deploy v1 took %s, less than the %s settle window", r1.Took, DefaultSettle)
+	if r1.Took < host.DefaultSettle {
+		t.Fatalf("deploy v1 took %s, less than the %s settle window", r1.Took, host.DefaultSettle)
 	}
 
 	spec = w.spec(app, port, "v2")
@@ -122,7 +123,7 @@ func TestEachReleaseIsGatedByItsOwnRecord(t *testing.T) {
 	}
 	// Rolling back to the broken release fails on its own port; v2 comes
 	// back, gated on v2's port, not on the target's.
-	_, err = Rollback(ctx, c, RollbackSpec{App: app, AppDir: broken.AppDir, To: failed, Health: Health{Timeout: 8 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
+	_, err = Rollback(ctx, c, RollbackSpec{App: app, AppDir: broken.AppDir, To: failed, Health: host.Health{Timeout: 8 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
 	if err == nil || !strings.Contains(err.Error(), r2.Release+" is serving again") {
 		t.Fatalf("rollback to the broken release: %v", err)
 	}
@@ -130,7 +131,7 @@ func TestEachReleaseIsGatedByItsOwnRecord(t *testing.T) {
 		t.Fatalf("/version = %q, want v2", got)
 	}
 	// A caller's port and path do not override the target's record.
-	_, err = Rollback(ctx, c, RollbackSpec{App: app, AppDir: broken.AppDir, To: r1.Release, Health: Health{Port: otherPort, Path: "/nope", Timeout: 8 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
+	_, err = Rollback(ctx, c, RollbackSpec{App: app, AppDir: broken.AppDir, To: r1.Release, Health: host.Health{Port: otherPort, Path: "/nope", Timeout: 8 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second}})
 	if err != nil {
 		t.Fatalf("rollback to v1: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
@@ -131,7 +132,7 @@ func TestACertificateNeedsBlueGreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Spec{App: "hello", Image: "registry.example/hello:v1", Transfer: Registry{}, Strategy: StrategyRecreate, Proxy: Proxy{TLS: cert}}
+	s := Spec{App: "hello", Image: "registry.example/hello:v1", Transfer: host.Registry{}, Strategy: StrategyRecreate, Proxy: Proxy{TLS: cert}}
 	if _, err := s.withDefaults(); err == nil || !strings.Contains(err.Error(), "need --strategy=blue-green") {
 		t.Fatalf("recreate with a certificate: %v", err)
 	}

@@ -22,25 +22,27 @@ func (leaveProxy) describe() string {
 	return string(StrategyBlueGreen) + " → " + string(StrategyRecreate)
 }
 
-func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
+func (l leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 	s, spec, prevRec := d.a, d.spec, d.prev
-	if prevRec.Proxy == nil {
-		return unchanged(), fmt.Errorf("release %s runs blue-green but records no proxy", prevRec.Name)
-	}
-	px := proxy.On(s, *prevRec.Proxy)
-	// The new release must publish the port the proxy frees.
-	if want := spec.proxyRecord(); want.Port != prevRec.Proxy.Port || want.Bind != prevRec.Proxy.Bind {
-		return unchanged(), fmt.Errorf("moving %s back to recreate: publish it on %s:%d, the address the proxy serves it on (or keep blue-green)", spec.App, proxy.OrAll(prevRec.Proxy.Bind), prevRec.Proxy.Port)
-	}
-	if err := px.PortAlone(ctx, spec.App, prevRec.Proxy.Port); err != nil {
+	prevState, err := blueGreen{}.stateOf(prevRec)
+	if err != nil {
 		return unchanged(), err
 	}
-	rec := newRecord(spec, d.existing, StrategyRecreate)
+	was := *prevState.Proxy
+	px := proxy.On(s, was)
+	// The new release must publish the port the proxy frees.
+	if want := spec.proxyRecord(); want.Port != was.Port || want.Bind != was.Bind {
+		return unchanged(), fmt.Errorf("moving %s back to recreate: publish it on %s:%d, the address the proxy serves it on (or keep blue-green)", spec.App, proxy.OrAll(was.Bind), was.Port)
+	}
+	if err := px.PortAlone(ctx, spec.App, was.Port); err != nil {
+		return unchanged(), err
+	}
+	rec := newRecord(spec, d.existing, l.recreate)
 	rec.HealthPath, rec.HealthHost, rec.HealthPort = spec.Health.Path, spec.Health.Host, spec.Health.Port
-	logEvent := deployLog(ctx, s, spec, &rec)
-	logEvent("started", nil)
+	log := deployJournal(ctx, s, spec, &rec)
+	log.start()
 	fail := func(err error) (*Result, error) {
-		logEvent("failed", err)
+		log.end(outcome.Unchanged, err)
 		return unchanged(), err
 	}
 	image, err := stage(ctx, s, spec, &rec, Compose)
@@ -48,7 +50,7 @@ func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 		return fail(err)
 	}
 	if err := migrate(ctx, d, &rec, func(args string) string { return s.ComposeCmd(rec.Name, args) }); err != nil {
-		return migrationFailed(ctx, d, rec, err, logEvent, nil)
+		return migrationFailed(ctx, d, rec, err, log, nil)
 	}
 	// The container is created before the proxy lets go of the port, so
 	// the gap is a docker stop and a docker start, not a compose run.
@@ -59,7 +61,7 @@ func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 	}
 	var stopped string
 	err = withinDeadline(ctx, s, "free the proxy's port", spec.Timeouts.Switch, func(ctx context.Context) (err error) {
-		stopped, err = px.FreePort(ctx, spec.App, prevRec.Proxy.Port)
+		stopped, err = px.FreePort(ctx, spec.App, was.Port)
 		return err
 	})
 	if err != nil {
@@ -67,13 +69,13 @@ func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 		return fail(err)
 	}
 	if gateErr := startCreated(ctx, s, rec, spec.Health, before); gateErr != nil {
-		return backToProxy(ctx, s, rec, prevRec, stopped, gateErr, logEvent)
+		return backToProxy(ctx, s, rec, prevRec, stopped, gateErr, log)
 	}
-	res, err := finish(ctx, d, rec, image, logEvent)
+	res, err := finish(ctx, d, rec, image, log)
 	if err != nil {
 		return res, err
 	}
-	_ = px.Remove(ctx, proxy.Route{App: spec.App, Bind: prevRec.Proxy.Bind, Port: prevRec.Proxy.Port, Host: prevRec.Proxy.Host}, stopped)
+	_ = px.Remove(ctx, proxy.Route{App: spec.App, Bind: was.Bind, Port: was.Port, Host: was.Host}, stopped)
 	for _, c := range []string{ColorBlue, ColorGreen} {
 		removeProject(ctx, s, spec.App+"-"+c)
 	}
@@ -83,7 +85,7 @@ func (leaveProxy) deploy(ctx context.Context, d *deployment) (*Result, error) {
 }
 
 // startCreated starts the container compose created for rec and gates it.
-func startCreated(ctx context.Context, s *host.App, rec Record, h Health, before *host.ContainerSnap) error {
+func startCreated(ctx context.Context, s *host.App, rec host.Record, h host.Health, before *host.ContainerSnap) error {
 	id, err := s.ContainerID(ctx, rec.Name)
 	if err != nil {
 		return &host.GateError{Check: err.Error()}
@@ -97,7 +99,7 @@ func startCreated(ctx context.Context, s *host.App, rec Record, h Health, before
 // backToProxy removes the failed release and starts the stopped Caddy
 // again, so the old color, which kept running, serves: RolledBack, or
 // Failed when the Caddy does not start.
-func backToProxy(ctx context.Context, s *host.App, rec, prevRec Record, stopped string, gateErr error, logEvent func(string, error)) (*Result, error) {
+func backToProxy(ctx context.Context, s *host.App, rec, prevRec host.Record, stopped string, gateErr error, log journal) (*Result, error) {
 	rctx := context.WithoutCancel(ctx)
 	logs := lastLogs(rctx, s, rec.Name)
 	_ = s.Down(rctx, rec.Name)
@@ -111,8 +113,8 @@ func backToProxy(ctx context.Context, s *host.App, rec, prevRec Record, stopped 
 	if res.Schema = schemaNotBack(rec, prevRec.Name); res.Schema != "" {
 		done += "; " + res.Schema
 	}
-	rec.Outcome, rec.Error = OutcomeFailed, gateErr.Error()
+	rec.Outcome, rec.Error = outcome.ReleaseFailed, gateErr.Error()
 	_ = s.SaveRecord(rctx, rec)
-	logEvent("rolled-back", fmt.Errorf("health gate: %w; %s", gateErr, done))
+	log.end(res.Outcome, fmt.Errorf("health gate: %w; %s", gateErr, done))
 	return res, failedGate(rec.Name, gateErr, done, logs)
 }

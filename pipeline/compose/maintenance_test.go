@@ -53,7 +53,7 @@ func TestMaintenanceAnswers503WhileContainersRunAndSurvivesADeploy(t *testing.T)
 		t.Fatal(err)
 	}
 	start := time.Now()
-	out, err := proxy.SetAppMaintenance(ctx, c, app, dir, m)
+	out, err := SetMaintenance(ctx, c, app, dir, m)
 	if err != nil {
 		t.Fatalf("maintenance on: %v", err)
 	}
@@ -72,8 +72,8 @@ func TestMaintenanceAnswers503WhileContainersRunAndSurvivesADeploy(t *testing.T)
 	if got := running(); got != "running" {
 		t.Fatalf("the serving color must keep running in maintenance: %q", got)
 	}
-	st, err := proxy.ReadAppStatus(ctx, c, app, &ProxyRecord{Name: w.proxy.Name, Root: w.proxy.Root})
-	if err != nil || st == nil || !st.Maintenance || !strings.Contains(st.String(), "MAINTENANCE ON") {
+	st, err := Status(ctx, c, app, dir, "")
+	if err != nil || st.Proxy == nil || !st.Proxy.Maintenance || !strings.Contains(FormatStatus(st), "proxy: MAINTENANCE ON") {
 		t.Fatalf("status: %+v, %v", st, err)
 	}
 
@@ -93,7 +93,7 @@ func TestMaintenanceAnswers503WhileContainersRunAndSurvivesADeploy(t *testing.T)
 		t.Fatalf("recreate in maintenance: %v", err)
 	}
 
-	if _, err := proxy.SetAppMaintenance(ctx, c, app, dir, nil); err != nil {
+	if _, err := SetMaintenance(ctx, c, app, dir, nil); err != nil {
 		t.Fatalf("maintenance off: %v", err)
 	}
 	if a := ask(t, client, http.MethodGet, base+"/version"); a.status != http.StatusOK || strings.TrimSpace(a.body) != "v2" {
@@ -114,7 +114,7 @@ func TestMaintenanceRefusesARecreateApp(t *testing.T) {
 		t.Fatalf("deploy v1: %v", err)
 	}
 	m, _ := proxy.NewMaintenance("", time.Minute)
-	_, err := proxy.SetAppMaintenance(ctx, c, app, w.srv.AppRoot+"/"+app, m)
+	_, err := SetMaintenance(ctx, c, app, w.srv.AppRoot+"/"+app, m)
 	if err == nil || !strings.Contains(err.Error(), "--strategy=blue-green") {
 		t.Fatalf("maintenance of a recreate app: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -114,7 +115,7 @@ func (e *MigrationError) Unwrap() error { return e.Err }
 // new image, the new .env and the app's network. Every strategy calls it
 // after stage and before anything of rec starts, so traffic never reaches
 // a release whose migration has not run. The run is recorded in rec.
-func migrate(ctx context.Context, d *deployment, rec *Record, compose func(args string) string) error {
+func migrate(ctx context.Context, d *deployment, rec *host.Record, compose func(args string) string) error {
 	if d.spec.Migrate == "" {
 		return nil
 	}
@@ -158,12 +159,12 @@ func migrate(ctx context.Context, d *deployment, rec *Record, compose func(args 
 // started and no traffic moved, so the previous release serves as it did
 // (Unchanged). cleanup removes what compose run may have created (a
 // network).
-func migrationFailed(ctx context.Context, d *deployment, rec Record, err error, logEvent func(string, error), cleanup func(context.Context)) (*Result, error) {
+func migrationFailed(ctx context.Context, d *deployment, rec host.Record, err error, log journal, cleanup func(context.Context)) (*Result, error) {
 	rctx := context.WithoutCancel(ctx)
 	if cleanup != nil {
 		cleanup(rctx)
 	}
-	rec.Outcome, rec.Error = OutcomeFailed, firstLine(err.Error())
+	rec.Outcome, rec.Error = outcome.ReleaseFailed, firstLine(err.Error())
 	_ = d.a.SaveRecord(rctx, rec)
 	done := "nothing was started or switched"
 	if d.prev.Name != "" {
@@ -172,7 +173,7 @@ func migrationFailed(ctx context.Context, d *deployment, rec Record, err error, 
 	if rec.Migration != nil && rec.Migration.ExitCode != 0 {
 		done += " (a migration that failed part-way may have changed the schema: check it before deploying again)"
 	}
-	logEvent("failed", fmt.Errorf("%s: %s", firstLine(err.Error()), done))
+	log.end(outcome.Unchanged, fmt.Errorf("%s: %s", firstLine(err.Error()), done))
 	res := unchanged()
 	res.Release, res.Image, res.Previous = rec.Name, rec.Image, d.prev.Name
 	return res, fmt.Errorf("deploy of %s stopped before it took traffic: %w\n%s", rec.Name, err, done)
@@ -181,7 +182,7 @@ func migrationFailed(ctx context.Context, d *deployment, rec Record, err error, 
 // schemaNotBack says that older, brought back in place of a release
 // whose migration ran (rec), runs against the migrated schema: goship
 // does not undo migrations. Empty when rec ran none.
-func schemaNotBack(rec Record, older string) string {
+func schemaNotBack(rec host.Record, older string) string {
 	if rec.Migration == nil || older == "" {
 		return ""
 	}
@@ -192,13 +193,13 @@ func schemaNotBack(rec Record, older string) string {
 // newestMigrationAfter is the newest release after target (recs newest
 // first) whose migration ran to its end. (One that failed stopped its
 // deploy, whose error said the schema may have changed.)
-func newestMigrationAfter(recs []Record, target string) (Record, bool) {
+func newestMigrationAfter(recs []host.Record, target string) (host.Record, bool) {
 	for _, r := range recs {
 		if r.Name > target && r.Migration.OK() {
 			return r, true
 		}
 	}
-	return Record{}, false
+	return host.Record{}, false
 }
 
 // lastLines is the last n lines of s, at most 8 KiB.

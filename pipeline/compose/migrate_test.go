@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -93,7 +94,7 @@ func TestMigrationRunsBeforeTheSwitchAndStopsTheDeployWhenItFails(t *testing.T) 
 	if res.Outcome != outcome.Unchanged || version(t, port) != "v1" {
 		t.Fatalf("after a failed migration: outcome %s, /version %q", res.Outcome, version(t, port))
 	}
-	if rec := w.record(t, app, res.Release); rec.Migration == nil || rec.Migration.ExitCode != 3 || rec.Migration.Command != "migrate" || rec.Outcome != OutcomeFailed {
+	if rec := w.record(t, app, res.Release); rec.Migration == nil || rec.Migration.ExitCode != 3 || rec.Migration.Command != "migrate" || rec.Outcome != outcome.ReleaseFailed {
 		t.Fatalf("release.json of the failed release: %+v, migration %+v", rec, rec.Migration)
 	}
 
@@ -124,7 +125,7 @@ func TestMigrationRunsBeforeTheSwitchAndStopsTheDeployWhenItFails(t *testing.T) 
 	if got := version(t, port); got != "v2" {
 		t.Fatalf("/version = %q after the migrated deploy", got)
 	}
-	if rec := w.record(t, app, r2.Release); !rec.Migration.OK() || rec.Outcome != OutcomeHealthy {
+	if rec := w.record(t, app, r2.Release); !rec.Migration.OK() || rec.Outcome != outcome.ReleaseHealthy {
 		t.Fatalf("release.json of the migrated release: %+v, migration %+v", rec, rec.Migration)
 	}
 
@@ -174,7 +175,7 @@ func TestBlueGreenMigrationFailsBeforeTheSwitch(t *testing.T) {
 }
 
 // record reads one release's release.json from the server (this machine).
-func (w *world) record(t *testing.T, app, release string) Record {
+func (w *world) record(t *testing.T, app, release string) host.Record {
 	t.Helper()
 	recs, err := Releases(context.Background(), w.dial(t), app, w.srv.AppRoot+"/"+app)
 	if err != nil {
@@ -186,7 +187,7 @@ func (w *world) record(t *testing.T, app, release string) Record {
 		}
 	}
 	t.Fatalf("no release %s of %s", release, app)
-	return Record{}
+	return host.Record{}
 }
 
 // migratorSource is the entrypoint of the migrating test image: "migrate"

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
@@ -70,7 +71,7 @@ func TestRecreateOutcomeDependsOnThePreviousRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec Record
+	var rec host.Record
 	if err := json.Unmarshal(data, &rec); err != nil {
 		t.Fatal(err)
 	}

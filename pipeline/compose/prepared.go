@@ -2,11 +2,11 @@ package compose
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -21,6 +21,7 @@ type Prepared struct {
 	spec    Spec
 	lock    *host.Held
 	current string
+	policy  *policyGate
 }
 
 // Validate checks spec the way Deploy does, with no network traffic.
@@ -29,16 +30,13 @@ func (s Spec) Validate() error {
 	return err
 }
 
-// ErrNoTarball is an ssh transfer without its image tarball.
-var ErrNoTarball = errors.New("ssh transfer: no image tarball to stream")
-
 // ready checks what a valid spec still needs to run and Validate does not
 // ask for (a caller validates the request before it exports the tarball):
 // the ssh transfer's tarball. It is checked before the first remote
 // command, as everything else is.
 func (s Spec) ready() error {
-	if t, ok := s.Transfer.(SSH); ok && t.Tarball == nil {
-		return ErrNoTarball
+	if t, ok := s.Transfer.(host.SSH); ok && t.Tarball == "" {
+		return host.ErrNoTarball
 	}
 	return nil
 }
@@ -54,12 +52,16 @@ func Prepare(ctx context.Context, c *sshconn.Client, spec Spec) (*Prepared, erro
 		return nil, err
 	}
 	a := host.New(c, spec.App, spec.AppDir, spec.Service).WithTimeouts(spec.Timeouts)
-	l, err := a.BeginWithin(ctx, spec.MinFreeMB, spec.Who, spec.LockWait, spec.LockWaiting)
+	l, err := a.Begin(ctx, spec.MinFreeMB, spec.Who, spec.LockWait, spec.LockWaiting)
 	if err != nil {
 		return nil, err
 	}
 	p := &Prepared{a: a, spec: spec, lock: l}
 	if p.current, err = a.Current(ctx); err != nil {
+		p.Release()
+		return nil, err
+	}
+	if p.policy, err = checkPolicyHeld(ctx, a, "deploy", spec.Verified, spec.Unverified); err != nil {
 		p.Release()
 		return nil, err
 	}
@@ -88,8 +90,14 @@ func (p *Prepared) deploy(ctx context.Context, start time.Time) (*Result, error)
 	if err != nil {
 		return unchanged(), err
 	}
+	if err := p.policy.begin(ctx, p.a, spec.Who); err != nil {
+		return unchanged(), fmt.Errorf("deploy of %s refused, nothing changed: recording the opt-out from its signing policy in deploys.log failed: %w", spec.App, err)
+	}
 	res, err := st.deploy(ctx, &deployment{a: p.a, spec: spec, existing: existing, prev: prev, start: start})
 	res.Strategy = st.describe()
+	if err == nil {
+		err = p.policy.end(ctx, p.a, res, spec.Who)
+	}
 	return res, err
 }
 
@@ -99,7 +107,7 @@ func (p *Prepared) Rollback(ctx context.Context, to string) (*Result, error) {
 	if to == "" {
 		return unchanged(), fmt.Errorf("%w: no release named", ErrNoRollbackTarget)
 	}
-	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now(), nil)
+	return rollbackLocked(ctx, p.a, to, p.spec.Health, p.spec.Who, time.Now(), nil, nil)
 }
 
 // Verify gates the current release again where it runs, without starting
@@ -107,11 +115,11 @@ func (p *Prepared) Rollback(ctx context.Context, to string) (*Result, error) {
 // its container must neither restart nor turn unhealthy meanwhile. A
 // canary is verified this way after its pause.
 func (p *Prepared) Verify(ctx context.Context) error {
-	rec, err := p.currentRecord(ctx)
+	rec, st, err := current(ctx, p.a)
 	if err != nil {
 		return err
 	}
-	return forRecord(rec).verify(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
+	return st.verify(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
 }
 
 // Restore brings the current release back after a deploy that was cut
@@ -127,18 +135,11 @@ func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 	}
 	stopped := false
 	for _, r := range recs {
-		if r.Outcome != OutcomePending || r.Name <= cur {
+		if r.Outcome != outcome.ReleasePending || r.Name <= cur {
 			continue
 		}
-		r.Outcome, r.Error = OutcomeFailed, "the deploy was cut off before its gate passed"
-		switch {
-		case r.Color != "":
-			// A color never served: the proxy switches only after the gate.
-			removeColor(ctx, p.a, r.Name, r.Color)
-		case cur == "":
-			// A first deploy cut off: like a failed first deploy, it
-			// leaves nothing running.
-			_ = p.a.Down(ctx, r.Name)
+		r.Outcome, r.Error = outcome.ReleaseFailed, "the deploy was cut off before its gate passed"
+		if st, err := forRecord(r); err == nil && st.abandon(ctx, p.a, r, cur == "") {
 			stopped = true
 		}
 		_ = p.a.SaveRecord(ctx, r)
@@ -150,18 +151,11 @@ func (p *Prepared) Restore(ctx context.Context) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("current release %s has no release.json", cur)
 	}
-	return forRecord(rec).restore(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
-}
-
-func (p *Prepared) currentRecord(ctx context.Context) (Record, error) {
-	cur, err := p.a.Current(ctx)
+	st, err := forRecord(rec)
 	if err != nil {
-		return Record{}, err
+		return false, err
 	}
-	if cur == "" {
-		return Record{}, fmt.Errorf("%s has never been deployed to %s", p.spec.App, p.a.Target())
-	}
-	return p.a.Release(ctx, cur)
+	return st.restore(ctx, p.a, rec, host.GateOf(rec, p.spec.Health))
 }
 
 // Release lets go of the deploy lock. It is safe to call twice.

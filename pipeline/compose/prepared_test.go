@@ -1,6 +1,9 @@
 package compose
 
 import (
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
+
 	"context"
 	"errors"
 	"strings"
@@ -31,7 +34,7 @@ func TestPreparedHoldsTheLockAcrossDeployAndRollback(t *testing.T) {
 	if got := version(t, port); got != "v1" {
 		t.Fatalf("prepare changed what serves: /version = %q", got)
 	}
-	if _, err := Deploy(ctx, w.dial(t), w.spec(app, port, "v2")); !errors.Is(err, ErrLocked) {
+	if _, err := Deploy(ctx, w.dial(t), w.spec(app, port, "v2")); !errors.Is(err, host.ErrLocked) {
 		t.Fatalf("a deploy beside a prepared one: err = %v, want ErrLocked", err)
 	}
 
@@ -95,7 +98,7 @@ func TestRestoreStopsACutFirstDeploy(t *testing.T) {
 
 	var p2 *Prepared
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if p2, err = Prepare(ctx, w.dial(t), spec); err == nil || !errors.Is(err, ErrLocked) || time.Now().After(deadline) {
+		if p2, err = Prepare(ctx, w.dial(t), spec); err == nil || !errors.Is(err, host.ErrLocked) || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -111,7 +114,7 @@ func TestRestoreStopsACutFirstDeploy(t *testing.T) {
 		t.Fatalf("after restore: /version = %q, want nothing serving", got)
 	}
 	recs, err := Releases(ctx, w.dial(t), app, spec.AppDir)
-	if err != nil || len(recs) != 1 || recs[0].Outcome != OutcomeFailed {
+	if err != nil || len(recs) != 1 || recs[0].Outcome != outcome.ReleaseFailed {
 		t.Fatalf("releases after restore: %+v, %v", recs, err)
 	}
 }

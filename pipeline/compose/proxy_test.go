@@ -1,6 +1,10 @@
 package compose
 
 import (
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/image"
+	"github.com/goship-dev/goship/pipeline/proxy"
+
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +40,7 @@ func TestParseStrategy(t *testing.T) {
 
 func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 	base := func() Spec {
-		return Spec{App: "hello", Image: "registry.example/hello:v1", Transfer: Registry{}, Strategy: StrategyBlueGreen}
+		return Spec{App: "hello", Image: "registry.example/hello:v1", Transfer: host.Registry{}, Strategy: StrategyBlueGreen}
 	}
 	tests := []struct {
 		name    string
@@ -68,12 +72,12 @@ func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 	}
 	s, err := base().withDefaults()
 	if err == nil {
-		s, err = s.resolveStrategy(Record{})
+		_, s, err = forDeploy(s, host.Record{})
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Proxy.Name != "goship-proxy" || s.Proxy.Root != "/opt/goship-proxy" || s.Proxy.Image != DefaultProxyImage().Ref() || s.Proxy.Drain != 30*time.Second {
+	if s.Proxy.Name != "goship-proxy" || s.Proxy.Root != "/opt/goship-proxy" || s.Proxy.Image != image.DefaultProxy().Ref() || s.Proxy.Drain != 30*time.Second {
 		t.Fatalf("proxy defaults = %+v", s.Proxy)
 	}
 	if pr := s.proxyRecord(); pr.Port != 8080 || pr.Bind != "" {
@@ -82,7 +86,7 @@ func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 }
 
 func TestDefaultProxyImageIsPinned(t *testing.T) {
-	p := DefaultProxyImage()
+	p := image.DefaultProxy()
 	if !strings.HasPrefix(p.Digest, "sha256:") || len(p.Digest) != 71 || p.Tag == "" || p.Source == "" {
 		t.Fatalf("default proxy image %+v: want a tag, a sha256 digest and its source", p)
 	}
@@ -155,31 +159,32 @@ networks:
 }
 
 func TestStrategyAndProxyAreKeptUnlessGiven(t *testing.T) {
-	running := Record{Strategy: StrategyBlueGreen, Color: ColorBlue, Proxy: &ProxyRecord{
+	running := host.Record{Name: "r2"}
+	writeState(&running, blueGreen{}, blueGreenState{Color: ColorBlue, Proxy: &proxy.Record{
 		Name: "edge", Root: "/srv/edge", Image: "mirror.example/caddy:2", Port: 80, Host: "a.example.com", Drain: 5 * time.Second,
-	}}
+	}})
 	tests := []struct {
 		name  string
 		spec  Spec
-		prev  Record
+		prev  host.Record
 		want  Strategy
 		proxy Proxy
 	}{
-		{"new app", Spec{}, Record{}, StrategyRecreate, Proxy{}},
-		{"record from before strategies", Spec{}, Record{Name: "r1"}, StrategyRecreate, Proxy{}},
+		{"new app", Spec{}, host.Record{}, StrategyRecreate, Proxy{}},
+		{"record from before strategies", Spec{}, host.Record{Name: "r1"}, StrategyRecreate, Proxy{}},
 		{"blue-green app, nothing given", Spec{}, running, StrategyBlueGreen,
 			Proxy{Name: "edge", Root: "/srv/edge", Image: "mirror.example/caddy:2", Host: "a.example.com", Drain: 5 * time.Second}},
 		{"blue-green app, drain given", Spec{Proxy: Proxy{Drain: time.Second}}, running, StrategyBlueGreen,
 			Proxy{Name: "edge", Root: "/srv/edge", Image: "mirror.example/caddy:2", Host: "a.example.com", Drain: time.Second}},
 		{"moving back", Spec{Strategy: StrategyRecreate}, running, StrategyRecreate, Proxy{}},
-		{"moving to blue-green", Spec{Strategy: StrategyBlueGreen}, Record{Name: "r1", Strategy: StrategyRecreate}, StrategyBlueGreen,
-			Proxy{Name: "goship-proxy", Root: "/opt/goship-proxy", Image: DefaultProxyImage().Ref(), Drain: 30 * time.Second}},
+		{"moving to blue-green", Spec{Strategy: StrategyBlueGreen}, host.Record{Name: "r1", Strategy: string(StrategyRecreate)}, StrategyBlueGreen,
+			Proxy{Name: "goship-proxy", Root: "/opt/goship-proxy", Image: image.DefaultProxy().Ref(), Drain: 30 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.spec.resolveStrategy(tt.prev)
+			_, got, err := forDeploy(tt.spec, tt.prev)
 			if err != nil || got.Strategy != tt.want || got.Proxy != tt.proxy {
-				t.Fatalf("resolveStrategy = %q %+v, %v; want %q %+v", got.Strategy, got.Proxy, err, tt.want, tt.proxy)
+				t.Fatalf("forDeploy = %q %+v, %v; want %q %+v", got.Strategy, got.Proxy, err, tt.want, tt.proxy)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
@@ -30,12 +31,12 @@ func TestRefusedDeployRunsNothingOnTheServer(t *testing.T) {
 		{"blue-green publish out of range", func(s *Spec) { s.Strategy, s.Publish = StrategyBlueGreen, "8080:70000" }, "out of range"},
 		{"health path the gate cannot send", func(s *Spec) { s.Health.Path = "/health check" }, "no spaces"},
 		{"blue-green proxy host", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyBlueGreen, "Not A Host" }, "proxy host"},
-		{"ssh transfer without a tarball", func(s *Spec) { s.Transfer = SSH{} }, ErrNoTarball.Error()},
+		{"ssh transfer without a tarball", func(s *Spec) { s.Transfer = host.SSH{} }, host.ErrNoTarball.Error()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			app := "refused" + shortName(tt.name)
 			spec := Spec{App: app, AppDir: w.srv.AppRoot + "/" + app, Image: image, Who: "test",
-				Transfer: Registry{Host: "127.0.0.1:5000", Username: "u", Password: "p"}}
+				Transfer: host.Registry{Host: "127.0.0.1:5000", Username: "u", Password: "p"}}
 			tt.edit(&spec)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -1,6 +1,8 @@
 package compose
 
 import (
+	"github.com/goship-dev/goship/pipeline/host"
+
 	"context"
 	"os"
 	"path/filepath"
@@ -20,7 +22,7 @@ func TestServerPullErrorsSayWhatFailed(t *testing.T) {
 	ctx := context.Background()
 
 	wrong := w.spec(app, port, "v1")
-	wrong.Transfer = Registry{Host: w.reg.Host, Username: w.reg.Username, Password: "not-the-password"}
+	wrong.Transfer = host.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: "not-the-password"}
 	_, err := Deploy(ctx, c, wrong)
 	if err == nil || !strings.Contains(err.Error(), "refused the server's login") {
 		t.Fatalf("wrong password: %v", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -19,7 +20,7 @@ type RollbackSpec struct {
 	// Health sets the gate's timing (Timeout, Interval, Settle). Each
 	// release is gated on the path, host and port in its own record;
 	// Health's only stand in for releases recorded without them.
-	Health Health
+	Health host.Health
 	// Verify, if set, checks the target release's image after the target
 	// is chosen and before anything changes on the server; its error
 	// refuses the rollback.
@@ -28,7 +29,14 @@ type RollbackSpec struct {
 	// rollback of the app holds (default 0: fail at once, naming it);
 	// LockWaiting, when set, is told who holds it while this one waits.
 	LockWait    time.Duration
-	LockWaiting func(*LockedError)
+	LockWaiting func(*host.LockedError)
+	// Verified, when set, says Verify checks the target's image against
+	// that signing policy; the app then holds it (see Spec.Verified). An
+	// app that holds a policy refuses a rollback without it
+	// (*PolicyError) unless Unverified gives the reason it runs anyway,
+	// which deploys.log records.
+	Verified   *PolicyMark
+	Unverified string
 }
 
 // Rollback brings back an earlier release, gates it, and points current
@@ -47,21 +55,29 @@ func Rollback(ctx context.Context, c *sshconn.Client, spec RollbackSpec) (*Resul
 	if err != nil {
 		return unchanged(), err
 	}
+	if spec.Verified != nil && spec.Verify == nil {
+		return unchanged(), fmt.Errorf("a rollback verified against %s needs the check that verifies its target (Verify)", spec.Verified)
+	}
 	who := spec.Who
 	if who == "" {
 		who = "goship"
 	}
-	l, err := s.BeginWithin(ctx, 0, who, spec.LockWait, spec.LockWaiting)
+	l, err := s.Begin(ctx, 0, who, spec.LockWait, spec.LockWaiting)
 	if err != nil {
 		return unchanged(), err
 	}
 	defer l.Release()
-	return rollbackLocked(ctx, s, spec.To, h, who, start, spec.Verify)
+	gate, err := checkPolicyHeld(ctx, s, "rollback", spec.Verified, spec.Unverified)
+	if err != nil {
+		return unchanged(), err
+	}
+	return rollbackLocked(ctx, s, spec.To, h, who, start, spec.Verify, gate)
 }
 
 // rollbackLocked is Rollback once the server passed its preflight and the
-// deploy lock is held; h is the gate's timing with its defaults.
-func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who string, start time.Time, verify func(context.Context, string) error) (*Result, error) {
+// deploy lock is held; h is the gate's timing with its defaults, and
+// policy the app's signing policy (nil: a run's own undo, not checked).
+func rollbackLocked(ctx context.Context, s *host.App, to string, h host.Health, who string, start time.Time, verify func(context.Context, string) error, policy *policyGate) (*Result, error) {
 	recs, cur, err := s.History(ctx)
 	if err != nil {
 		return unchanged(), err
@@ -87,30 +103,28 @@ func rollbackLocked(ctx context.Context, s *host.App, to string, h Health, who s
 	}
 	// Gate the target the way it was gated when it was deployed.
 	if h.Port == 0 {
-		h.Port = DefaultContainerPort // published 1:1 by default
+		h.Port = project.DefaultPort // published 1:1 by default
 	}
 	curRec, _ := host.FindRecord(recs, cur)
 	st, err := forRollback(rec, curRec)
 	if err != nil {
 		return unchanged(), err
 	}
+	if err := policy.begin(ctx, s, who); err != nil {
+		return unchanged(), fmt.Errorf("rollback of %s refused, nothing changed: recording the opt-out from its signing policy in deploys.log failed: %w", s.Name(), err)
+	}
 	res, err := st.rollback(ctx, &rollbackJob{a: s, target: rec, cur: curRec, h: host.GateOf(rec, h), curGate: host.GateOf(curRec, h), who: who, start: start})
-	res.Strategy = st.describe()
+	res.Strategy = string(st.name())
 	if migrated, ok := newestMigrationAfter(recs, target); ok && err == nil {
 		res.Schema = schemaNotBack(migrated, target)
+	}
+	if err == nil {
+		err = policy.end(ctx, s, res, who)
 	}
 	return res, err
 }
 
-// rollbackLog is the deploys.log writer for one rollback to rec: it
-// reads rec when called (blue-green picks its color after).
-func rollbackLog(ctx context.Context, a *host.App, rec *Record, who string) func(outcome string, err error) {
-	return func(outcome string, err error) {
-		e := LogEntry{Time: time.Now().UTC(), Event: "rollback", Release: rec.Name, Image: rec.Image, Who: who, Outcome: outcome,
-			Strategy: rec.Strategy, Color: rec.Color}
-		if err != nil {
-			e.Error = err.Error()
-		}
-		_ = a.AppendLog(context.WithoutCancel(ctx), e)
-	}
+// rollbackJournal is the journal of a rollback to rec.
+func rollbackJournal(ctx context.Context, a *host.App, rec *host.Record, who string) journal {
+	return journal{ctx: ctx, a: a, event: "rollback", who: who, rec: rec}
 }

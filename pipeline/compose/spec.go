@@ -3,13 +3,19 @@
 // in its own directory, one deploy at a time, a health gate, automatic
 // rollback when the gate fails.
 //
-// A strategy is chosen once, from the request and the app's record
+// A strategy is chosen once, from the spec and the app's record
 // (dispatch.go), and the verbs delegate to it: recreate (recreate.go),
 // blue-green behind the shared proxy (bluegreen.go, colors.go), and
-// leaving blue-green for recreate (leaveproxy.go). Every deploy and
-// rollback returns a Result whose Outcome (pipeline/outcome) says what
-// serves afterwards, with its error too. The host's mechanics live in
-// pipeline/host, the proxy in pipeline/proxy.
+// leaving blue-green for recreate (leaveproxy.go). Each strategy owns its
+// part of the records it writes, and is the only code that reads it:
+// status, releases, maintenance and the day-2 verbs (ServingOf) ask it.
+// A new strategy is its own file and one entry in the strategies table.
+//
+// Every deploy and rollback returns a Result whose Outcome
+// (pipeline/outcome) says what serves afterwards, with its error too. A
+// host that took a verified release refuses unverified ones
+// (policy.go). The host's mechanics live in pipeline/host, the proxy in
+// pipeline/proxy; fleets in pipeline/fleet.
 package compose
 
 import (
@@ -23,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/project"
+	"github.com/goship-dev/goship/pipeline/release"
 )
 
 // Spec is one deploy.
@@ -52,8 +59,8 @@ type Spec struct {
 	// (default "<ContainerPort>:<ContainerPort>").
 	ContainerPort int
 	Publish       string
-	Health        Health
-	Transfer      Transfer
+	Health        host.Health
+	Transfer      host.Transfer
 	// Keep is how many releases to keep (default 5, minimum 2).
 	Keep int
 	// MinFreeMB is the free disk the app dir needs (default 512).
@@ -64,12 +71,12 @@ type Spec struct {
 	Proxy    Proxy
 	// Timeouts bound the long remote steps: pull or load, compose up, the
 	// proxy switch, the migration (see host.Timeouts; zero: defaults).
-	Timeouts Timeouts
+	Timeouts host.Timeouts
 	// LockWait is how long to wait for the deploy lock another deploy of
 	// the app holds (default 0: fail at once, naming that deploy).
 	// LockWaiting, when set, is told who holds it while this one waits.
 	LockWait    time.Duration
-	LockWaiting func(*LockedError)
+	LockWaiting func(*host.LockedError)
 	// Migrate, when set, is run once before the release takes traffic: a
 	// one-off container of the new release's service (its image, .env and
 	// network; the image's entrypoint stays, so "migrate up" runs
@@ -77,48 +84,20 @@ type Spec struct {
 	// Timeouts.Migrate. A failing migration stops the deploy with the
 	// previous release serving. See migrate.go.
 	Migrate string
+	// Verified, when set, says the caller verified every image the
+	// release runs (Images) against that signing policy; each must then
+	// be pinned by digest. Once a verified release is live on a host, the
+	// app there holds the policy, and a deploy without Verified is
+	// refused (*PolicyError) unless Unverified gives the reason it runs
+	// anyway, which deploys.log records. See policy.go.
+	Verified   *PolicyMark
+	Unverified string
 }
 
-// LockedError is the deploy lock held by another deploy (see
-// host.LockedError).
-type LockedError = host.LockedError
-
-// Timeouts are the step deadlines of a deploy (see host.Timeouts).
-type Timeouts = host.Timeouts
-
-// Health configures the gate (see host.Health).
-type Health = host.Health
-
-// DefaultSettle is the settle window when Health.Settle is zero.
-const DefaultSettle = host.DefaultSettle
-
-// Defaults declared once, for the pipeline and the root module's flags.
-const (
-	DefaultContainerPort = project.DefaultPort
-	DefaultService       = "app"
-	DefaultHealthPath    = host.DefaultHealthPath
-	DefaultKeep          = 5
-)
-
-// Transfer gets the image onto the server: Registry or SSH.
-type Transfer = host.Transfer
-
-// Registry pulls the image on the server (see host.Registry).
-type Registry = host.Registry
-
-// SSH streams an image tarball into docker load (see host.SSH).
-type SSH = host.SSH
-
-// TransferNames are the transfers.
-func TransferNames() []string { return host.TransferNames() }
-
-// ParseTransferName validates a transfer name from user input.
-func ParseTransferName(s string) (string, error) { return host.ParseTransferName(s) }
+// DefaultKeep is how many releases a host keeps when Spec.Keep is zero.
+const DefaultKeep = 5
 
 var publishRE = regexp.MustCompile(`^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$`)
-
-// ValidateApp checks an app name.
-func ValidateApp(app string) error { return host.ValidateApp(app) }
 
 // withDefaults fills defaults and validates; nothing is sent before this
 // passes.
@@ -127,20 +106,11 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.AppDir, s.Service, err = host.Locate(s.App, s.AppDir, s.Service); err != nil {
 		return s, err
 	}
-	if s.Transfer == nil {
-		return s, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(TransferNames(), ", "))
-	}
-	if _, err := name.ParseReference(s.Image, name.StrictValidation); err != nil {
-		return s, fmt.Errorf("image %q: %w", s.Image, err)
-	}
-	if r, ok := s.Transfer.(Registry); ok {
-		ref, _ := name.ParseReference(s.Image, name.StrictValidation)
-		if r.Host != "" && ref.Context().RegistryStr() != registryHost(r.Host) {
-			return s, fmt.Errorf("image %q is not on registry %s, which the credentials are for", s.Image, r.Host)
-		}
+	if s.Transfer, err = s.transfer(); err != nil {
+		return s, err
 	}
 	if s.ContainerPort == 0 {
-		s.ContainerPort = DefaultContainerPort
+		s.ContainerPort = project.DefaultPort
 	}
 	if s.Publish == "" {
 		s.Publish = fmt.Sprintf("%d:%d", s.ContainerPort, s.ContainerPort)
@@ -198,7 +168,68 @@ func (s Spec) withDefaults() (Spec, error) {
 	if err := host.CheckLockWait(s.LockWait); err != nil {
 		return s, err
 	}
+	if err := s.checkPolicy(); err != nil {
+		return s, err
+	}
 	return s.withStrategy()
+}
+
+// transfer checks the transfer and the image it brings, and fills the
+// defaults: the registry's host is the image's, and an ssh transfer's
+// image, when not given, is DefaultSSHImage.
+func (s *Spec) transfer() (host.Transfer, error) {
+	switch t := s.Transfer.(type) {
+	case host.Registry:
+		if s.Image == "" {
+			return t, fmt.Errorf("--image is required with --transfer=registry (use the reference publish returned)")
+		}
+		if (t.Username == "") != (t.Password == "") {
+			return t, fmt.Errorf("--registry-username and --registry-password go together: give both for a private registry, neither for a public one")
+		}
+		ref, err := name.ParseReference(s.Image, name.StrictValidation)
+		if err != nil {
+			return t, fmt.Errorf("image %q: %w", s.Image, err)
+		}
+		if t.Host == "" {
+			t.Host = registryOf(s.Image)
+		}
+		if ref.Context().RegistryStr() != registryHost(t.Host) {
+			return t, fmt.Errorf("image %q is not on registry %s, which the credentials are for", s.Image, t.Host)
+		}
+		return t, nil
+	case host.SSH:
+		if s.Image == "" {
+			s.Image = DefaultSSHImage(s.App, s.Version)
+		}
+		if _, err := name.ParseReference(s.Image, name.StrictValidation); err != nil {
+			return t, fmt.Errorf("image %q: %w", s.Image, err)
+		}
+		return t, t.Check()
+	case nil:
+		return nil, fmt.Errorf("no transfer strategy: want one of %s", strings.Join(host.TransferNames(), ", "))
+	}
+	return s.Transfer, nil
+}
+
+// DefaultSSHImage is the reference an image sent over SSH is tagged with
+// on the server when the deploy names none: its version, or "unversioned".
+func DefaultSSHImage(app, version string) string {
+	tag := release.TagSafe(version)
+	if tag == "" {
+		tag = "unversioned"
+	}
+	return "goship.local/" + app + ":" + tag
+}
+
+// registryOf is the registry host an image reference names: its first
+// path segment when that is a host (has a dot or a port, or is
+// localhost); Docker Hub otherwise.
+func registryOf(image string) string {
+	first, _, ok := strings.Cut(image, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return "docker.io"
 }
 
 // registryHost is h as image references name it (docker.io is

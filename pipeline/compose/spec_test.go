@@ -1,6 +1,9 @@
 package compose
 
 import (
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
+
 	"errors"
 	"strings"
 	"testing"
@@ -10,7 +13,7 @@ import (
 )
 
 func TestSpecValidation(t *testing.T) {
-	good := Spec{App: "hello", Image: "registry.cn-hangzhou.aliyuncs.com/team/hello@sha256:" + strings.Repeat("a", 64), Transfer: Registry{Host: "registry.cn-hangzhou.aliyuncs.com"}}
+	good := Spec{App: "hello", Image: "registry.cn-hangzhou.aliyuncs.com/team/hello@sha256:" + strings.Repeat("a", 64), Transfer: host.Registry{Host: "registry.cn-hangzhou.aliyuncs.com"}}
 	tests := []struct {
 		name   string
 		mutate func(*Spec)
@@ -53,7 +56,7 @@ func TestSpecValidation(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ParseTransferName("rsync"); err == nil || !strings.Contains(err.Error(), "unknown transfer strategy") {
+	if _, err := host.ParseTransferName("rsync"); err == nil || !strings.Contains(err.Error(), "unknown transfer strategy") {
 		t.Fatalf("ParseTransferName(rsync) = %v", err)
 	}
 	d, _ := good.withDefaults()
@@ -61,13 +64,13 @@ func TestSpecValidation(t *testing.T) {
 		t.Fatalf("defaults = %+v", d)
 	}
 	hub := good
-	hub.Image, hub.Transfer = "index.docker.io/team/hello:v1", Registry{Host: "docker.io"}
+	hub.Image, hub.Transfer = "index.docker.io/team/hello:v1", host.Registry{Host: "docker.io"}
 	if _, err := hub.withDefaults(); err != nil {
 		t.Fatalf("Docker Hub by its short name: %v", err)
 	}
 	noTarball := good
-	noTarball.Transfer = SSH{}
-	if d, err := noTarball.withDefaults(); err != nil || !errors.Is(d.ready(), ErrNoTarball) {
+	noTarball.Transfer = host.SSH{}
+	if d, err := noTarball.withDefaults(); err != nil || !errors.Is(d.ready(), host.ErrNoTarball) {
 		t.Fatalf("ssh transfer without a tarball: valid %v, ready %v", err, d.ready())
 	}
 	bound := good
@@ -132,7 +135,7 @@ func FuzzValidateApp(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, app string) {
-		if ValidateApp(app) != nil {
+		if host.ValidateApp(app) != nil {
 			return
 		}
 		if strings.ContainsAny(app, "/ .'\"$`\\") || strings.HasPrefix(app, "-") {
@@ -142,9 +145,9 @@ func FuzzValidateApp(f *testing.F) {
 }
 
 func TestFormatReleases(t *testing.T) {
-	out := FormatReleases([]Record{
-		{Name: "20260102030405-v2", Outcome: OutcomeHealthy, Version: "v2", Image: "r/x@sha256:2", Who: "ci", Current: true},
-		{Name: "20260101030405-v1", Outcome: OutcomeHealthy, Version: "v1", Image: "r/x@sha256:1", Who: "ci"},
+	out := FormatReleases([]host.Record{
+		{Name: "20260102030405-v2", Outcome: outcome.ReleaseHealthy, Version: "v2", Image: "r/x@sha256:2", Who: "ci", Current: true},
+		{Name: "20260101030405-v1", Outcome: outcome.ReleaseHealthy, Version: "v1", Image: "r/x@sha256:1", Who: "ci"},
 	})
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], "*") || strings.HasPrefix(lines[2], "*") {
@@ -153,7 +156,7 @@ func TestFormatReleases(t *testing.T) {
 }
 
 func TestFormatStatus(t *testing.T) {
-	base := State{Release: Record{Name: "r1", Image: "img", Version: "v1"}, Container: "running", Health: "healthy", Matches: true}
+	base := State{Release: host.Record{Name: "r1", Image: "img", Version: "v1"}, Container: "running", Health: "healthy", Matches: true}
 	for _, tt := range []struct {
 		mutate func(*State)
 		want   string
@@ -167,6 +170,26 @@ func TestFormatStatus(t *testing.T) {
 		tt.mutate(&st)
 		if got := FormatStatus(&st); !strings.HasPrefix(got, tt.want) {
 			t.Errorf("FormatStatus = %q, want prefix %q", got, tt.want)
+		}
+	}
+}
+
+// The registry the server logs in to is the image's, Docker Hub's under
+// either of its names (references must name their registry).
+func TestTheRegistryIsTheImages(t *testing.T) {
+	for image, want := range map[string]string{
+		"r.example/api:v1":              "r.example",
+		"127.0.0.1:5000/api:v1":         "127.0.0.1:5000",
+		"localhost/api:v1":              "localhost",
+		"docker.io/library/nginx:1.27":  "docker.io",
+		"index.docker.io/team/api:v1.2": "index.docker.io",
+	} {
+		s, err := Spec{App: "api", Image: image, Transfer: host.Registry{Username: "ci", Password: "pw"}}.withDefaults()
+		if err != nil {
+			t.Fatalf("%s: %v", image, err)
+		}
+		if got := s.Transfer.(host.Registry).Host; got != want {
+			t.Errorf("%s: registry %q, want %q", image, got, want)
 		}
 	}
 }

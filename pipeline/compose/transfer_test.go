@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // The image goes over the SSH session into docker load: the server never
@@ -29,15 +29,17 @@ func TestSSHTransferNeedsNoRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := testworld.HelloImage(t, "v2", false)
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarball.Write(tag, img, pw)) }()
+	file := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(file, tag, img); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _, _ = w.docker.Try(nil, "image", "rm", "-f", tag.String()) })
 
 	spec := Spec{
 		App: app, AppDir: w.srv.AppRoot + "/" + app, Image: tag.String(), Who: "test",
 		Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
-		Health:   Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond},
-		Transfer: SSH{Tarball: pr},
+		Health:   host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond},
+		Transfer: host.SSH{Tarball: file},
 	}
 	if _, err := Deploy(context.Background(), w.dial(t), spec); err != nil {
 		t.Fatal(err)

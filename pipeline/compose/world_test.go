@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -61,8 +62,8 @@ func (w *world) spec(app string, port int, version string) Spec {
 		Image:   w.releases[version].String(),
 		Version: version, Who: "test@goship",
 		Publish:  fmt.Sprintf("127.0.0.1:%d:%d", port, testworld.HelloPort),
-		Health:   Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: 2 * time.Second},
-		Transfer: Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+		Health:   host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: 2 * time.Second},
+		Transfer: host.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 	}
 }
 

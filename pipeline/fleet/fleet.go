@@ -9,14 +9,12 @@ package fleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -29,9 +27,13 @@ type Plan struct {
 	// Spec is the deploy, the same on every host (either strategy).
 	Spec compose.Spec
 	// ForHost, when set, tailors Spec for one host: a different app dir,
-	// env or port, or (required for compose.SSH transfers) the host's own
-	// tarball reader, since a reader is read once.
+	// env or port.
 	ForHost func(host sshconn.Config, spec compose.Spec) compose.Spec
+	Rollout
+}
+
+// Rollout is how a plan moves its hosts.
+type Rollout struct {
 	// Parallel is how many hosts move at once (default 1).
 	Parallel int
 	// Canary, when set, moves the first host alone, then waits and checks
@@ -39,6 +41,30 @@ type Plan struct {
 	Canary *Canary
 	// Log, when set, gets one line per step as the run goes.
 	Log io.Writer
+}
+
+// NewPlan checks a deploy of spec to hosts, moved as r, and returns the
+// plan Run takes. It touches no host: a caller checks its input with it
+// before an expensive step (exporting the tarball an ssh transfer
+// streams) and plans again after. An error names the flag to fix.
+func NewPlan(hosts []sshconn.Config, spec compose.Spec, r Rollout) (Plan, error) {
+	plan := Plan{Hosts: hosts, Spec: withImage(spec), Rollout: r}
+	if err := plan.checkRollout(); err != nil {
+		return Plan{}, err
+	}
+	if err := plan.Spec.Validate(); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// withImage fills the reference an ssh transfer tags its image with when
+// s names none (see compose.DefaultSSHImage).
+func withImage(s compose.Spec) compose.Spec {
+	if _, ok := s.Transfer.(host.SSH); ok && s.Image == "" {
+		s.Image = compose.DefaultSSHImage(s.App, s.Version)
+	}
+	return s
 }
 
 // Canary is the first host's trial run.
@@ -64,9 +90,9 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{App: members[0].spec.App, Image: plan.Spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: RunFailed}
+	rep := &Report{App: members[0].spec.App, Image: members[0].spec.Image, Version: plan.Spec.Version, Who: plan.Spec.Who, Outcome: outcome.Failed}
 	for _, m := range members {
-		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: Untouched, Ended: outcome.Unchanged})
+		rep.Hosts = append(rep.Hosts, HostReport{Host: m.name, Outcome: outcome.Unchanged})
 	}
 	for i, m := range members {
 		m.rep = &rep.Hosts[i]
@@ -81,7 +107,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	// Nothing changes anywhere until every host is connected, preflighted
 	// and locked.
 	if err := prepareAll(ctx, members, log); err != nil {
-		rep.Outcome = RunUnchanged
+		rep.Outcome = outcome.Unchanged
 		return rep, err
 	}
 	for _, m := range members {
@@ -92,38 +118,37 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if parallel <= 0 {
 		parallel = 1
 	}
-	var moved []*member
-	var failure error
+	var moved, failed []*member
 	rest := members
 	if plan.Canary != nil {
 		canary := members[0]
 		rest = members[1:]
-		if failure = deployBatch(ctx, []*member{canary}, log); failure == nil {
+		if failed = deployBatch(ctx, []*member{canary}, log); failed == nil {
 			moved = append(moved, canary)
 			if err := checkCanary(ctx, canary, plan.Canary, log); err != nil {
-				canary.rep.Error = "canary: " + err.Error()
-				failure = fmt.Errorf("canary %s: %w", canary.name, err)
+				canary.fail(fmt.Errorf("canary: %w", err))
+				failed = []*member{canary}
 			}
 		}
 	}
-	for len(rest) > 0 && failure == nil {
+	for len(rest) > 0 && failed == nil {
 		n := min(parallel, len(rest))
 		if len(moved) == 0 && members[0].spec.Migrate != "" {
 			n = 1 // the first host migrates alone, before any host switches
 		}
 		batch := rest[:n]
 		rest = rest[n:]
-		failure = deployBatch(ctx, batch, log)
+		failed = deployBatch(ctx, batch, log)
 		for _, m := range batch {
-			if m.rep.Outcome == Deployed {
+			if m.rep.Outcome == outcome.Succeeded {
 				moved = append(moved, m)
 			}
 		}
 	}
 
-	if failure == nil {
-		rep.Outcome = RunSucceeded
-		log.printf("fleet: all %d hosts run %s", len(members), plan.Spec.Image)
+	if failed == nil {
+		rep.Outcome = outcome.Succeeded
+		log.printf("fleet: all %d hosts run %s", len(members), rep.Image)
 		return rep, nil
 	}
 	// The run stops here: every host moved goes back to what it had.
@@ -133,7 +158,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 	if len(members) == 1 {
 		return rep, members[0].failure()
 	}
-	return rep, fleetError(failure, rep)
+	return rep, runError(failed, members)
 }
 
 // members validates the plan and builds each host's spec; nothing is
@@ -142,11 +167,10 @@ func (plan Plan) members() ([]*member, error) {
 	if err := plan.checkRollout(); err != nil {
 		return nil, err
 	}
-	var readers []io.Reader
 	var out []*member
 	for i, cfg := range plan.Hosts {
 		name := cfg.Addr()
-		spec := plan.Spec
+		spec := withImage(plan.Spec)
 		if plan.ForHost != nil {
 			spec = plan.ForHost(cfg, spec)
 		}
@@ -156,16 +180,8 @@ func (plan Plan) members() ([]*member, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)
 		}
-		if t, ok := spec.Transfer.(compose.SSH); ok {
-			if t.Tarball == nil {
-				return nil, fmt.Errorf("host %s: %w", name, compose.ErrNoTarball)
-			}
-			for _, r := range readers {
-				if reflect.TypeOf(r).Comparable() && r == t.Tarball {
-					return nil, fmt.Errorf("host %s: the ssh transfer reads its tarball once: give each host its own reader (Plan.ForHost)", name)
-				}
-			}
-			readers = append(readers, t.Tarball)
+		if t, ok := spec.Transfer.(host.SSH); ok && t.Tarball == "" {
+			return nil, fmt.Errorf("host %s: %w", name, host.ErrNoTarball)
 		}
 		out = append(out, &member{cfg: cfg, name: name, spec: spec})
 	}
@@ -197,19 +213,17 @@ func (plan Plan) checkRollout() error {
 	return nil
 }
 
-// deployBatch moves a batch's hosts at once and waits for all of them.
-func deployBatch(ctx context.Context, batch []*member, log *logger) error {
+// deployBatch moves a batch's hosts at once, waits for all of them, and
+// returns those that did not move.
+func deployBatch(ctx context.Context, batch []*member, log *logger) []*member {
 	forEach(batch, len(batch), func(m *member) { m.deploy(ctx, log) })
-	var errs []string
+	var failed []*member
 	for _, m := range batch {
-		if m.rep.Outcome != Deployed {
-			errs = append(errs, m.name+": "+firstLine(m.rep.Error))
+		if m.rep.Outcome != outcome.Succeeded {
+			failed = append(failed, m)
 		}
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
+	return failed
 }
 
 // checkCanary lets the canary serve alone for the pause, then gates it

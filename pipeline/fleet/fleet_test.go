@@ -10,6 +10,8 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -65,11 +67,11 @@ func testRolling(t *testing.T, w *world) {
 	if strings.Join(seenAtCheck, ",") != "v2,v1,v1" {
 		t.Fatalf("at the canary check the hosts served %v, want only the canary on v2", seenAtCheck)
 	}
-	if rep.Outcome != RunSucceeded || rep.Mixed() {
+	if rep.Outcome != outcome.Succeeded || rep.Mixed() {
 		t.Fatalf("outcome %s, mixed %v", rep.Outcome, rep.Mixed())
 	}
 	for _, h := range rep.Hosts {
-		if h.Outcome != Deployed || h.Previous == "" || h.New == "" || h.Serving != h.New || h.Took <= 0 {
+		if h.Outcome != outcome.Succeeded || h.Previous == "" || h.New == "" || h.Serving != h.New || h.Took <= 0 {
 			t.Errorf("host line %+v", h)
 		}
 	}
@@ -156,16 +158,17 @@ func testGateFailure(t *testing.T, w *world) {
 		}
 	}
 	h1, h2, h3 := reportByHost(t, rep, cfgs[0]), reportByHost(t, rep, cfgs[1]), reportByHost(t, rep, cfgs[2])
-	if h1.Outcome != RolledBack || h1.Serving != h1.Previous || h1.New == "" {
+	if h1.Outcome != outcome.RolledBack || h1.Serving != h1.Previous || h1.New == "" || h1.Error != "" {
 		t.Errorf("host 1: %+v", h1)
 	}
-	if h2.Outcome != Failed || h2.Serving != h2.Previous || h2.New == "" {
+	// Its own gate failed, and its deploy brought v1 back.
+	if h2.Outcome != outcome.RolledBack || h2.Serving != h2.Previous || h2.New == "" || h2.Error == "" {
 		t.Errorf("host 2: %+v", h2)
 	}
-	if h3.Outcome != Untouched || h3.New != "" {
+	if h3.Outcome != outcome.Unchanged || h3.New != "" {
 		t.Errorf("host 3: %+v", h3)
 	}
-	if rep.Outcome != RunRolledBack || rep.Mixed() {
+	if rep.Outcome != outcome.RolledBack || rep.Mixed() {
 		t.Errorf("outcome %s, mixed %v", rep.Outcome, rep.Mixed())
 	}
 	wantVersions(t, hs, "v1")
@@ -191,14 +194,14 @@ func testCanaryFailure(t *testing.T, w *world) {
 	}}
 	rep, err := Run(context.Background(), plan)
 	t.Logf("\n%s", FormatReport(rep))
-	if err == nil || !strings.Contains(err.Error(), "canary "+cfgs[0].Addr()+": check: error rate 12%") {
+	if err == nil || !strings.Contains(err.Error(), cfgs[0].Addr()+": canary: check: error rate 12%") {
 		t.Fatalf("err = %v", err)
 	}
-	if h := reportByHost(t, rep, cfgs[0]); h.Outcome != RolledBack || h.Serving != h.Previous {
+	if h := reportByHost(t, rep, cfgs[0]); h.Outcome != outcome.RolledBack || h.Serving != h.Previous {
 		t.Errorf("canary: %+v", h)
 	}
 	for _, c := range cfgs[1:] {
-		if h := reportByHost(t, rep, c); h.Outcome != Untouched {
+		if h := reportByHost(t, rep, c); h.Outcome != outcome.Unchanged || h.New != "" {
 			t.Errorf("%s: %+v", c.Addr(), h)
 		}
 	}
@@ -224,16 +227,16 @@ func testHostDown(t *testing.T, w *world) {
 		}
 	}
 	for _, h := range rep.Hosts {
-		if h.Outcome != Untouched {
+		if h.Outcome != outcome.Unchanged || h.New != "" {
 			t.Errorf("host line %+v", h)
 		}
 	}
 	// Nothing moved anywhere: every host serves what it had (Unchanged),
 	// which the run used to report as Failed.
-	if rep.Outcome != RunUnchanged {
+	if rep.Outcome != outcome.Unchanged {
 		t.Errorf("outcome %s", rep.Outcome)
 	}
-	wantVersions(t, []*host{hs[0], hs[2]}, "v1")
+	wantVersions(t, []*server{hs[0], hs[2]}, "v1")
 	if got := []int{releaseCount(t, hs[0]), releaseCount(t, hs[2])}; got[0] != counts[0] || got[1] != counts[1] {
 		t.Errorf("release counts %v, were %v", got, counts)
 	}
@@ -263,12 +266,12 @@ func testHostLocked(t *testing.T, w *world) {
 
 	rep, err := Run(context.Background(), plan)
 	var pre *PreflightError
-	if !errors.As(err, &pre) || len(pre.Failed) != 1 || !strings.HasPrefix(pre.Failed[0], cfgs[2].Addr()+": another deploy holds the lock") ||
-		!strings.Contains(pre.Failed[0], "alice@laptop") {
+	if !errors.As(err, &pre) || len(pre.Failed) != 1 || !strings.HasPrefix(pre.Failed[0].Error(), cfgs[2].Addr()+": another deploy holds the lock") ||
+		!strings.Contains(pre.Failed[0].Error(), "alice@laptop") || !errors.Is(err, host.ErrLocked) {
 		t.Fatalf("err = %v, want host 3 locked by alice@laptop", err)
 	}
 	for _, h := range rep.Hosts {
-		if h.Outcome != Untouched {
+		if h.Outcome != outcome.Unchanged || h.New != "" {
 			t.Errorf("host line %+v", h)
 		}
 	}
@@ -319,16 +322,16 @@ func testConnectionCut(t *testing.T, w *world) {
 		t.Fatal("a run with a cut connection succeeded")
 	}
 	h1, h2, h3 := reportByHost(t, r.rep, cfgs[0]), reportByHost(t, r.rep, cfgs[1]), reportByHost(t, r.rep, cfgs[2])
-	if h1.Outcome != RolledBack || h1.Serving != h1.Previous {
+	if h1.Outcome != outcome.RolledBack || h1.Serving != h1.Previous {
 		t.Errorf("host 1: %+v", h1)
 	}
-	if h2.Outcome != Failed || h2.Serving != h2.Previous || !strings.Contains(h2.Error, "connection lost mid-deploy") || !strings.Contains(h2.Error, "brought "+h2.Previous+" back") {
+	if h2.Outcome != outcome.RolledBack || h2.Serving != h2.Previous || !strings.Contains(h2.Error, "connection lost mid-deploy") || !strings.Contains(h2.Error, "brought "+h2.Previous+" back") {
 		t.Errorf("host 2: %+v", h2)
 	}
-	if h3.Outcome != Untouched {
+	if h3.Outcome != outcome.Unchanged || h3.New != "" {
 		t.Errorf("host 3: %+v", h3)
 	}
-	if r.rep.Outcome != RunRolledBack {
+	if r.rep.Outcome != outcome.RolledBack {
 		t.Errorf("outcome %s", r.rep.Outcome)
 	}
 	wantVersions(t, hs, "v1")
@@ -338,14 +341,14 @@ func testConnectionCut(t *testing.T, w *world) {
 		t.Fatal(views[0].Err)
 	}
 	for _, rec := range views[0].Releases {
-		if rec.Name == h2.New && rec.Outcome != compose.OutcomeFailed {
+		if rec.Name == h2.New && rec.Outcome != outcome.ReleaseFailed {
 			t.Errorf("the cut release %s is %s", rec.Name, rec.Outcome)
 		}
 	}
 }
 
 // wantUnlocked checks that the listed hosts' locks were let go.
-func wantUnlocked(t *testing.T, w *world, hs []*host, cfgs []sshconn.Config, idx ...int) {
+func wantUnlocked(t *testing.T, w *world, hs []*server, cfgs []sshconn.Config, idx ...int) {
 	t.Helper()
 	plan := w.plan(hs, cfgs, "v2")
 	for _, i := range idx {
@@ -411,9 +414,9 @@ func testBlueGreen(t *testing.T, w *world) {
 	}
 	for i, c := range cfgs {
 		h := reportByHost(t, rep, c)
-		want := RolledBack
+		want := outcome.RolledBack
 		if i == 2 {
-			want = Failed
+			want = outcome.Unchanged // its color failed beside the live one
 		}
 		if h.Outcome != want || h.Serving != h.Previous {
 			t.Errorf("host %d: %+v, want %s", i+1, h, want)

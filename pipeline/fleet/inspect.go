@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/goship-dev/goship/pipeline/compose"
-	"github.com/goship-dev/goship/pipeline/proxy"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -17,15 +17,14 @@ import (
 // or its running state (Status), or why it could not be read.
 type HostView struct {
 	Host     string
-	Releases []compose.Record // newest first, current marked
+	Releases []host.Record // newest first, current marked
 	State    *compose.State
-	Proxy    *proxy.AppStatus // maintenance and HTTPS; nil without the proxy
 	Err      error
 }
 
 // Current is the host's current release record (zero when unknown or
 // never deployed).
-func (v HostView) Current() compose.Record {
+func (v HostView) Current() host.Record {
 	if v.State != nil {
 		return v.State.Release
 	}
@@ -34,7 +33,7 @@ func (v HostView) Current() compose.Record {
 			return r
 		}
 	}
-	return compose.Record{}
+	return host.Record{}
 }
 
 // Releases reads the app's releases on every host.
@@ -51,9 +50,6 @@ func Status(ctx context.Context, hosts []sshconn.Config, app, appDir, service st
 	return each(ctx, hosts, func(ctx context.Context, c *sshconn.Client, v *HostView) error {
 		st, err := compose.Status(ctx, c, app, appDir, service)
 		v.State = st
-		if err == nil {
-			v.Proxy, err = proxy.ReadAppStatus(ctx, c, app, st.Release.Proxy)
-		}
 		return err
 	})
 }
@@ -155,7 +151,7 @@ func FormatStatus(views []HostView) string {
 			continue
 		}
 		st, maint := v.State, ""
-		if v.Proxy != nil && v.Proxy.Maintenance {
+		if st.Proxy != nil && st.Proxy.Maintenance {
 			maint = ", MAINTENANCE"
 		}
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", v.Host, st.Release.Name, orDash(st.Release.Version), st.Container, st.Health, st.Strategy, verdict(st), maint)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -52,7 +54,7 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	if !strings.Contains(log.String(), want) {
 		t.Fatalf("the run's log does not say who holds the lock (%q):\n%s", want, log.String())
 	}
-	if rep.Outcome != RunSucceeded {
+	if rep.Outcome != outcome.Succeeded {
 		t.Fatalf("outcome %s", rep.Outcome)
 	}
 	wantVersions(t, hs, "v1")
@@ -91,7 +93,7 @@ func TestRunWaitsForAHeldLockAndSaysWhoHoldsIt(t *testing.T) {
 	}()
 	rb.LockWait = time.Minute
 	var told []string
-	rb.LockWaiting = func(e *compose.LockedError) { told = append(told, e.Holder()) }
+	rb.LockWaiting = func(e *host.LockedError) { told = append(told, e.Holder()) }
 	if _, err := Rollback(context.Background(), cfgs, rb); err != nil {
 		t.Fatalf("a rollback with a lock wait: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -24,7 +25,30 @@ type member struct {
 	p    *compose.Prepared
 	dead chan struct{} // closed when c's connection ends
 	rep  *HostReport
-	err  error // the host's own failure, kept whole for a fleet of one
+	// errs are the host's failure and what the run did about it, in
+	// order; rep.Error is their text.
+	errs []error
+	// ran: its deploy ran in this run; rolledBack: the run took it back
+	// after another host failed.
+	ran, rolledBack bool
+}
+
+// fail adds err to the host's failure and its report line.
+func (m *member) fail(err error) {
+	m.errs = append(m.errs, err)
+	m.rep.Error = m.failure().Error()
+}
+
+// failure is the host's error: its own when nothing was added to it,
+// else every step, each reachable by errors.Is and errors.As.
+func (m *member) failure() error {
+	switch len(m.errs) {
+	case 0:
+		return nil
+	case 1:
+		return m.errs[0]
+	}
+	return steps(m.errs)
 }
 
 // prepare connects, preflights and takes the lock.
@@ -63,7 +87,7 @@ func (m *member) reconnect(ctx context.Context) error {
 	deadline := time.Now().Add(relockWait)
 	for {
 		err := m.prepare(ctx)
-		if err == nil || !errors.Is(err, compose.ErrLocked) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, host.ErrLocked) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -92,13 +116,13 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 		// with it the lock: take it again, and go on only if nothing
 		// changed there meanwhile.
 		if err := m.reconnect(ctx); err != nil {
-			m.rep.Outcome, m.rep.Error = Untouched, "connection lost before its turn; reconnecting failed: "+err.Error()
-			m.rep.Ended = outcome.Failed // its state is unknown
+			m.rep.Outcome, m.rep.Serving = outcome.Failed, "" // its state is unknown
+			m.fail(fmt.Errorf("connection lost before its turn; reconnecting failed: %w", err))
 			return
 		}
 		if cur := m.p.Current(); cur != m.rep.Previous {
-			m.rep.Outcome, m.rep.Serving = Untouched, cur
-			m.rep.Error = fmt.Sprintf("connection lost before its turn; meanwhile another deploy made %s current (was %s)", orNone(cur), orNone(m.rep.Previous))
+			m.rep.Serving = cur
+			m.fail(fmt.Errorf("connection lost before its turn; meanwhile another deploy made %s current (was %s)", orNone(cur), orNone(m.rep.Previous)))
 			return
 		}
 		log.printf("%s: connection lost while waiting; reconnected and locked again", m.name)
@@ -113,30 +137,35 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 		case <-dctx.Done():
 		}
 	}()
+	m.ran = true
 	res, err := m.p.Deploy(dctx)
 	if res != nil && res.Schema != "" {
 		m.rep.Schema = res.Schema
 	}
 	if err == nil {
-		m.rep.New, m.rep.Serving, m.rep.Outcome, m.rep.Ended = res.Release, res.Release, Deployed, outcome.Succeeded
+		m.rep.New, m.rep.Serving, m.rep.Outcome = res.Release, res.Release, outcome.Succeeded
 		log.printf("%s: deployed %s (%s) in %s", m.name, res.Release, res.Strategy, res.Took.Round(100*time.Millisecond))
 		return
 	}
-	m.rep.Outcome, m.rep.Error, m.rep.Ended, m.err = Failed, err.Error(), outcome.Failed, err
-	if res != nil && res.Outcome != "" {
-		m.rep.Ended = res.Outcome
+	m.rep.Outcome = outcome.Failed
+	if res != nil && res.Outcome != "" && res.Outcome != outcome.Succeeded {
+		m.rep.Outcome = res.Outcome
 	}
 	if !m.isDead() {
+		m.fail(err)
 		log.printf("%s: deploy failed: %s", m.name, firstLine(err.Error()))
 		m.learnNew(ctx)
 		return
 	}
 	log.printf("%s: connection lost mid-deploy; reconnecting to restore %s", m.name, orNone(m.rep.Previous))
 	rctx := context.WithoutCancel(ctx)
-	m.rep.Ended = outcome.Failed // until the restore says otherwise
+	m.rep.Outcome = outcome.Failed // until the restore says otherwise
+	cut := &cutOffError{Err: err}
 	if rerr := m.reconnect(rctx); rerr != nil {
 		m.rep.Serving = ""
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%s); reconnecting failed (%v): its state is unknown, check it with status", firstLine(err.Error()), rerr)
+		cut.Did, cut.Then = "reconnecting failed, so its state is unknown: check it with status", rerr
+		m.fail(cut)
+		log.printf("%s: %s", m.name, m.rep.Error)
 		return
 	}
 	restarted, rerr := m.p.Restore(rctx)
@@ -144,14 +173,15 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 	switch {
 	case rerr != nil:
 		m.rep.Serving = ""
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy, so its own rollback could not run (%s); reconnected, but restoring %s failed: %v", firstLine(err.Error()), m.rep.Previous, rerr)
+		cut.Did, cut.Then = fmt.Sprintf("its own rollback could not run; reconnected, but restoring %s failed", m.rep.Previous), rerr
 	case restarted:
-		m.rep.Ended = outcome.RolledBack
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy, so its own rollback could not run (%s); reconnected and brought %s back", firstLine(err.Error()), m.rep.Previous)
+		m.rep.Outcome = outcome.RolledBack
+		cut.Did = fmt.Sprintf("its own rollback could not run; reconnected and brought %s back", m.rep.Previous)
 	default:
-		m.rep.Ended = outcome.Unchanged
-		m.rep.Error = fmt.Sprintf("connection lost mid-deploy (%s); reconnected: %s was still serving", firstLine(err.Error()), m.rep.Previous)
+		m.rep.Outcome = outcome.Unchanged
+		cut.Did = fmt.Sprintf("reconnected: %s was still serving", m.rep.Previous)
 	}
+	m.fail(cut)
 	log.printf("%s: %s", m.name, m.rep.Error)
 }
 
@@ -179,21 +209,15 @@ func (m *member) learnNew(ctx context.Context) {
 func (m *member) rollback(ctx context.Context, log *logger) {
 	start := time.Now()
 	defer func() { m.rep.Took += time.Since(start) }()
-	note := func(s string) {
-		if m.rep.Error != "" {
-			s = m.rep.Error + "; " + s
-		}
-		m.rep.Error = s
-	}
 	if m.rep.Previous == "" {
-		note("no previous release to roll back to: it keeps serving " + m.rep.New)
+		m.fail(fmt.Errorf("no previous release to roll back to: it keeps serving %s", m.rep.New))
 		log.printf("%s: %s", m.name, m.rep.Error)
 		return
 	}
 	if m.isDead() {
 		if err := m.reconnect(ctx); err != nil {
-			m.rep.Outcome, m.rep.Ended = RollbackFailed, outcome.Failed
-			note(fmt.Sprintf("rollback to %s: reconnect: %v", m.rep.Previous, err))
+			m.rep.Outcome = outcome.Failed
+			m.fail(fmt.Errorf("rollback to %s: reconnect: %w", m.rep.Previous, err))
 			log.printf("%s: %s", m.name, m.rep.Error)
 			return
 		}
@@ -205,21 +229,12 @@ func (m *member) rollback(ctx context.Context, log *logger) {
 		log.printf("%s: %s", m.name, res.Schema)
 	}
 	if err != nil {
-		m.rep.Outcome, m.rep.Ended = RollbackFailed, outcome.Failed
-		note(fmt.Sprintf("rollback to %s: %v", m.rep.Previous, err))
+		m.rep.Outcome = outcome.Failed
+		m.fail(fmt.Errorf("rollback to %s: %w", m.rep.Previous, err))
 		m.learnNew(ctx)
 		log.printf("%s: rollback failed: %s", m.name, firstLine(err.Error()))
 		return
 	}
-	m.rep.Outcome, m.rep.Serving, m.rep.Ended = RolledBack, m.rep.Previous, outcome.RolledBack
+	m.rep.Outcome, m.rep.Serving, m.rolledBack = outcome.RolledBack, m.rep.Previous, true
 	log.printf("%s: back on %s", m.name, m.rep.Previous)
-}
-
-// failure is why a fleet of one failed: the deploy's own error when
-// nothing was added to it, else everything the run noted.
-func (m *member) failure() error {
-	if m.err != nil && m.err.Error() == m.rep.Error {
-		return m.err
-	}
-	return errors.New(m.rep.Error)
 }

@@ -10,46 +10,16 @@ import (
 	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
-// HostOutcome is what a run did to one host.
-type HostOutcome string
-
-// Host outcomes.
-const (
-	// Deployed: the host runs the new release.
-	Deployed HostOutcome = "deployed"
-	// RolledBack: the host moved in this run, then went back to the
-	// release it had because another host failed.
-	RolledBack HostOutcome = "rolled back"
-	// Failed: the host's own deploy failed. Its deploy brought the
-	// previous release back (Serving says what runs; Error why).
-	Failed HostOutcome = "failed"
-	// RollbackFailed: the host moved, and going back failed.
-	RollbackFailed HostOutcome = "rollback failed"
-	// Untouched: nothing changed on the host in this run.
-	Untouched HostOutcome = "untouched"
-)
-
-// The run outcomes are the pipeline's typed outcomes: the worst over the
-// hosts (see outcome.Worst).
-const (
-	// RunSucceeded: every host runs the new release.
-	RunSucceeded = outcome.Succeeded
-	// RunUnchanged: the run stopped before it moved any traffic (preflight,
-	// or a blue-green color that failed its gate): every host serves what
-	// it had throughout.
-	RunUnchanged = outcome.Unchanged
-	// RunRolledBack: a host failed, and every host runs what it had again.
-	RunRolledBack = outcome.RolledBack
-	// RunFailed: some host is not back on what it had (see Hosts).
-	RunFailed = outcome.Failed
-)
-
 // HostReport is one host's line of a run.
 type HostReport struct {
 	Host     string // host:port
 	Previous string // the release current before the run ("" for none)
 	New      string // the release this run created there ("" if none)
-	Outcome  HostOutcome
+	// Outcome is how the run ended on this host: succeeded (it runs the
+	// new release), unchanged (nothing moved there), rolled-back (it went
+	// back to Previous, after its own gate failed or another host's did),
+	// or failed (see Error). The run's Outcome is the worst of them.
+	Outcome outcome.Outcome
 	// Serving is the release current when the run ended, as far as the
 	// run knows ("" when unknown or none).
 	Serving string
@@ -59,9 +29,6 @@ type HostReport struct {
 	// Schema, when set, says the release serving there is older than a
 	// migration that ran: the database schema did not go back.
 	Schema string
-	// Ended is how the run ended on this host; the run's Outcome is the
-	// worst of them.
-	Ended outcome.Outcome
 }
 
 // Report is a whole run.
@@ -104,8 +71,8 @@ func FormatReport(r *Report) string {
 			took = h.Took.Round(100 * time.Millisecond).String()
 		}
 		serving := h.Serving
-		if serving == "" && h.Outcome != Untouched {
-			serving = "?"
+		if serving == "" && h.Outcome == outcome.Failed {
+			serving = "?" // nothing healthy is known to serve
 		}
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, orDash(h.Previous), orDash(h.New), h.Outcome, orDash(serving), took)
 	}
@@ -168,12 +135,12 @@ func (r *Report) kind() notify.EventKind {
 // runLabel says how a run ended, for the report's heading.
 func runLabel(o outcome.Outcome) string {
 	switch o {
-	case RunRolledBack:
+	case outcome.RolledBack:
 		return "rolled back"
-	case RunUnchanged:
+	case outcome.Unchanged:
 		return "failed; every host still serves what it had"
 	case "":
-		return string(RunFailed)
+		return string(outcome.Failed)
 	}
 	return string(o)
 }

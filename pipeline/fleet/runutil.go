@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,42 +10,40 @@ import (
 )
 
 // runOutcome is how a failed run ended: the worst over the hosts, and
-// Failed when any host is not back on what it had (the fleet is mixed).
+// Failed when any host is not back on what it had (the fleet is mixed,
+// or a host's state is unknown).
 func runOutcome(hosts []HostReport) outcome.Outcome {
 	o := outcome.Unchanged
 	for _, h := range hosts {
-		o = outcome.Worst(o, h.Ended)
-		if h.Outcome == RollbackFailed || h.Outcome == Deployed || (h.Outcome == Failed && h.Serving != h.Previous) {
+		o = outcome.Worst(o, h.Outcome)
+		if h.Serving != h.Previous {
 			o = outcome.Failed
 		}
 	}
 	return o
 }
 
-// fleetError says what failed and what the run did about it.
-func fleetError(failure error, rep *Report) error {
-	var rolled, untouched, stuck []string
-	for _, h := range rep.Hosts {
+// runError says which hosts failed and where every host ended.
+func runError(failed, members []*member) error {
+	e := &RunError{}
+	for _, m := range failed {
+		err := m.failure()
+		if err == nil { // cannot happen: a host that did not move says why
+			err = fmt.Errorf("its deploy did not finish")
+		}
+		e.Failed = append(e.Failed, &HostError{Host: m.name, Err: err})
+	}
+	for _, m := range members {
 		switch {
-		case h.Outcome == RolledBack:
-			rolled = append(rolled, h.Host)
-		case h.Outcome == Untouched:
-			untouched = append(untouched, h.Host)
-		case h.Outcome == RollbackFailed, h.Outcome == Deployed, h.Serving != h.Previous:
-			stuck = append(stuck, h.Host)
+		case m.rolledBack:
+			e.RolledBack = append(e.RolledBack, m.name)
+		case !m.ran && m.rep.Serving == m.rep.Previous:
+			e.Untouched = append(e.Untouched, m.name)
+		case m.rep.Serving != m.rep.Previous:
+			e.Stuck = append(e.Stuck, m.name)
 		}
 	}
-	msg := "fleet deploy stopped: " + failure.Error()
-	if len(rolled) > 0 {
-		msg += fmt.Sprintf("; rolled back to their previous releases: %s", strings.Join(rolled, ", "))
-	}
-	if len(untouched) > 0 {
-		msg += fmt.Sprintf("; untouched: %s", strings.Join(untouched, ", "))
-	}
-	if len(stuck) > 0 {
-		msg += fmt.Sprintf("; NOT BACK ON THEIR PREVIOUS RELEASE: %s (see the report)", strings.Join(stuck, ", "))
-	}
-	return errors.New(msg)
+	return e
 }
 
 // forEach runs fn on every member, at most limit at a time.

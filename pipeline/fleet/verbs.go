@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/notify"
 	"github.com/goship-dev/goship/pipeline/outcome"
+	"github.com/goship-dev/goship/pipeline/proxy"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -31,23 +33,23 @@ func Rollback(ctx context.Context, hosts []sshconn.Config, spec compose.Rollback
 	rep := &Report{Verb: notify.Rollback, App: spec.App, Who: spec.Who, Outcome: outcome.Succeeded}
 	var errs []error
 	for _, cfg := range hosts {
-		h := HostReport{Host: cfg.Addr(), Outcome: RolledBack}
+		h := HostReport{Host: cfg.Addr()}
 		hostStart := time.Now()
 		res, err := rollbackHost(ctx, cfg, spec)
 		h.Took = time.Since(hostStart)
 		if res != nil {
-			h.Previous, h.New, h.Image, h.Ended, h.Schema = res.Previous, res.Release, res.Image, res.Outcome, res.Schema
+			h.Previous, h.New, h.Image, h.Outcome, h.Schema = res.Previous, res.Release, res.Image, res.Outcome, res.Schema
 		}
 		if err != nil {
-			h.Outcome, h.Error = RollbackFailed, err.Error()
-			if h.Ended == "" || h.Ended == outcome.Succeeded {
-				h.Ended = outcome.Failed
+			h.Error = err.Error()
+			if h.Outcome == "" || h.Outcome == outcome.Succeeded {
+				h.Outcome = outcome.Failed
 			}
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.Addr(), err))
+			errs = append(errs, &HostError{Host: cfg.Addr(), Err: err})
 		} else {
 			h.Serving = res.Release
 		}
-		rep.Outcome = outcome.Worst(rep.Outcome, h.Ended)
+		rep.Outcome = outcome.Worst(rep.Outcome, h.Outcome)
 		rep.Hosts = append(rep.Hosts, h)
 	}
 	rep.Took = time.Since(start)
@@ -65,16 +67,52 @@ func rollbackHost(ctx context.Context, cfg sshconn.Config, spec compose.Rollback
 
 // Unlock breaks the deploy lock of a hung deploy on one host and says
 // whose it was; a fleet's locks are broken one host at a time.
-func Unlock(ctx context.Context, hosts []sshconn.Config, app, appDir string) (compose.LockOwner, error) {
+func Unlock(ctx context.Context, hosts []sshconn.Config, app, appDir string) (host.LockOwner, error) {
 	if len(hosts) != 1 {
-		return compose.LockOwner{}, fmt.Errorf("unlock breaks one host's lock: give one --host")
+		return host.LockOwner{}, fmt.Errorf("unlock breaks one host's lock: give one --host")
 	}
 	c, err := sshconn.Dial(ctx, hosts[0])
 	if err != nil {
-		return compose.LockOwner{}, err
+		return host.LockOwner{}, err
 	}
 	defer func() { _ = c.Close() }()
 	return compose.BreakLock(ctx, c, app, appDir)
+}
+
+// SetMaintenance turns maintenance on (m) or off (nil) for app on every
+// host, one at a time, the way each host's current release is served
+// (see compose.SetMaintenance), and says what each host did. The error
+// names each host that failed, and what was done on the others.
+func SetMaintenance(ctx context.Context, hosts []sshconn.Config, app, appDir string, m *proxy.Maintenance) (string, error) {
+	if len(hosts) == 0 {
+		return "", fmt.Errorf("fleet: no hosts")
+	}
+	var done []string
+	var errs []error
+	for _, cfg := range hosts {
+		out, err := setMaintenance(ctx, cfg, app, appDir, m)
+		if err != nil {
+			errs = append(errs, &HostError{Host: cfg.Addr(), Err: err})
+			continue
+		}
+		done = append(done, out)
+	}
+	if len(errs) > 0 {
+		if len(done) > 0 {
+			errs = append(errs, fmt.Errorf("done on the other hosts:\n%s", strings.Join(done, "\n")))
+		}
+		return "", errors.Join(errs...)
+	}
+	return strings.Join(done, "\n"), nil
+}
+
+func setMaintenance(ctx context.Context, cfg sshconn.Config, app, appDir string, m *proxy.Maintenance) (string, error) {
+	c, err := sshconn.Dial(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = c.Close() }()
+	return compose.SetMaintenance(ctx, c, app, appDir, m)
 }
 
 // Summary says how a deploy or rollback went: a line per host, or for a
@@ -122,11 +160,7 @@ func FormatHostStatus(views []HostView) (string, error) {
 		if views[0].Err != nil {
 			return "", views[0].Err
 		}
-		out := compose.FormatStatus(views[0].State)
-		if p := views[0].Proxy; p != nil {
-			out += "proxy: " + p.String() + "\n"
-		}
-		return out, nil
+		return compose.FormatStatus(views[0].State), nil
 	}
 	return FormatStatus(views), nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/scan"
@@ -56,7 +57,7 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 	spec := func(i int) compose.RollbackSpec {
 		return compose.RollbackSpec{
 			App: hs[i].app, AppDir: hs[i].srv.AppRoot + "/" + hs[i].app, Who: "test@goship",
-			Health: compose.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
+			Health: host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
 			Verify: func(ctx context.Context, image string) error {
 				asked = append(asked, image)
 				_, err := sign.Verify(ctx, image, pub, sign.VerifyOptions{Registry: opts})
@@ -73,8 +74,8 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 		if !strings.Contains(err.Error(), w.releases["v1"].DigestStr()) || !strings.Contains(err.Error(), "nothing changed") {
 			t.Errorf("host %d: the refusal should name the digest and that nothing changed: %v", i+1, err)
 		}
-		if h := reportByHost(t, rep, cfgs[i]); h.Ended != outcome.Unchanged {
-			t.Errorf("host %d: outcome %q, want unchanged", i+1, h.Ended)
+		if h := reportByHost(t, rep, cfgs[i]); h.Outcome != outcome.Unchanged {
+			t.Errorf("host %d: outcome %q, want unchanged", i+1, h.Outcome)
 		}
 	}
 	wantVersions(t, hs, "v2")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -34,10 +35,10 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// host is one sshd standing in for a server. Every host runs on the same
+// server is one sshd standing in for a server. Every host runs on the same
 // dockerd, so each gets its own app name (the compose project) and its
 // own published port; the app dir lives under its sshd's AppRoot.
-type host struct {
+type server struct {
 	srv  *testworld.SSHServer
 	app  string
 	port int
@@ -46,9 +47,9 @@ type host struct {
 // hosts starts n sshds with distinct ports and host keys, all accepting
 // one deploy key, as a fleet's servers do, and returns them with their
 // configs, built the way a user's hosts file is read.
-func (w *world) hosts(t *testing.T, n int) ([]*host, []sshconn.Config) {
+func (w *world) hosts(t *testing.T, n int) ([]*server, []sshconn.Config) {
 	t.Helper()
-	var hs []*host
+	var hs []*server
 	var file, knownHosts bytes.Buffer
 	for i := 0; i < n; i++ {
 		srv := testworld.StartSSHD(t)
@@ -62,7 +63,7 @@ func (w *world) hosts(t *testing.T, n int) ([]*host, []sshconn.Config) {
 			}
 			srv.Authorize(t, signer.PublicKey())
 		}
-		hs = append(hs, &host{srv: srv, app: app, port: port})
+		hs = append(hs, &server{srv: srv, app: app, port: port})
 		fmt.Fprintf(&file, "%s@%s  # host %d\n", srv.User, srv.Addr(), i+1)
 		knownHosts.Write(srv.KnownHosts)
 	}
@@ -78,8 +79,8 @@ func (w *world) hosts(t *testing.T, n int) ([]*host, []sshconn.Config) {
 }
 
 // plan deploys version to hs, each host with its own app and port.
-func (w *world) plan(hs []*host, cfgs []sshconn.Config, version string) Plan {
-	byAddr := map[string]*host{}
+func (w *world) plan(hs []*server, cfgs []sshconn.Config, version string) Plan {
+	byAddr := map[string]*server{}
 	for i, h := range hs {
 		byAddr[cfgs[i].Addr()] = h
 	}
@@ -87,8 +88,8 @@ func (w *world) plan(hs []*host, cfgs []sshconn.Config, version string) Plan {
 		Hosts: cfgs,
 		Spec: compose.Spec{
 			Image: w.releases[version].String(), Version: version, Who: "test@goship",
-			Health:   compose.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: 2 * time.Second},
-			Transfer: compose.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
+			Health:   host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: 2 * time.Second},
+			Transfer: host.Registry{Host: w.reg.Host, Username: w.reg.Username, Password: w.reg.Password},
 		},
 		ForHost: func(cfg sshconn.Config, spec compose.Spec) compose.Spec {
 			h := byAddr[cfg.Addr()]
@@ -100,7 +101,7 @@ func (w *world) plan(hs []*host, cfgs []sshconn.Config, version string) Plan {
 }
 
 // deployAll puts every host on version, all at once.
-func (w *world) deployAll(t *testing.T, hs []*host, cfgs []sshconn.Config, version string) *Report {
+func (w *world) deployAll(t *testing.T, hs []*server, cfgs []sshconn.Config, version string) *Report {
 	t.Helper()
 	p := w.plan(hs, cfgs, version)
 	p.Parallel = len(hs)
@@ -124,7 +125,7 @@ func version(port int) string {
 }
 
 // wantVersions checks what every host serves.
-func wantVersions(t *testing.T, hs []*host, want string) {
+func wantVersions(t *testing.T, hs []*server, want string) {
 	t.Helper()
 	for i, h := range hs {
 		if got := version(h.port); got != want {
@@ -134,13 +135,13 @@ func wantVersions(t *testing.T, hs []*host, want string) {
 }
 
 // releaseCount is how many releases a host has.
-func releaseCount(t *testing.T, h *host) int {
+func releaseCount(t *testing.T, h *server) int {
 	t.Helper()
 	return len(strings.Fields(h.srv.Exec(t, "sh", "-c", "ls "+h.srv.AppRoot+"/"+h.app+"/releases")))
 }
 
 // startProbers probes each host's /healthz every 20 ms.
-func startProbers(hs []*host) []*testworld.Prober {
+func startProbers(hs []*server) []*testworld.Prober {
 	var ps []*testworld.Prober
 	for _, h := range hs {
 		ps = append(ps, testworld.StartProber(fmt.Sprintf("http://127.0.0.1:%d/healthz", h.port)))

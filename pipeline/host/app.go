@@ -13,6 +13,8 @@
 //	shared/                   what relative paths in the user's compose file
 //	                          (bind mounts, env_file) point at; outlives releases
 //	deploys.log               one JSON line per attempt and outcome
+//	policy.json               the signing policy the app holds, once a
+//	                          verified release went live (pipeline/compose)
 //	.lock, .lock.owner        the deploy lock (flock, held by the SSH session)
 //	                          and its holder, written and cleared under the lock
 package host
@@ -43,8 +45,6 @@ type App struct {
 
 // Q quotes s for the server's shell.
 func Q(s string) string { return shellescape.Quote(s) }
-
-func q(s string) string { return shellescape.Quote(s) }
 
 // New is app (already validated, see Locate) in appDir on the server
 // behind c, its compose service service.
@@ -115,6 +115,14 @@ func ValidDir(dir string) bool {
 	return dirRE.MatchString(dir) && !strings.Contains(dir, "..") && dir != "/"
 }
 
+// DefaultService is the compose service deployed and checked when none
+// is named.
+const DefaultService = "app"
+
+// DefaultAppDir is where app lives on a server when no directory is
+// named.
+func DefaultAppDir(app string) string { return "/opt/" + app }
+
 // Locate validates where an app lives on the server and fills the
 // defaults: app dir /opt/<app>, service "app".
 func Locate(app, appDir, service string) (string, string, error) {
@@ -122,13 +130,13 @@ func Locate(app, appDir, service string) (string, string, error) {
 		return "", "", err
 	}
 	if appDir == "" {
-		appDir = "/opt/" + app
+		appDir = DefaultAppDir(app)
 	}
 	if !ValidDir(appDir) {
 		return "", "", fmt.Errorf("app dir %q: want an absolute path without spaces or '..'", appDir)
 	}
 	if service == "" {
-		service = "app"
+		service = DefaultService
 	}
 	if !serviceRE.MatchString(service) {
 		return "", "", fmt.Errorf("compose service %q is not a valid service name", service)

@@ -27,7 +27,7 @@ func (s *App) Down(ctx context.Context, release string) error {
 // Gate then checks it runs the release's image.
 func (s *App) ContainerID(ctx context.Context, release string) (string, error) {
 	script := fmt.Sprintf("docker ps -aq --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s",
-		q(s.project), q(s.service))
+		Q(s.project), Q(s.service))
 	out, err := s.RunDeadline(ctx, "docker ps", quickStep, script, nil)
 	if err != nil {
 		return "", err
@@ -51,7 +51,7 @@ const inspectFormat = `{{.State.Status}} {{if .State.Health}}{{.State.Health.Sta
 
 // Inspect is what docker says about container id.
 func (s *App) Inspect(ctx context.Context, id string) (ContainerState, error) {
-	out, err := s.RunDeadline(ctx, "docker inspect", quickStep, "docker inspect --format "+q(inspectFormat)+" "+q(id), nil)
+	out, err := s.RunDeadline(ctx, "docker inspect", quickStep, "docker inspect --format "+Q(inspectFormat)+" "+Q(id), nil)
 	if err != nil {
 		return ContainerState{}, err
 	}
@@ -73,7 +73,7 @@ func parseInspect(id, out string) (ContainerState, error) {
 
 // Logs is the tail of a container's logs.
 func (s *App) Logs(ctx context.Context, id string, lines int) string {
-	out, err := s.RunDeadline(ctx, "docker logs", quickStep, fmt.Sprintf("docker logs --tail %d %s 2>&1", lines, q(id)), nil)
+	out, err := s.RunDeadline(ctx, "docker logs", quickStep, fmt.Sprintf("docker logs --tail %d %s 2>&1", lines, Q(id)), nil)
 	if err != nil {
 		return "(logs unavailable: " + err.Error() + ")"
 	}
@@ -82,7 +82,7 @@ func (s *App) Logs(ctx context.Context, id string, lines int) string {
 
 // ImageID resolves an image reference on the server.
 func (s *App) ImageID(ctx context.Context, ref string) (string, error) {
-	out, err := s.RunDeadline(ctx, "docker image inspect", quickStep, "docker image inspect --format '{{.Id}}' "+q(ref), nil)
+	out, err := s.RunDeadline(ctx, "docker image inspect", quickStep, "docker image inspect --format '{{.Id}}' "+Q(ref), nil)
 	if err != nil {
 		return "", fmt.Errorf("image %s is not on the server: %w", ref, err)
 	}

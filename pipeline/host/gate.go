@@ -40,7 +40,7 @@ type ContainerSnap struct {
 // a first pass. before is the container as it was before compose up (nil:
 // restarts are counted from the first look).
 func (s *App) Gate(ctx context.Context, release, imageID string, h Health, before *ContainerSnap) error {
-	client := s.TunnelHTTP(h)
+	client := s.tunnelHTTP(h)
 	deadline := time.Now().Add(h.Timeout)
 	w := &watch{imageID: imageID, before: before}
 	var firstPass time.Time
@@ -165,7 +165,7 @@ func (s *App) probe(ctx context.Context, client *http.Client, release string, w 
 func (s *App) ServiceState(ctx context.Context, release string) (string, ContainerState, error) {
 	script := fmt.Sprintf(`id=$(docker ps -aq --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s | head -n 1)
 [ -n "$id" ] || exit 0
-echo "$id"; docker inspect --format %s "$id"`, q(s.project), q(s.service), q(inspectFormat))
+echo "$id"; docker inspect --format %s "$id"`, Q(s.project), Q(s.service), Q(inspectFormat))
 	out, err := s.RunDeadline(ctx, "docker inspect", probeStep, script, nil)
 	if err != nil {
 		return "", ContainerState{}, err
@@ -193,9 +193,9 @@ func (s *App) Snapshot(ctx context.Context, release string) *ContainerSnap {
 	return &ContainerSnap{id: id, restarts: st.Restarts}
 }
 
-// TunnelHTTP is an HTTP client whose connections are SSH direct-tcpip
+// tunnelHTTP is an HTTP client whose connections are SSH direct-tcpip
 // channels opened from the server, so the check sees what the server sees.
-func (s *App) TunnelHTTP(h Health) *http.Client {
+func (s *App) tunnelHTTP(h Health) *http.Client {
 	timeout := h.Interval * 3
 	if timeout < 2*time.Second {
 		timeout = 2 * time.Second

@@ -70,7 +70,7 @@ func (s *App) Lock(ctx context.Context, who string) (*Held, error) {
 		_ = sess.Close()
 		return nil, err
 	}
-	if err := sess.Start(fmt.Sprintf(lockScript, q(s.appDir), exitLockHeld)); err != nil {
+	if err := sess.Start(fmt.Sprintf(lockScript, Q(s.appDir), exitLockHeld)); err != nil {
 		_ = sess.Close()
 		return nil, fmt.Errorf("lock: %w", err)
 	}
@@ -156,7 +156,7 @@ stat -c '%%d %%i' .lock 2>/dev/null || echo none
 echo ---
 cat /proc/locks
 echo ---
-cat .lock.owner 2>/dev/null; true`, q(s.appDir))
+cat .lock.owner 2>/dev/null; true`, Q(s.appDir))
 	out, err := s.Run(ctx, "read lock state", script, nil)
 	if err != nil {
 		return lockState{}, err
@@ -226,7 +226,7 @@ func (e *LockedError) Waiting(wait time.Duration) string {
 	return fmt.Sprintf("waiting up to %s for the deploy lock of %s, held by %s", wait, e.App, e.Holder())
 }
 
-// CheckLockWait refuses a negative lock wait (LockWithin's wait), before
+// CheckLockWait refuses a negative lock wait (Begin's wait), before
 // anything connects.
 func CheckLockWait(wait time.Duration) error {
 	if wait < 0 {
@@ -271,10 +271,10 @@ const (
 	lockRemind = 30 * time.Second
 )
 
-// LockWithin is Lock, but while another deploy holds the lock it waits
+// lockWithin is Lock, but while another deploy holds the lock it waits
 // for it, up to wait, telling waiting who holds it (at first, whenever
 // the holder changes, and every 30s). With wait 0 it is Lock.
-func (s *App) LockWithin(ctx context.Context, who string, wait time.Duration, waiting func(*LockedError)) (*Held, error) {
+func (s *App) lockWithin(ctx context.Context, who string, wait time.Duration, waiting func(*LockedError)) (*Held, error) {
 	start := time.Now()
 	var told LockOwner
 	var toldAt time.Time
@@ -321,7 +321,7 @@ func (s *App) BreakLock(ctx context.Context) (LockOwner, error) {
 	script := fmt.Sprintf(`cd %s || exit 1
 grep -Eq '^[0-9]+: FLOCK +[A-Z]+ +[A-Z]+ +%s +%s ' /proc/locks || { echo moved; exit 0; }
 pkill -TERM -P %s; kill -TERM %s 2>/dev/null
-if flock -w 5 .lock rm -f .lock.owner; then echo broken; else echo taken; fi`, q(s.appDir), pid, st.file, pid, pid)
+if flock -w 5 .lock rm -f .lock.owner; then echo broken; else echo taken; fi`, Q(s.appDir), pid, st.file, pid, pid)
 	res, err := s.Run(ctx, "break lock", script, nil)
 	if err != nil {
 		return st.owner, fmt.Errorf("break lock: %w", err)
@@ -335,17 +335,12 @@ if flock -w 5 .lock rm -f .lock.owner; then echo broken; else echo taken; fi`, q
 	return st.owner, nil
 }
 
-// Begin runs the preflight and takes the deploy lock: the start of every
-// change to the server.
-func (s *App) Begin(ctx context.Context, minFreeMB int, who string) (*Held, error) {
-	return s.BeginWithin(ctx, minFreeMB, who, 0, nil)
-}
-
-// BeginWithin is Begin waiting up to wait for a held lock (see
-// LockWithin).
-func (s *App) BeginWithin(ctx context.Context, minFreeMB int, who string, wait time.Duration, waiting func(*LockedError)) (*Held, error) {
+// Begin runs the preflight and takes the deploy lock, the start of every
+// change to the server, waiting up to wait for a lock another deploy
+// holds and telling waiting who holds it (see lockWithin).
+func (s *App) Begin(ctx context.Context, minFreeMB int, who string, wait time.Duration, waiting func(*LockedError)) (*Held, error) {
 	if err := s.Preflight(ctx, minFreeMB); err != nil {
 		return nil, err
 	}
-	return s.LockWithin(ctx, who, wait, waiting)
+	return s.lockWithin(ctx, who, wait, waiting)
 }

@@ -129,7 +129,7 @@ func TestLockWithinWaitsForTheHolder(t *testing.T) {
 	}
 
 	// A third deploy, with a short wait, gives up while alice holds it.
-	_, err = New(w.dial(t), app, appDir, "app").LockWithin(context.Background(), "carol", 1500*time.Millisecond, nil)
+	_, err = New(w.dial(t), app, appDir, "app").lockWithin(context.Background(), "carol", 1500*time.Millisecond, nil)
 	var le *LockedError
 	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Owner.Who != "alice@laptop" || !strings.Contains(err.Error(), "waited 1.5s") {
 		t.Fatalf("a wait that ran out: %v", err)
@@ -150,7 +150,7 @@ func TestLockWithinWaitsForTheHolder(t *testing.T) {
 		released <- struct{}{}
 	}()
 	second := New(w.dial(t), app, appDir, "app")
-	l, err := second.LockWithin(context.Background(), "bob@ci", time.Minute, func(e *LockedError) {
+	l, err := second.lockWithin(context.Background(), "bob@ci", time.Minute, func(e *LockedError) {
 		mu.Lock()
 		defer mu.Unlock()
 		told = append(told, e)

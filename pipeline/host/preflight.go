@@ -28,7 +28,7 @@ else exit %d; fi
 command -v flock >/dev/null 2>&1 || exit %d
 mkdir -p %s/releases %s 2>/dev/null && test -w %s || exit %d
 df -Pk %s | awk 'NR==2 {print $4}'`,
-		exitNoDocker, exitNoCompose, exitNoFlock, q(s.appDir), q(SharedDir(s.appDir)), q(s.appDir), exitNotWritten, q(s.appDir))
+		exitNoDocker, exitNoCompose, exitNoFlock, Q(s.appDir), Q(SharedDir(s.appDir)), Q(s.appDir), exitNotWritten, Q(s.appDir))
 	out, err := s.RunDeadline(ctx, "preflight", quickStep, script, nil)
 	var exit *sshconn.ExitError
 	if errors.As(err, &exit) {

@@ -35,9 +35,9 @@ func (s *App) Prune(ctx context.Context, keep int) ([]string, error) {
 		if !slices.Contains(pruned, r.Name) {
 			continue
 		}
-		fmt.Fprintf(&script, "rm -rf %s\n", q(s.ReleaseDir(r.Name)))
+		fmt.Fprintf(&script, "rm -rf %s\n", Q(s.ReleaseDir(r.Name)))
 		if !keptImages[r.Image] {
-			fmt.Fprintf(&script, "docker image rm %s >/dev/null 2>&1 || true\n", q(r.Image))
+			fmt.Fprintf(&script, "docker image rm %s >/dev/null 2>&1 || true\n", Q(r.Image))
 		}
 	}
 	_, err = s.Run(ctx, "prune releases", script.String(), nil)
@@ -46,7 +46,7 @@ func (s *App) Prune(ctx context.Context, keep int) ([]string, error) {
 
 // Release is the record of release, read from the server.
 func (s *App) Release(ctx context.Context, release string) (Record, error) {
-	recs, err := s.Records(ctx)
+	recs, err := s.records(ctx)
 	if err != nil {
 		return Record{}, err
 	}

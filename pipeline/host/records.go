@@ -1,18 +1,14 @@
 package host
 
 import (
-	"fmt"
-	"regexp"
+	"encoding/json"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
-
-// Strategy names how a release went live, as release.json records it;
-// pipeline/compose defines the strategies.
-type Strategy string
 
 // Record is a release's release.json.
 type Record struct {
@@ -30,15 +26,16 @@ type Record struct {
 	HealthPath string `json:"health_path"`
 	HealthHost string `json:"health_host,omitempty"`
 	HealthPort int    `json:"health_port"`
-	// Outcome is pending, healthy (passed its gate), or failed.
-	Outcome string `json:"outcome"`
-	Error   string `json:"error,omitempty"`
-	// Strategy is how the release went live (empty in records from before
-	// strategies: recreate). Color is the blue-green color it last ran as,
-	// and Proxy the proxy serving it.
-	Strategy Strategy     `json:"strategy,omitempty"`
-	Color    string       `json:"color,omitempty"`
-	Proxy    *ProxyRecord `json:"proxy,omitempty"`
+	// Outcome is how the release fared at its gate: pending, healthy, or
+	// failed.
+	Outcome outcome.Release `json:"outcome"`
+	Error   string          `json:"error,omitempty"`
+	// Strategy names how the release went live (empty in records from
+	// before strategies: the default one). StrategyState is that
+	// strategy's own part of the record (blue-green's color and proxy, for
+	// one): host neither reads nor writes it, the strategy alone does.
+	Strategy      string          `json:"strategy,omitempty"`
+	StrategyState json.RawMessage `json:"strategy_state,omitempty"`
 	// Migration is the migration this release ran before it went live
 	// (nil: none). A release older than one that ran a migration runs
 	// against the migrated schema: rollbacks say so.
@@ -63,25 +60,6 @@ type Migration struct {
 // OK reports whether the migration ran to a successful end.
 func (m *Migration) OK() bool { return m != nil && m.ExitCode == 0 && m.Error == "" }
 
-// ProxyRecord is how a release behind the shared proxy is reached, kept
-// in its release.json so rollbacks and status find the proxy again.
-type ProxyRecord struct {
-	Name  string        `json:"name"`
-	Root  string        `json:"root"`
-	Image string        `json:"image"`
-	Bind  string        `json:"bind,omitempty"` // host IP the public port binds; empty: every address
-	Port  int           `json:"port"`           // public port
-	Host  string        `json:"host,omitempty"`
-	Drain time.Duration `json:"drain"`
-}
-
-// Outcomes of a release.
-const (
-	OutcomePending = "pending"
-	OutcomeHealthy = "healthy"
-	OutcomeFailed  = "failed"
-)
-
 // LogEntry is one line of deploys.log.
 type LogEntry struct {
 	Time    time.Time `json:"time"`
@@ -89,13 +67,48 @@ type LogEntry struct {
 	Release string    `json:"release"`
 	Image   string    `json:"image,omitempty"`
 	Who     string    `json:"who"`
-	Outcome string    `json:"outcome"` // started, succeeded, failed, rolled-back
-	Error   string    `json:"error,omitempty"`
-	// Strategy and Color: as in Record.
-	Strategy Strategy `json:"strategy,omitempty"`
-	Color    string   `json:"color,omitempty"`
+	// Started marks the line a run writes as it begins; the line it
+	// writes when it ends has its Outcome.
+	Started bool            `json:"started,omitempty"`
+	Outcome outcome.Outcome `json:"outcome,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	// Strategy is how the release runs, in its strategy's words (e.g.
+	// "blue-green, color green").
+	Strategy string `json:"strategy,omitempty"`
 	// Command is what an exec ran, word by word (pipeline/ops).
 	Command []string `json:"command,omitempty"`
+	// Note says what a line that is neither a run's start nor its end
+	// records (e.g. an opt-out from the app's signing policy).
+	Note string `json:"note,omitempty"`
+}
+
+// UnmarshalJSON reads a release.json. Records written before strategies
+// owned their part kept it at the top level (blue-green's color and
+// proxy): the fields a Record does not have become its StrategyState, so
+// a strategy reads its old records as it reads its new ones.
+func (r *Record) UnmarshalJSON(data []byte) error {
+	type plain Record // without this method
+	if err := json.Unmarshal(data, (*plain)(r)); err != nil {
+		return err
+	}
+	if len(r.StrategyState) > 0 {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return err
+	}
+	t := reflect.TypeFor[plain]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		delete(fields, name)
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	state, err := json.Marshal(fields)
+	r.StrategyState = state
+	return err
 }
 
 // FindRecord is the release named name among recs.
@@ -111,7 +124,7 @@ func FindRecord(recs []Record, name string) (Record, bool) {
 // PreviousHealthy is the newest healthy release older than cur.
 func PreviousHealthy(newestFirst []Record, cur string) string {
 	for _, r := range newestFirst {
-		if r.Name < cur && r.Outcome == OutcomeHealthy {
+		if r.Name < cur && r.Outcome == outcome.ReleaseHealthy {
 			return r.Name
 		}
 	}
@@ -120,38 +133,4 @@ func PreviousHealthy(newestFirst []Record, cur string) string {
 
 func sortNewestFirst(recs []Record) {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Name > recs[j].Name })
-}
-
-var nonTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
-
-// ReleaseName is <UTC yyyymmddHHMMSS>-<tag>: sortable and readable. The
-// tag is the image's tag, or the first 12 hex digits of its digest.
-func ReleaseName(t time.Time, image string) string {
-	tag := "image"
-	if ref, err := name.ParseReference(image); err == nil {
-		switch r := ref.(type) {
-		case name.Digest:
-			tag = strings.TrimPrefix(r.DigestStr(), "sha256:")
-			if len(tag) > 12 {
-				tag = tag[:12]
-			}
-		case name.Tag:
-			tag = r.TagStr()
-		}
-	}
-	return t.UTC().Format("20060102150405") + "-" + nonTagChars.ReplaceAllString(tag, "_")
-}
-
-// UniqueName appends -2, -3… when a release of that name exists (two
-// deploys of one tag within a second).
-func UniqueName(base string, existing []Record) string {
-	taken := map[string]bool{}
-	for _, r := range existing {
-		taken[r.Name] = true
-	}
-	n := base
-	for i := 2; taken[n]; i++ {
-		n = fmt.Sprintf("%s-%d", base, i)
-	}
-	return n
 }

@@ -10,7 +10,7 @@ import (
 
 // Current is the release `current` points at, or "".
 func (s *App) Current(ctx context.Context) (string, error) {
-	out, err := s.Run(ctx, "read current", fmt.Sprintf("readlink %s/current || true", q(s.appDir)), nil)
+	out, err := s.Run(ctx, "read current", fmt.Sprintf("readlink %s/current || true", Q(s.appDir)), nil)
 	if err != nil {
 		return "", err
 	}
@@ -21,7 +21,7 @@ func (s *App) Current(ctx context.Context) (string, error) {
 // SwitchCurrent points `current` at release atomically (rename over the
 // old link).
 func (s *App) SwitchCurrent(ctx context.Context, release string) error {
-	script := fmt.Sprintf("cd %s && ln -sfn %s current.tmp && mv -Tf current.tmp current", q(s.appDir), q("releases/"+release))
+	script := fmt.Sprintf("cd %s && ln -sfn %s current.tmp && mv -Tf current.tmp current", Q(s.appDir), Q("releases/"+release))
 	_, err := s.Run(ctx, "switch current", script, nil)
 	return err
 }
@@ -32,14 +32,14 @@ func (s *App) AppendLog(ctx context.Context, e LogEntry) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Run(ctx, "append deploys.log", fmt.Sprintf("cat >> %s/deploys.log", q(s.appDir)), bytes.NewReader(append(line, '\n')))
+	_, err = s.Run(ctx, "append deploys.log", fmt.Sprintf("cat >> %s/deploys.log", Q(s.appDir)), bytes.NewReader(append(line, '\n')))
 	return err
 }
 
-// Records reads every release.json.
-func (s *App) Records(ctx context.Context) ([]Record, error) {
+// records reads every release.json.
+func (s *App) records(ctx context.Context) ([]Record, error) {
 	script := fmt.Sprintf(`cd %s/releases 2>/dev/null || exit 0
-for d in */; do [ -f "$d/release.json" ] && { tr -d '\n' < "$d/release.json"; echo; }; done; true`, q(s.appDir))
+for d in */; do [ -f "$d/release.json" ] && { tr -d '\n' < "$d/release.json"; echo; }; done; true`, Q(s.appDir))
 	out, err := s.Run(ctx, "list releases", script, nil)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func (s *App) SaveRecord(ctx context.Context, r Record) error {
 		return err
 	}
 	dir := s.ReleaseDir(r.Name)
-	script := fmt.Sprintf("cat > %[1]s/release.json.tmp && mv -f %[1]s/release.json.tmp %[1]s/release.json", q(dir))
+	script := fmt.Sprintf("cat > %[1]s/release.json.tmp && mv -f %[1]s/release.json.tmp %[1]s/release.json", Q(dir))
 	_, err = s.Run(ctx, "update release.json", script, bytes.NewReader(data))
 	return err
 }
@@ -73,7 +73,7 @@ func (s *App) SaveRecord(ctx context.Context, r Record) error {
 // History is every release, newest first with the current one marked,
 // and the current release's name.
 func (s *App) History(ctx context.Context) ([]Record, string, error) {
-	recs, err := s.Records(ctx)
+	recs, err := s.records(ctx)
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,23 +1,9 @@
 package host
 
 import (
-	"strings"
+	"encoding/json"
 	"testing"
-	"time"
 )
-
-func FuzzReleaseName(f *testing.F) {
-	f.Add("r.example/a:v1")
-	f.Add("r.example/a@sha256:" + strings.Repeat("b", 64))
-	f.Fuzz(func(t *testing.T, image string) {
-		n := ReleaseName(fixedTime, image)
-		if strings.ContainsAny(n, "/ '\"$`\\") {
-			t.Fatalf("ReleaseName(%q) = %q is unsafe as a directory name", image, n)
-		}
-	})
-}
-
-var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func TestLoadedImage(t *testing.T) {
 	tests := []struct{ out, want string }{
@@ -31,5 +17,26 @@ func TestLoadedImage(t *testing.T) {
 	}
 	if _, err := loadedImage("open /dev/stdin: no data\n"); err == nil {
 		t.Error("no image accepted")
+	}
+}
+
+// The fields a Record does not have (a strategy's, written at the top
+// level before strategies owned their part) become its StrategyState; a
+// record with a StrategyState keeps it as it is.
+func TestRecordFoldsUnknownFieldsIntoTheStrategyState(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"old form", `{"name":"r1","strategy":"blue-green","color":"blue","proxy":{"port":80}}`, `{"color":"blue","proxy":{"port":80}}`},
+		{"new form", `{"name":"r1","strategy":"blue-green","strategy_state":{"color":"green"},"stray":1}`, `{"color":"green"}`},
+		{"nothing of a strategy", `{"name":"r1","outcome":"healthy","migration":{"command":"up"}}`, ``},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Record
+			if err := json.Unmarshal([]byte(tt.in), &r); err != nil {
+				t.Fatal(err)
+			}
+			if string(r.StrategyState) != tt.want || r.Name != "r1" {
+				t.Fatalf("StrategyState = %s (name %q), want %s", r.StrategyState, r.Name, tt.want)
+			}
+		})
 	}
 }

@@ -13,7 +13,7 @@ func (s *App) ReleaseDir(name string) string { return s.appDir + "/releases/" + 
 
 // ComposeCmd is the compose invocation for a release directory.
 func (s *App) ComposeCmd(release, args string) string {
-	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", q(s.ReleaseDir(release)), s.compose, q(s.project), args)
+	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", Q(s.ReleaseDir(release)), s.compose, Q(s.project), args)
 }
 
 // WriteRelease creates releases/<name>/ from a tar stream on stdin, so the
@@ -39,7 +39,7 @@ func (s *App) WriteRelease(ctx context.Context, name string, files map[string]Fi
 		return err
 	}
 	dir := s.ReleaseDir(name)
-	script := fmt.Sprintf("set -e; umask 077; rm -rf %[1]s.tmp; mkdir -p %[1]s.tmp; tar -x -C %[1]s.tmp; chmod 0700 %[1]s.tmp; mv %[1]s.tmp %[1]s", q(dir))
+	script := fmt.Sprintf("set -e; umask 077; rm -rf %[1]s.tmp; mkdir -p %[1]s.tmp; tar -x -C %[1]s.tmp; chmod 0700 %[1]s.tmp; mv %[1]s.tmp %[1]s", Q(dir))
 	if _, err := s.Run(ctx, "write release "+name, script, &buf); err != nil {
 		return fmt.Errorf("write release: %w", err)
 	}

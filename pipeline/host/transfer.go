@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"os"
 	"strings"
 
 	"github.com/goship-dev/goship/pipeline/sshconn"
@@ -32,7 +32,9 @@ func (Registry) Name() string { return "registry" }
 // into `docker load`, for servers without registry access. Nothing is
 // written to a temp file on either side.
 type SSH struct {
-	Tarball io.Reader
+	// Tarball is the file to stream. Each deploy opens it on its own, so
+	// every host of a fleet can read the same one.
+	Tarball string
 }
 
 // Name implements Transfer.
@@ -64,9 +66,9 @@ func (r Registry) Deliver(ctx context.Context, s *App, image string) (string, er
 trap 'docker logout %[2]s >/dev/null 2>&1 || true' EXIT
 trap 'exit 143' TERM INT HUP
 docker login --username %[3]s --password-stdin %[2]s >/dev/null
-docker pull -q %[4]s >/dev/null`, q(cfg), q(r.Host), q(r.Username), q(image))
+docker pull -q %[4]s >/dev/null`, Q(cfg), Q(r.Host), Q(r.Username), Q(image))
 	} else {
-		script = fmt.Sprintf("docker pull -q %s >/dev/null", q(image))
+		script = fmt.Sprintf("docker pull -q %s >/dev/null", Q(image))
 	}
 	limit := s.Timeouts().Pull
 	if _, err := s.RunDeadline(ctx, "pull "+image, limit, script, strings.NewReader(r.Password)); err != nil {
@@ -106,11 +108,13 @@ func withoutCredentialWarning(stderr string) string {
 
 // Deliver streams the tarball into docker load.
 func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) {
-	if t.Tarball == nil {
-		return "", fmt.Errorf("ssh transfer: no image tarball")
+	f, err := t.open()
+	if err != nil {
+		return "", err
 	}
+	defer func() { _ = f.Close() }()
 	limit := s.Timeouts().Pull
-	out, err := s.RunDeadline(ctx, "docker load", limit, "docker load", t.Tarball)
+	out, err := s.RunDeadline(ctx, "docker load", limit, "docker load", f)
 	if errors.As(err, new(*sshconn.DeadlineError)) {
 		return "", fmt.Errorf("docker load on the server: %w; a slow link or a large image needs a longer --pull-timeout (now %s)", err, limit)
 	}
@@ -124,11 +128,41 @@ func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) 
 	// A tarball without a tag (as Dagger exports them) loads as a bare ID:
 	// give it the release's reference so compose can name it.
 	if loaded != image {
-		if _, err := s.RunDeadline(ctx, "docker tag", quickStep, "docker tag "+q(loaded)+" "+q(image), nil); err != nil {
+		if _, err := s.RunDeadline(ctx, "docker tag", quickStep, "docker tag "+Q(loaded)+" "+Q(image), nil); err != nil {
 			return "", fmt.Errorf("tag the loaded image as %s: %w", image, err)
 		}
 	}
 	return image, nil
+}
+
+// ErrNoTarball is an ssh transfer without its image tarball.
+var ErrNoTarball = errors.New("ssh transfer: no image tarball to stream")
+
+// Check says whether the tarball, if named, is a file to stream, before
+// anything connects; no tarball yet is for Open to refuse.
+func (t SSH) Check() error {
+	if t.Tarball == "" {
+		return nil
+	}
+	fi, err := os.Stat(t.Tarball)
+	if err != nil {
+		return fmt.Errorf("image tarball for --transfer=ssh: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("image tarball %q for --transfer=ssh: not a regular file", t.Tarball)
+	}
+	return nil
+}
+
+// open opens the tarball to stream.
+func (t SSH) open() (*os.File, error) {
+	if t.Tarball == "" {
+		return nil, ErrNoTarball
+	}
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	return os.Open(t.Tarball)
 }
 
 // loadedImage reads what `docker load` said it loaded: a reference

@@ -21,23 +21,6 @@ const (
 	Fleet EventKind = "fleet"
 )
 
-// Outcome is how a run ended: the typed value the pipeline returns (see
-// pipeline/outcome), never read back out of an error's text.
-type Outcome = outcome.Outcome
-
-// The outcomes.
-const (
-	Succeeded = outcome.Succeeded
-	Failed    = outcome.Failed
-	// RolledBack means the new release failed and the previous one serves
-	// again.
-	RolledBack = outcome.RolledBack
-	// Unchanged means the run failed before it moved any traffic: the
-	// previous release still serves (e.g. a blue-green color that failed
-	// its gate beside the live one).
-	Unchanged = outcome.Unchanged
-)
-
 // Event is one deploy, rollback or fleet run, as reported.
 type Event struct {
 	Kind    EventKind
@@ -49,7 +32,9 @@ type Event struct {
 	Release  string
 	Previous string
 	Hosts    []string
-	Outcome  Outcome
+	// Outcome is how the run ended: the typed value the pipeline returns,
+	// never read back out of an error's text.
+	Outcome  outcome.Outcome
 	Who      string // who started the run, e.g. the GitHub actor
 	Duration time.Duration
 	Reason   string    // why it failed or rolled back; empty on success
@@ -59,18 +44,18 @@ type Event struct {
 // eventJSON fixes the generic webhook's field names: consumers parse
 // them, so they do not follow Go renames.
 type eventJSON struct {
-	Kind       EventKind `json:"kind"`
-	App        string    `json:"app"`
-	Version    string    `json:"version"`
-	Image      string    `json:"image"`
-	Release    string    `json:"release"`
-	Previous   string    `json:"previous"`
-	Hosts      []string  `json:"hosts"`
-	Outcome    Outcome   `json:"outcome"`
-	Who        string    `json:"who"`
-	DurationMS int64     `json:"duration_ms"`
-	Reason     string    `json:"reason"`
-	Time       string    `json:"time"` // RFC 3339, UTC
+	Kind       EventKind       `json:"kind"`
+	App        string          `json:"app"`
+	Version    string          `json:"version"`
+	Image      string          `json:"image"`
+	Release    string          `json:"release"`
+	Previous   string          `json:"previous"`
+	Hosts      []string        `json:"hosts"`
+	Outcome    outcome.Outcome `json:"outcome"`
+	Who        string          `json:"who"`
+	DurationMS int64           `json:"duration_ms"`
+	Reason     string          `json:"reason"`
+	Time       string          `json:"time"` // RFC 3339, UTC
 	// Text is the human message, so chat relays that only show one
 	// field (Mattermost, Rocket.Chat, custom bots) have something to show.
 	Text string `json:"text"`
@@ -111,11 +96,11 @@ func (k EventKind) label() string {
 	}
 }
 
-func label(o Outcome) string {
+func label(o outcome.Outcome) string {
 	switch o {
-	case RolledBack:
+	case outcome.RolledBack:
 		return "failed, rolled back"
-	case Unchanged:
+	case outcome.Unchanged:
 		return "failed; the previous release still serves"
 	case "":
 		return "ended"
@@ -124,13 +109,13 @@ func label(o Outcome) string {
 	}
 }
 
-func emoji(o Outcome) string {
+func emoji(o outcome.Outcome) string {
 	switch o {
-	case Succeeded:
+	case outcome.Succeeded:
 		return "✅"
-	case Failed:
+	case outcome.Failed:
 		return "❌"
-	case RolledBack, Unchanged:
+	case outcome.RolledBack, outcome.Unchanged:
 		return "⚠️"
 	default:
 		return "ℹ️"

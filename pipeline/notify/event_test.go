@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 func TestTitle(t *testing.T) {
@@ -14,13 +16,13 @@ func TestTitle(t *testing.T) {
 		ev   Event
 		want string
 	}{
-		{Event{Kind: Deploy, App: "api", Version: "v2", Outcome: Succeeded}, "✅ api deploy succeeded: v2"},
-		{Event{Kind: Deploy, App: "api", Version: "v2", Outcome: Failed}, "❌ api deploy failed: v2"},
-		{Event{Kind: Deploy, App: "api", Version: "v2", Outcome: RolledBack}, "⚠️ api deploy failed, rolled back: v2"},
-		{Event{Kind: Rollback, App: "api", Version: "v1", Outcome: Succeeded}, "✅ api rollback succeeded: v1"},
-		{Event{Kind: Fleet, App: "api", Version: "v2", Outcome: RolledBack}, "⚠️ api fleet deploy failed, rolled back: v2"},
-		{Event{Kind: Deploy, App: "api", Version: "v3", Outcome: Unchanged}, "⚠️ api deploy failed; the previous release still serves: v3"},
-		{Event{Kind: Deploy, Outcome: Failed}, "❌ (unnamed app) deploy failed"},
+		{Event{Kind: Deploy, App: "api", Version: "v2", Outcome: outcome.Succeeded}, "✅ api deploy succeeded: v2"},
+		{Event{Kind: Deploy, App: "api", Version: "v2", Outcome: outcome.Failed}, "❌ api deploy failed: v2"},
+		{Event{Kind: Deploy, App: "api", Version: "v2", Outcome: outcome.RolledBack}, "⚠️ api deploy failed, rolled back: v2"},
+		{Event{Kind: Rollback, App: "api", Version: "v1", Outcome: outcome.Succeeded}, "✅ api rollback succeeded: v1"},
+		{Event{Kind: Fleet, App: "api", Version: "v2", Outcome: outcome.RolledBack}, "⚠️ api fleet deploy failed, rolled back: v2"},
+		{Event{Kind: Deploy, App: "api", Version: "v3", Outcome: outcome.Unchanged}, "⚠️ api deploy failed; the previous release still serves: v3"},
+		{Event{Kind: Deploy, Outcome: outcome.Failed}, "❌ (unnamed app) deploy failed"},
 		{Event{App: "api\nsecond line"}, "ℹ️ api second line run ended"},
 	}
 	for _, tc := range tests {

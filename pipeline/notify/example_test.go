@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/notify"
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 func ExampleParseTarget() {
@@ -39,7 +40,7 @@ func ExampleSend() {
 	ctx := context.WithoutCancel(context.Background()) // send even if the deploy was cancelled
 	results := notify.Send(ctx, targets, notify.Event{
 		Kind: notify.Deploy, App: "shop-api", Version: "v1.4.2",
-		Hosts: []string{"10.0.0.5"}, Outcome: notify.Succeeded,
+		Hosts: []string{"10.0.0.5"}, Outcome: outcome.Succeeded,
 		Who: "alice", Duration: time.Since(start),
 	})
 	fmt.Println(notify.Summary(results))

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goship-dev/goship/pipeline/outcome"
 )
 
 // withClock makes Send sign with another clock, to see DingTalk refuse a
@@ -192,7 +194,7 @@ func sampleEvent() Event {
 		Image:   "registry.cn-hangzhou.aliyuncs.com/acme/shop-api:v1.4.2",
 		Release: "20261124030000-v1.4.2", Previous: "20261120100000-v1.4.1",
 		Hosts:   []string{"10.0.0.5", "10.0.0.6"},
-		Outcome: RolledBack, Who: "alice", Duration: 42300 * time.Millisecond,
+		Outcome: outcome.RolledBack, Who: "alice", Duration: 42300 * time.Millisecond,
 		Reason: "health gate: GET /healthz answered 503 for 30s\n(last: <html>Bad Gateway</html>)",
 		Time:   time.Date(2026, 11, 24, 3, 0, 5, 0, time.UTC),
 	}

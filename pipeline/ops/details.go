@@ -13,17 +13,17 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // HostDetails is what runs on one host: the serving release and its
 // container, or why it could not be read.
 type HostDetails struct {
-	Host     string
-	Release  host.Record
-	Strategy host.Strategy
-	Color    string // the serving blue-green color; empty under recreate
+	Host    string
+	Release host.Record
+	// Strategy says how the release runs, in its strategy's words (e.g.
+	// "blue-green, color green").
+	Strategy string
 	// Digest is the image's registry digest (sha256:…): from the release's
 	// reference, else from docker's RepoDigests; empty for an image that
 	// came by docker load and was never pulled.
@@ -67,12 +67,12 @@ func readDetails(ctx context.Context, a *host.App, d *HostDetails) error {
 	if err != nil {
 		return err
 	}
-	d.Release, d.Strategy, d.Color = rec, compose.StrategyOf(rec), rec.Color
+	d.Release, d.Strategy = rec, s.Strategy
 	d.State, d.Health = "absent", "none"
 	if d.Digest, err = digestOf(ctx, a, rec); err != nil {
 		return err
 	}
-	id, err := s.ContainerID(ctx, rec.Name)
+	id, err := s.App.ContainerID(ctx, rec.Name)
 	if err != nil {
 		return nil // no container: absent says so
 	}
@@ -212,7 +212,7 @@ func FormatDetails(views []HostDetails) (string, error) {
 			continue
 		}
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", v.Host, v.Release.Name, orDash(v.Release.Version),
-			shortDigest(v.Digest), strategyColor(v), stateOf(v), v.Health, uptime(v), v.Restarts)
+			shortDigest(v.Digest), v.Strategy, stateOf(v), v.Health, uptime(v), v.Restarts)
 	}
 	_ = tw.Flush()
 	for _, e := range errs {
@@ -230,11 +230,11 @@ func formatOne(v HostDetails) string {
 	r := v.Release
 	rows := [][2]string{
 		{"host", v.Host},
-		{"release", fmt.Sprintf("%s (version %s, %s, by %s at %s)", r.Name, orDash(r.Version), orDash(r.Outcome), orDash(r.Who), r.CreatedAt.UTC().Format(time.RFC3339))},
+		{"release", fmt.Sprintf("%s (version %s, %s, by %s at %s)", r.Name, orDash(r.Version), orDash(string(r.Outcome)), orDash(r.Who), r.CreatedAt.UTC().Format(time.RFC3339))},
 		{"image", r.Image},
 		{"digest", orDash(v.Digest)},
 		{"image id", orDash(r.ImageID)},
-		{"strategy", strategyColor(v)},
+		{"strategy", v.Strategy},
 		{"container", stateOf(v)},
 		{"health", v.Health},
 		{"started", startedOf(v)},
@@ -248,13 +248,6 @@ func formatOne(v HostDetails) string {
 	}
 	_ = tw.Flush()
 	return b.String()
-}
-
-func strategyColor(v HostDetails) string {
-	if v.Color != "" {
-		return string(v.Strategy) + ", color " + v.Color
-	}
-	return string(v.Strategy)
 }
 
 func stateOf(v HostDetails) string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -123,7 +124,7 @@ func execOn(ctx context.Context, t Target, spec ExecSpec, argv []string) (*ExecR
 		return nil, err
 	}
 	defer closeConn()
-	rec, _, id, err := servingContainer(ctx, a)
+	rec, s, id, err := servingContainer(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +135,10 @@ func execOn(ctx context.Context, t Target, spec ExecSpec, argv []string) (*ExecR
 	name := a.Name() + "-exec-" + randomHex(4)
 	res := &ExecResult{Host: t.Host(), Release: rec.Name, Image: rec.Image, Container: name}
 	entry := host.LogEntry{Event: "exec", Release: rec.Name, Image: rec.Image, Who: spec.Who,
-		Strategy: rec.Strategy, Color: rec.Color, Command: argv}
-	if err := logExec(ctx, a, entry, "started", nil); err != nil {
+		Strategy: s.Strategy, Command: argv}
+	started := entry
+	started.Started = true
+	if err := logExec(ctx, a, started, nil); err != nil {
 		return nil, fmt.Errorf("exec on %s: recording it in deploys.log failed, so it did not run: %w", a.Target(), err)
 	}
 	start := time.Now()
@@ -145,13 +148,13 @@ func execOn(ctx context.Context, t Target, spec ExecSpec, argv []string) (*ExecR
 	if errors.As(runErr, &ee) {
 		ee.Host, ee.Release = t.Host(), rec.Name
 	}
-	outcome := "succeeded"
+	entry.Outcome = outcome.Succeeded
 	if runErr != nil {
-		outcome = "failed"
+		entry.Outcome = outcome.Failed
 	}
 	// The command ran: a failure to record its outcome is reported, not
 	// mistaken for the command's.
-	if err := logExec(ctx, a, entry, outcome, runErr); err != nil && runErr == nil {
+	if err := logExec(ctx, a, entry, runErr); err != nil && runErr == nil {
 		return res, fmt.Errorf("exec on %s succeeded, but recording its outcome in deploys.log failed: %w", a.Target(), err)
 	}
 	if runErr != nil {
@@ -234,10 +237,10 @@ func createScript(a *host.App, name, serving, release, image string, networks, a
 
 // logExec appends one exec line to deploys.log; it writes even when the
 // exec's own context has ended.
-func logExec(ctx context.Context, a *host.App, e host.LogEntry, outcome string, err error) error {
+func logExec(ctx context.Context, a *host.App, e host.LogEntry, err error) error {
 	ctx, cancel := afterwards(ctx)
 	defer cancel()
-	e.Time, e.Outcome = time.Now().UTC(), outcome
+	e.Time = time.Now().UTC()
 	var ee *ExecError
 	switch {
 	case errors.As(err, &ee) && ee.TimedOut:

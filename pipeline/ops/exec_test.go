@@ -107,7 +107,11 @@ func TestExecRunsAOneOffContainerOfTheRelease(t *testing.T) {
 	}
 	var got []row
 	for _, e := range execs {
-		got = append(got, row{e.Command, e.Outcome, e.Error})
+		o := string(e.Outcome)
+		if e.Started {
+			o = "started"
+		}
+		got = append(got, row{e.Command, o, e.Error})
 		if e.Who != "alice@ops" || e.Release != r1.Release || e.Image != spec.Image {
 			t.Errorf("deploys.log exec entry: who %q release %s image %s", e.Who, e.Release, e.Image)
 		}

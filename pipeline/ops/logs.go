@@ -138,7 +138,7 @@ func (l LogLine) Format(host string) string {
 type HostLogs struct {
 	Host      string
 	Release   string
-	Color     string // the serving blue-green color; empty under recreate
+	Strategy  string // how the release runs, e.g. "blue-green, color green"
 	Container string
 	Lines     []LogLine
 	Err       error
@@ -175,11 +175,11 @@ func Logs(ctx context.Context, targets []Target, o LogsOptions) ([]HostLogs, err
 
 // readLogs streams the serving container's log through q's filter.
 func readLogs(ctx context.Context, a *host.App, q logQuery, h *HostLogs, seen func(LogLine)) error {
-	rec, _, id, err := servingContainer(ctx, a)
+	rec, s, id, err := servingContainer(ctx, a)
 	if err != nil {
 		return err
 	}
-	h.Release, h.Color, h.Container = rec.Name, rec.Color, id
+	h.Release, h.Strategy, h.Container = rec.Name, s.Strategy, id
 	keep := newLineKeeper(q.grep, q.tail)
 	keep.seen = seen
 	w := &lineWriter{line: keep.add}

@@ -33,8 +33,8 @@ func TestLogsAndDetailsReadTheServingColor(t *testing.T) {
 		return containsAny(texts(v[0]), "GET /marker-v2")
 	})
 	v := views[0]
-	if v.Color != compose.ColorGreen || v.Release != r2.Release {
-		t.Errorf("logs read release %s color %q, want %s green", v.Release, v.Color, r2.Release)
+	if v.Strategy != "blue-green, color green" || v.Release != r2.Release {
+		t.Errorf("logs read release %s (%s), want %s (blue-green, color green)", v.Release, v.Strategy, r2.Release)
 	}
 	lines := texts(v)
 	if !containsAny(lines, "opsapp v2 listening") || containsAny(lines, "opsapp v1") || containsAny(lines, "marker-v1") {
@@ -95,8 +95,8 @@ func TestLogsAndDetailsReadTheServingColor(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if d.Release.Name != r2.Release || d.Color != compose.ColorGreen || d.Strategy != compose.StrategyBlueGreen {
-		t.Errorf("details: release %s color %q strategy %q, want %s green blue-green", d.Release.Name, d.Color, d.Strategy, r2.Release)
+	if d.Release.Name != r2.Release || d.Strategy != "blue-green, color green" {
+		t.Errorf("details: release %s strategy %q, want %s blue-green, color green", d.Release.Name, d.Strategy, r2.Release)
 	}
 	if want := w.images["v2"].DigestStr(); d.Digest != want {
 		t.Errorf("details: digest %q, want %q", d.Digest, want)

@@ -92,32 +92,33 @@ func open(ctx context.Context, t Target) (*host.App, func(), error) {
 	return a, func() { _ = c.Close() }, nil
 }
 
-// serving is the current release of a, and a acting on the compose
-// project that runs it.
-func serving(ctx context.Context, a *host.App) (host.Record, *host.App, error) {
+// serving is the current release of a and how it runs (see
+// compose.ServingOf).
+func serving(ctx context.Context, a *host.App) (host.Record, compose.Serving, error) {
 	cur, err := a.Current(ctx)
 	if err != nil {
-		return host.Record{}, nil, err
+		return host.Record{}, compose.Serving{}, err
 	}
 	if cur == "" {
-		return host.Record{}, nil, fmt.Errorf("%s has never been deployed to %s (no current release under %s)", a.Name(), a.Target(), a.Dir())
+		return host.Record{}, compose.Serving{}, fmt.Errorf("%s has never been deployed to %s (no current release under %s)", a.Name(), a.Target(), a.Dir())
 	}
 	rec, err := a.Release(ctx, cur)
 	if err != nil {
-		return host.Record{}, nil, fmt.Errorf("reading the current release on %s: %w", a.Target(), err)
+		return host.Record{}, compose.Serving{}, fmt.Errorf("reading the current release on %s: %w", a.Target(), err)
 	}
-	return rec, compose.ServingApp(a, rec), nil
+	return rec, compose.ServingOf(a, rec), nil
 }
 
-// servingContainer is the current release and its container's ID.
-func servingContainer(ctx context.Context, a *host.App) (host.Record, *host.App, string, error) {
+// servingContainer is the current release, how it runs, and its
+// container's ID.
+func servingContainer(ctx context.Context, a *host.App) (host.Record, compose.Serving, string, error) {
 	rec, s, err := serving(ctx, a)
 	if err != nil {
-		return rec, nil, "", err
+		return rec, s, "", err
 	}
-	id, err := s.ContainerID(ctx, rec.Name)
+	id, err := s.App.ContainerID(ctx, rec.Name)
 	if err != nil {
-		return rec, s, "", fmt.Errorf("%s on %s: %w (compose project %s): redeploy or roll back to bring it back", a.Name(), a.Target(), err, s.Project())
+		return rec, s, "", fmt.Errorf("%s on %s: %w (compose project %s): redeploy or roll back to bring it back", a.Name(), a.Target(), err, s.App.Project())
 	}
 	return rec, s, id, nil
 }

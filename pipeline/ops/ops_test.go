@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
@@ -152,8 +153,8 @@ func TestFormatLogsMergesHostsInTimeOrderWithTheirNames(t *testing.T) {
 func TestFormatDetailsSaysWhatRuns(t *testing.T) {
 	started := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	d := HostDetails{Host: "web1:22", Release: host.Record{Name: "20260501100000-v2", Version: "v2", Image: "r.example/app@sha256:" + strings.Repeat("ab", 32),
-		ImageID: "sha256:" + strings.Repeat("cd", 32), Outcome: host.OutcomeHealthy, Who: "goship main@abc"},
-		Strategy: "blue-green", Color: "green", Digest: "sha256:" + strings.Repeat("ab", 32),
+		ImageID: "sha256:" + strings.Repeat("cd", 32), Outcome: outcome.ReleaseHealthy, Who: "goship main@abc"},
+		Strategy: "blue-green, color green", Digest: "sha256:" + strings.Repeat("ab", 32),
 		Container: strings.Repeat("ef", 32), State: "running", Health: "healthy", Image: "sha256:" + strings.Repeat("cd", 32), Matches: true,
 		StartedAt: started, Uptime: 90 * time.Minute, Restarts: 2}
 	out, err := FormatDetails([]HostDetails{d})

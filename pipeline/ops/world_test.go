@@ -17,6 +17,7 @@ import (
 
 	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
@@ -119,8 +120,8 @@ func (h *server) spec(version string) compose.Spec {
 	return compose.Spec{
 		App: h.app, AppDir: h.dir(), Image: h.w.images[version].String(), Version: version, Who: "test@goship",
 		Publish:  fmt.Sprintf("127.0.0.1:%d:%d", h.port, testworld.HelloPort),
-		Health:   compose.Health{Timeout: 30 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
-		Transfer: compose.Registry{Host: h.w.reg.Host, Username: h.w.reg.Username, Password: h.w.reg.Password},
+		Health:   host.Health{Timeout: 30 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
+		Transfer: host.Registry{Host: h.w.reg.Host, Username: h.w.reg.Username, Password: h.w.reg.Password},
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package outcome names how a deploy or a rollback ended, as a typed value
 // that every target (SSH hosts, fleets, a Kubernetes cluster) returns
-// beside its error. Callers such as notifications and reports switch on
-// it; they never read an outcome back out of an error's text.
+// beside its error and logs. Callers such as notifications and reports
+// switch on it; they never read an outcome back out of an error's text.
+// It also names how one release fared at its gate (Release), as each
+// target's records keep it.
 package outcome
 
 // Outcome is how one deploy or rollback ended.
@@ -51,3 +53,22 @@ func rank(o Outcome) int {
 		return 3
 	}
 }
+
+// Release is how one release fared at its health gate, as a target's
+// record of it says (release.json on a host, the release record in a
+// cluster). A run's Outcome says what serves; a Release says whether
+// this release ever did.
+type Release string
+
+// The states of a release.
+const (
+	// ReleasePending: its deploy has not ended (or was cut off; the next
+	// run on the target marks it failed).
+	ReleasePending Release = "pending"
+	// ReleaseHealthy: it passed its gate and went live; a rollback may
+	// go back to it.
+	ReleaseHealthy Release = "healthy"
+	// ReleaseFailed: it failed its gate, or its deploy stopped, and never
+	// went live.
+	ReleaseFailed Release = "failed"
+)

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/host"
 	"gopkg.in/yaml.v3"
 )
 
@@ -23,7 +22,7 @@ const shapeLabel = "dev.goship.proxy.tls"
 // port's Caddy also publishes the port that redirects to it, and runs as
 // owner ("uid:gid", who owns the 0600 key); a plain one's service is as
 // it always was, so its container is never created again.
-func proxyCompose(rec host.ProxyRecord, routes []Route, owner string) ([]byte, error) {
+func proxyCompose(rec Record, routes []Route, owner string) ([]byte, error) {
 	doc := composeDoc{Version: "2.4", Services: map[string]map[string]any{}, Networks: map[string]map[string]any{
 		"edge": {"external": true, "name": rec.Name},
 	}}

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/goship-dev/goship/pipeline/host"
-	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
 // Maintenance mode: the app's Caddy answers every request for it with
@@ -228,61 +227,6 @@ for f in ports/*/maintenance/%[2]s.html; do [ -f "$f" ] && echo "maintenance $(s
 		}
 	}
 	return st, nil
-}
-
-// currentProxy is the proxy record of app's current release on c's
-// server, or an error saying why there is none.
-func currentProxy(ctx context.Context, c *sshconn.Client, app, appDir string) (*host.App, host.ProxyRecord, error) {
-	a, err := host.Open(c, app, appDir, "")
-	if err != nil {
-		return nil, host.ProxyRecord{}, err
-	}
-	cur, err := a.Current(ctx)
-	if err != nil {
-		return nil, host.ProxyRecord{}, err
-	}
-	if cur == "" {
-		return nil, host.ProxyRecord{}, fmt.Errorf("%s has never been deployed to %s", app, c.Target())
-	}
-	rec, err := a.Release(ctx, cur)
-	if err != nil {
-		return nil, host.ProxyRecord{}, err
-	}
-	if rec.Proxy == nil {
-		return nil, host.ProxyRecord{}, fmt.Errorf("%s on %s runs without the proxy (%s, recreate): maintenance needs the blue-green proxy, which can answer for the app while it runs: deploy it with --strategy=blue-green first", app, c.Target(), rec.Name)
-	}
-	return a, *rec.Proxy, nil
-}
-
-// SetAppMaintenance turns maintenance on (m) or off (nil) for app on c's
-// server, behind the proxy its current release records. It takes no
-// deploy lock: a deploy never touches the page, so maintenance can go on
-// while a long deploy runs. It says what it did.
-func SetAppMaintenance(ctx context.Context, c *sshconn.Client, app, appDir string, m *Maintenance) (string, error) {
-	a, rec, err := currentProxy(ctx, c, app, appDir)
-	if err != nil {
-		return "", err
-	}
-	if err := On(a, rec).SetMaintenance(ctx, app, m); err != nil {
-		return "", err
-	}
-	if m == nil {
-		return fmt.Sprintf("%s: maintenance off for %s: requests reach the serving color again", c.Target(), app), nil
-	}
-	return fmt.Sprintf("%s: maintenance ON for %s: every request answers 503 (Retry-After %s); the containers keep running", c.Target(), app, m.RetryAfter), nil
-}
-
-// ReadAppStatus is what the proxy does for app on c's server, or nil
-// when its current release runs without the proxy.
-func ReadAppStatus(ctx context.Context, c *sshconn.Client, app string, rec *host.ProxyRecord) (*AppStatus, error) {
-	if rec == nil {
-		return nil, nil
-	}
-	st, err := On(host.New(c, app, "", ""), *rec).AppStatus(ctx, app)
-	if err != nil {
-		return nil, err
-	}
-	return &st, nil
 }
 
 // copyMaintenance puts app's maintenance files on port from, if any, on

@@ -42,6 +42,7 @@ package proxy
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/goship-dev/goship/pipeline/host"
 )
@@ -61,16 +62,29 @@ type Route struct {
 	TLS *RouteTLS `json:"tls,omitempty"`
 }
 
+// Record is where the proxy lives and how it reaches one app: the
+// blue-green strategy keeps it in its releases' records, so rollbacks,
+// status and maintenance find the proxy again.
+type Record struct {
+	Name  string        `json:"name"`
+	Root  string        `json:"root"`
+	Image string        `json:"image"`
+	Bind  string        `json:"bind,omitempty"` // host IP the public port binds; empty: every address
+	Port  int           `json:"port"`           // public port
+	Host  string        `json:"host,omitempty"`
+	Drain time.Duration `json:"drain"`
+}
+
 // Proxy changes the proxy on one server.
 type Proxy struct {
 	s   *host.App
-	rec host.ProxyRecord
+	rec Record
 	tls *TLS // the certificate a switch installs; nil keeps the app's
 }
 
 // On is the proxy rec describes, on the server a runs on (its SSH
 // connection and compose command).
-func On(a *host.App, rec host.ProxyRecord) *Proxy { return &Proxy{s: a, rec: rec} }
+func On(a *host.App, rec Record) *Proxy { return &Proxy{s: a, rec: rec} }
 
 // WithTLS is p installing t for the app it switches: its port then
 // serves HTTPS with t's certificate. Nil keeps what the app has.

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/host"
 	"gopkg.in/yaml.v3"
 )
 
@@ -110,7 +109,7 @@ func TestCaddyConfigRoutesHostsFirstAndFallsBackTo404(t *testing.T) {
 }
 
 func TestProxyComposePublishesEachPortOnce(t *testing.T) {
-	rec := host.ProxyRecord{Name: "goship-proxy", Image: "caddy:2", Drain: 30 * time.Second}
+	rec := Record{Name: "goship-proxy", Image: "caddy:2", Drain: 30 * time.Second}
 	out, err := proxyCompose(rec, []Route{{App: "a", Port: 80}, {App: "b", Port: 80, Host: "b.example.com"}, {App: "c", Port: 9000, Bind: "127.0.0.1"}}, "")
 	if err != nil {
 		t.Fatal(err)

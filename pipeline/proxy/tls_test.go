@@ -16,7 +16,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/goship-dev/goship/internal/testworld"
-	"github.com/goship-dev/goship/pipeline/host"
 )
 
 // selfSigned is a certificate for names valid from notBefore to
@@ -206,7 +205,7 @@ func TestCaddyConfigServesHTTPSAndRedirects(t *testing.T) {
 }
 
 func TestProxyComposePublishesTheRedirectPortOfAnHTTPSPort(t *testing.T) {
-	rec := host.ProxyRecord{Name: "goship-proxy", Image: "caddy:2", Drain: time.Second}
+	rec := Record{Name: "goship-proxy", Image: "caddy:2", Drain: time.Second}
 	routes := []Route{
 		{App: "a", Port: 443, Bind: "127.0.0.1", TLS: &RouteTLS{RedirectFrom: 80}},
 		{App: "b", Port: 9000},

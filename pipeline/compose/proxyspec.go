@@ -13,44 +13,6 @@ import (
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
-// Strategy is how a new release replaces the running one; release.json
-// records it (host.Strategy).
-type Strategy = host.Strategy
-
-// Strategies.
-const (
-	// StrategyRecreate replaces the app's container in place: compose
-	// recreates the service, so the app is briefly down, and a release that
-	// fails its gate serves (badly) until the rollback.
-	StrategyRecreate Strategy = "recreate"
-	// StrategyBlueGreen starts the new release beside the running one
-	// behind a shared reverse proxy, gates it directly and only then
-	// switches the proxy to it.
-	StrategyBlueGreen Strategy = "blue-green"
-)
-
-// StrategyNames are the deploy strategies, the default first.
-func StrategyNames() []string {
-	return []string{string(StrategyRecreate), string(StrategyBlueGreen)}
-}
-
-// ParseStrategy validates a strategy name from user input. Empty stays
-// empty: the app keeps the strategy it runs now (recreate for a new app).
-func ParseStrategy(s string) (Strategy, error) {
-	if s == "" {
-		return "", nil
-	}
-	for _, n := range StrategyNames() {
-		if s == n {
-			return Strategy(s), nil
-		}
-	}
-	return "", fmt.Errorf("unknown deploy strategy %q: want one of %s", s, strings.Join(StrategyNames(), ", "))
-}
-
-// DefaultProxyImage is the pinned Caddy image (see image.DefaultProxy).
-func DefaultProxyImage() image.Pinned { return image.DefaultProxy() }
-
 // Proxy is the reverse proxy blue-green deploys switch. One proxy serves
 // every app on a server; each app has its own public port (Spec.Publish)
 // or its own host name on a shared port.
@@ -83,9 +45,6 @@ func (p Proxy) given() bool {
 	return p.Name != "" || p.Root != "" || p.Host != "" || p.Drain != 0 || p.TLS != nil
 }
 
-// ProxyRecord is how a blue-green release is reached (see host.ProxyRecord).
-type ProxyRecord = host.ProxyRecord
-
 var hostNameRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // withDefaults validates the proxy settings; bind and port are the public
@@ -94,7 +53,7 @@ func (p Proxy) withDefaults() (Proxy, error) {
 	if p.Name == "" {
 		p.Name = "goship-proxy"
 	}
-	if err := ValidateApp(p.Name); err != nil {
+	if err := host.ValidateApp(p.Name); err != nil {
 		return p, fmt.Errorf("proxy name: %w", err)
 	}
 	if p.Root == "" {
@@ -105,7 +64,7 @@ func (p Proxy) withDefaults() (Proxy, error) {
 	}
 	p.Root = strings.TrimRight(p.Root, "/")
 	if p.Image == "" {
-		p.Image = DefaultProxyImage().Ref()
+		p.Image = image.DefaultProxy().Ref()
 	}
 	if err := validImage(p.Image); err != nil {
 		return p, fmt.Errorf("proxy image %q: %w", p.Image, err)
@@ -142,7 +101,13 @@ func validImage(ref string) error {
 }
 
 // proxyRecord is where spec's app is reached through the proxy.
-func (s Spec) proxyRecord() ProxyRecord {
+func (s Spec) proxyRecord() proxy.Record {
 	bind, port, _ := parsePublish(s.Publish) // valid: see withDefaults
-	return ProxyRecord{Name: s.Proxy.Name, Root: s.Proxy.Root, Image: s.Proxy.Image, Bind: bind, Port: port, Host: s.Proxy.Host, Drain: s.Proxy.Drain}
+	return proxy.Record{Name: s.Proxy.Name, Root: s.Proxy.Root, Image: s.Proxy.Image, Bind: bind, Port: port, Host: s.Proxy.Host, Drain: s.Proxy.Drain}
+}
+
+// errProxyNeedsBlueGreen refuses proxy settings for a strategy without
+// the proxy.
+func errProxyNeedsBlueGreen(app string, s Strategy) error {
+	return fmt.Errorf("proxy settings need --strategy=%s (%s would deploy with %s)", StrategyBlueGreen, app, s)
 }
