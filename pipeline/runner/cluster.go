@@ -129,8 +129,6 @@ func (p *clusterPlan) Pin(pinned map[string]string) error {
 	return nil
 }
 
-func (p *clusterPlan) Close() {}
-
 // Run applies the release and gates it.
 func (p *clusterPlan) Run(ctx context.Context, guard Guard) (Report, error) {
 	c := p.c

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/fleet"
+	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/job"
 	"github.com/goship-dev/goship/pipeline/proxy"
@@ -77,15 +78,14 @@ func (h *hosts) Name() string { return "server" }
 
 // hostPlan is a checked compose deploy over the hosts.
 type hostPlan struct {
-	h     *hosts
-	plan  fleet.Plan
-	close func()
+	h    *hosts
+	plan fleet.Plan
 }
 
 // Plan builds the compose release and the rollout and checks both whole.
 func (h *hosts) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 	if d.Kube != nil {
-		return nil, errors.New("with-resources, with-ingress, with-replicas and manifests are cluster settings; a server deploys compose releases")
+		return nil, errors.New("with-resources, with-ingress, without-disruption-budget and --manifests are cluster settings; a server deploys compose releases")
 	}
 	c := d.Compose
 	if c == nil {
@@ -96,13 +96,13 @@ func (h *hosts) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 		App: run.App, AppDir: h.cfg.AppDir, Service: h.cfg.Service, Image: d.Image,
 		Version: run.Version, Commit: run.Commit, Who: run.Who,
 		AllowOutsidePaths: c.AllowOutsidePaths, ContainerPort: run.Port, Publish: c.Publish, Keep: d.Keep,
-		Health:   compose.Health{Path: d.Health.Path, Port: d.Health.Port, Timeout: d.Health.Timeout.Std(), Settle: d.Health.Settle.Std()},
-		Timeouts: compose.Timeouts{Pull: c.PullTimeout.Std(), Up: c.UpTimeout.Std(), Migrate: c.MigrateTimeout.Std()},
+		Health:   host.Health{Path: d.Health.Path, Port: d.Health.Port, Timeout: d.Health.Timeout.Std(), Settle: d.Health.Settle.Std()},
+		Timeouts: host.Timeouts{Pull: c.PullTimeout.Std(), Up: c.UpTimeout.Std(), Migrate: c.MigrateTimeout.Std()},
 		LockWait: d.LockWait.Std(), Migrate: c.Migrate,
-		LockWaiting: func(l *compose.LockedError) { h.e.logf("%s", l.Waiting(d.LockWait.Std())) },
+		LockWaiting: func(l *host.LockedError) { h.e.logf("%s", l.Waiting(d.LockWait.Std())) },
 	}
 	var err error
-	if spec.Strategy, err = hostStrategy(d.Strategy); err != nil {
+	if spec.Strategy, err = compose.ParseStrategy(d.Strategy); err != nil {
 		return nil, err
 	}
 	if spec.Compose, err = secretBytes(c.File); err != nil {
@@ -117,46 +117,37 @@ func (h *hosts) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 	if c.Proxy != nil {
 		spec.Timeouts.Switch = c.Proxy.SwitchTimeout.Std()
 	}
-	pull, err := credentials(d.Pull)
+	if spec.Transfer, err = transfer(d); err != nil {
+		return nil, err
+	}
+	rollout := fleet.Rollout{Parallel: c.Parallel, Log: h.e.log}
+	if c.Canary > 0 {
+		rollout.Canary = &fleet.Canary{Pause: c.Canary.Std()}
+	}
+	plan, err := fleet.NewPlan(h.configs, spec, rollout)
 	if err != nil {
 		return nil, err
 	}
-	// The fleet's request parses durations itself: until fleet takes
-	// typed values, they travel as their canonical text.
-	req := fleet.Request{Spec: spec, Transfer: d.Transfer, RegistryUsername: pull.Username, RegistryPassword: pull.Password,
-		Tarball: d.Tarball, Strategy: string(spec.Strategy), ProxyHost: spec.Proxy.Host, ProxyImage: spec.Proxy.Image,
-		ProxyDir: spec.Proxy.Root, Drain: durText(d.Drain), TLS: spec.Proxy.TLS,
-		HealthTimeout: durText(d.Health.Timeout), HealthSettle: durText(d.Health.Settle),
-		PullTimeout: durText(c.PullTimeout), UpTimeout: durText(c.UpTimeout), LockWait: durText(d.LockWait),
-		Migrate: c.Migrate, MigrateTimeout: durText(c.MigrateTimeout), Parallel: c.Parallel, Canary: durText(c.Canary),
-		Log: h.e.log}
-	if c.Proxy != nil {
-		req.SwitchTimeout = durText(c.Proxy.SwitchTimeout)
-	}
-	if req.Transfer == "" {
-		req.Transfer = "registry"
-	}
-	plan, closeFn, err := req.Plan(h.configs)
-	if err != nil {
-		closeFn()
-		return nil, err
-	}
-	plan.Spec.LockWaiting = spec.LockWaiting
-	return &hostPlan{h: h, plan: plan, close: closeFn}, nil
+	return &hostPlan{h: h, plan: plan}, nil
 }
 
-// durText is d as a duration flag's text ("" for zero: not given).
-func durText(d job.Duration) string {
-	if d == 0 {
-		return ""
+// transfer is how the hosts get the image: a pull with the deploy's
+// credentials, or the tarball the module built, over SSH.
+func transfer(d job.Deploy) (host.Transfer, error) {
+	switch d.Transfer {
+	case "", "registry":
+		pull, err := credentials(d.Pull)
+		if err != nil {
+			return nil, err
+		}
+		if d.Image == "" {
+			return nil, errors.New("--image is required with --transfer=registry (use the reference publish returned)")
+		}
+		return host.Registry{Username: pull.Username, Password: pull.Password}, nil
+	case "ssh":
+		return host.SSH{Tarball: d.Tarball}, nil
 	}
-	return d.Std().String()
-}
-
-// hostStrategy is the compose strategy a deploy asks for ("": what the
-// app runs now).
-func hostStrategy(s string) (compose.Strategy, error) {
-	return compose.ParseStrategy(s)
+	return nil, fmt.Errorf("--transfer %q: want registry or ssh", d.Transfer)
 }
 
 // proxy is blue-green's proxy as the deploy asks for it: the image (with
@@ -169,7 +160,7 @@ func (h *hosts) proxy(d job.Deploy, p *job.Proxy) (compose.Proxy, error) {
 	}
 	out.Image, out.Host, out.Root = p.Image, p.Host, p.Dir
 	if out.Image == "" && h.e.run.Mirror != "" {
-		img, err := image.Mirror(compose.DefaultProxyImage().Ref(), h.e.run.Mirror)
+		img, err := image.Mirror(image.DefaultProxy().Ref(), h.e.run.Mirror)
 		if err != nil {
 			return out, err
 		}
@@ -197,8 +188,22 @@ func (h *hosts) proxy(d job.Deploy, p *job.Proxy) (compose.Proxy, error) {
 	return out, err
 }
 
-func (p *hostPlan) Images() []string { return []string{p.plan.Spec.Image} }
+// Images are every service's image of the release: the app's and its
+// sidecars'.
+func (p *hostPlan) Images() []string {
+	imgs, err := compose.Images(p.plan.Spec)
+	if err != nil {
+		return []string{p.plan.Spec.Image} // Plan validated the spec: not reached
+	}
+	out := make([]string, 0, len(imgs))
+	for _, im := range imgs {
+		out = append(out, im.Image)
+	}
+	return out
+}
 
+// Pin deploys the app's image by its verified digest; sidecars are
+// pinned by digest already (the policy refuses them otherwise).
 func (p *hostPlan) Pin(pinned map[string]string) error {
 	if ref, ok := pinned[p.plan.Spec.Image]; ok {
 		p.plan.Spec.Image = ref
@@ -206,10 +211,18 @@ func (p *hostPlan) Pin(pinned map[string]string) error {
 	return nil
 }
 
-func (p *hostPlan) Close() { p.close() }
+// composeMark is the guard's policy as a host records it.
+func composeMark(g Guard) *compose.PolicyMark {
+	if g.Policy == nil {
+		return nil
+	}
+	return &compose.PolicyMark{Name: g.Policy.Name, Digest: g.Policy.Digest}
+}
 
-// Run rolls the release out over the hosts.
+// Run rolls the release out over the hosts; a host that remembers a
+// policy refuses it unless the guard says it was verified, or why not.
 func (p *hostPlan) Run(ctx context.Context, guard Guard) (Report, error) {
+	p.plan.Spec.Verified, p.plan.Spec.Unverified = composeMark(guard), guard.Unverified
 	rep, err := fleet.Run(ctx, p.plan)
 	return hostReport(rep), err
 }
@@ -227,10 +240,12 @@ func hostReport(rep *fleet.Report) Report {
 func (h *hosts) Rollback(ctx context.Context, r job.Rollback, guard Guard) (Report, error) {
 	rep, err := fleet.Rollback(ctx, h.configs, compose.RollbackSpec{
 		App: h.e.run.App, AppDir: h.cfg.AppDir, Service: h.cfg.Service, To: r.To, Who: h.e.run.Who,
-		Health:      compose.Health{Timeout: r.Health.Timeout.Std(), Settle: r.Health.Settle.Std()},
+		Health:      host.Health{Timeout: r.Health.Timeout.Std(), Settle: r.Health.Settle.Std()},
 		Verify:      guard.Verify,
 		LockWait:    r.LockWait.Std(),
-		LockWaiting: func(l *compose.LockedError) { h.e.logf("%s", l.Waiting(r.LockWait.Std())) },
+		LockWaiting: func(l *host.LockedError) { h.e.logf("%s", l.Waiting(r.LockWait.Std())) },
+		Verified:    composeMark(guard),
+		Unverified:  guard.Unverified,
 	})
 	return hostReport(rep), err
 }

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/goship-dev/goship/pipeline/job"
 	"github.com/goship-dev/goship/pipeline/ops"
 	"github.com/goship-dev/goship/pipeline/proxy"
-	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
 // operator is a target with day-2 verbs on its hosts: logs, exec,
@@ -94,8 +92,8 @@ func (h *hosts) details(ctx context.Context) (string, error) {
 	return ops.FormatDetails(views)
 }
 
-// maintenance turns the proxy's page on or off host by host, and says
-// what each host did.
+// maintenance turns the proxy's page on or off host by host, through
+// each release's strategy, and says what each host did.
 func (h *hosts) maintenance(ctx context.Context, m job.Maintenance) (string, error) {
 	var page *proxy.Maintenance
 	if m.On {
@@ -108,32 +106,7 @@ func (h *hosts) maintenance(ctx context.Context, m job.Maintenance) (string, err
 			return "", err
 		}
 	}
-	var done []string
-	var errs []error
-	for _, cfg := range h.configs {
-		out, err := setMaintenance(ctx, cfg, h.e.run.App, h.cfg.AppDir, page)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.Addr(), err))
-			continue
-		}
-		done = append(done, out)
-	}
-	if len(errs) > 0 {
-		if len(done) > 0 {
-			errs = append(errs, fmt.Errorf("done on the other hosts:\n%s", strings.Join(done, "\n")))
-		}
-		return "", errors.Join(errs...)
-	}
-	return strings.Join(done, "\n"), nil
-}
-
-func setMaintenance(ctx context.Context, cfg sshconn.Config, app, appDir string, page *proxy.Maintenance) (string, error) {
-	c, err := sshconn.Dial(ctx, cfg)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = c.Close() }()
-	return proxy.SetAppMaintenance(ctx, c, app, appDir, page)
+	return fleet.SetMaintenance(ctx, h.configs, h.e.run.App, h.cfg.AppDir, page)
 }
 
 func (h *hosts) unlock(ctx context.Context) (string, error) {
