@@ -55,7 +55,7 @@ func startServer(t *testing.T) server {
 			"--key=file://" + key, "--known-hosts=file://" + known, "--app-dir=" + srv.AppRoot + "/hello"},
 		publish: fmt.Sprintf("--publish=127.0.0.1:%d:8080", port),
 		url:     fmt.Sprintf("http://127.0.0.1:%d", port),
-		addr: srv.Addr(), appDir: srv.AppRoot + "/hello", clientKey: srv.ClientKeyPEM, knownHosts: srv.KnownHosts,
+		addr:    srv.Addr(), appDir: srv.AppRoot + "/hello", clientKey: srv.ClientKeyPEM, knownHosts: srv.KnownHosts,
 		publicKey: signer.PublicKey(),
 	}
 }

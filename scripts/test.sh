@@ -66,8 +66,8 @@ if exports=$("$root/scripts/engine.sh" ready); then
   eval "$exports"
   dagger core version
   engine=1
-  # The cluster's own e2e test runs with the cluster tests below.
-  if ! go test -tags e2e -count=1 -timeout 80m -v -skip '^TestClusterThroughTheModule$' ./e2e/...; then
+  # The cluster's own e2e tests run with the cluster tests below.
+  if ! go test -tags e2e -count=1 -timeout 80m -v -skip '^TestCluster' ./e2e/...; then
     echo "e2e FAILED"
     exit 1
   fi
@@ -109,7 +109,7 @@ else
   fi
 fi
 go test -race -count=1 -timeout 20m ./pipeline/kube/
-if [ "$cluster" = 1 ] && [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 30m -v -run '^TestClusterThroughTheModule$' ./e2e/...; then
+if [ "$cluster" = 1 ] && [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 45m -v -run '^TestCluster' ./e2e/...; then
   echo "e2e FAILED (cluster)"
   exit 1
 fi

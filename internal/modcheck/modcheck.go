@@ -269,7 +269,7 @@ func Tidy(ctx context.Context, dir string, diff bool) error {
 		if _, err := os.Stat(target); err == nil {
 			continue // real bindings are there
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
 			return err
 		}
 		if err := os.WriteFile(target, content, 0o644); err != nil { //nolint:gosec // a generated source file

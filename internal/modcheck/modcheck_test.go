@@ -89,7 +89,7 @@ func TestCheck(t *testing.T) {
 			wantErr: "ReturnTypeAnyy",
 		},
 		{
-			name:    "map argument codegen would reject",
+			name: "map argument codegen would reject",
 			body: `func (g *Goship) Labels(
 	// Labels.
 	labels map[string]string,
@@ -99,7 +99,7 @@ func TestCheck(t *testing.T) {
 			wantErr: "maps cannot cross the Dagger API",
 		},
 		{
-			name:    "duration argument codegen would reject",
+			name: "duration argument codegen would reject",
 			body: `func (g *Goship) Wait(
 	// How long.
 	d time.Duration,
@@ -114,7 +114,7 @@ func TestCheck(t *testing.T) {
 			wantErr: "Host",
 		},
 		{
-			name:    "grouped arguments lose their docs",
+			name: "grouped arguments lose their docs",
 			body: `func (g *Goship) Pair(
 	// Host and user.
 	host, user string,
@@ -129,8 +129,8 @@ func TestCheck(t *testing.T) {
 			wantErr: "argument name of Greet has no doc comment",
 		},
 		{
-			name: "too many arguments for one function",
-			body: "func (g *Goship) Wide(\n" + strings.Repeat("\t// An argument.\n\ta int,\n", 1) + manyArgs(11) + ") int { return a }",
+			name:    "too many arguments for one function",
+			body:    "func (g *Goship) Wide(\n" + strings.Repeat("\t// An argument.\n\ta int,\n", 1) + manyArgs(11) + ") int { return a }",
 			wantErr: "Wide takes 12 arguments (at most 10)",
 		},
 		{

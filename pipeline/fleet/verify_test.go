@@ -16,8 +16,8 @@ import (
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/registry"
-	"github.com/goship-dev/goship/pipeline/scan"
 	"github.com/goship-dev/goship/pipeline/sign"
+	"github.com/goship-dev/goship/pipeline/sign/signtest"
 )
 
 // A fleet rolled back with a Verify hook refuses a target whose image is
@@ -34,20 +34,13 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 		registry.WithCredentials(registry.Credentials{Username: w.reg.Username, Password: w.reg.Password}),
 		registry.WithTrust(registry.Trust{PlainHTTP: []string{w.reg.Host}}),
 	}
-	key, pub := signingKey(t)
+	key := signingKey(t)
+	// Signed after a passing ci, as publish --sign-key signs.
 	signed := func(t *testing.T, version string) {
 		t.Helper()
-		ref := w.releases[version].String()
-		if _, err := sign.Sign(context.Background(), ref, key, nil, opts...); err != nil {
-			t.Fatal(err)
-		}
-		gate := sign.NewGate(sign.Run{Commit: "c0ffee", WorkflowRun: "local", GoshipVersion: "dev"},
-			scan.Verdict{}, scan.Policy{Severities: []string{"HIGH", "CRITICAL"}}, time.Now())
-		pred, err := sign.GatePredicate(gate)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sign.Attest(context.Background(), ref, key, []sign.Predicate{pred}, opts...); err != nil {
+		ref := w.releases[version]
+		pushed := signtest.Pushed{Ref: ref, Platforms: map[string]string{"linux/amd64": ref.DigestStr()}}
+		if _, err := sign.Sign(context.Background(), ref.String(), key, signtest.Evidence(t, pushed, time.Now()), sign.Options{Registry: opts}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -60,7 +53,8 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 			Health: host.Health{Timeout: 20 * time.Second, Interval: 250 * time.Millisecond, Settle: time.Second},
 			Verify: func(ctx context.Context, image string) error {
 				asked = append(asked, image)
-				_, err := sign.Verify(ctx, image, pub, sign.VerifyOptions{Registry: opts})
+				_, err := sign.Verify(ctx, image, sign.VerifyOptions{Keys: []*sign.PublicKey{key.PublicKey()},
+					Require: []string{sign.ProvenancePredicateType}, Registry: opts})
 				return err
 			},
 		}
@@ -68,8 +62,9 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 	before := []int{releaseCount(t, hs[0]), releaseCount(t, hs[1])}
 	for i := range hs {
 		rep, err := Rollback(context.Background(), cfgs[i:i+1], spec(i))
-		if !errors.Is(err, sign.ErrNoSignature) {
-			t.Fatalf("host %d: rollback to unsigned v1: err %v, want ErrNoSignature", i+1, err)
+		var refused *sign.VerifyError
+		if !errors.As(err, &refused) || refused.Kind != sign.KindNoSignature {
+			t.Fatalf("host %d: rollback to unsigned v1: err %v, want no signature", i+1, err)
 		}
 		if !strings.Contains(err.Error(), w.releases["v1"].DigestStr()) || !strings.Contains(err.Error(), "nothing changed") {
 			t.Errorf("host %d: the refusal should name the digest and that nothing changed: %v", i+1, err)
@@ -102,8 +97,8 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 	wantVersions(t, hs, "v1")
 }
 
-// signingKey is a fresh ECDSA P-256 key and its public PEM.
-func signingKey(t *testing.T) (*sign.Key, []byte) {
+// signingKey is a fresh ECDSA P-256 key.
+func signingKey(t *testing.T) *sign.Key {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -117,9 +112,5 @@ func signingKey(t *testing.T) (*sign.Key, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := key.PublicKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, pub
+	return key
 }

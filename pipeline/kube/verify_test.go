@@ -39,16 +39,20 @@ func TestClusterRollbackVerifiesTheTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	opts := sign.VerifyOptions{Registry: []registry.Option{registry.WithTrust(registry.Trust{PlainHTTP: []string{w.registry}})}}
+	pub, err := sign.ParsePublicKey(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := sign.VerifyOptions{Keys: []*sign.PublicKey{pub}, Registry: []registry.Option{registry.WithTrust(registry.Trust{PlainHTTP: []string{w.registry}})}}
 	var asked []string
 	res, err := c.Rollback(ctx, RollbackSpec{App: "hello", Settle: 3 * time.Second, Verify: func(ctx context.Context, image string) error {
 		asked = append(asked, image)
-		_, err := sign.Verify(ctx, image, pub, opts)
+		_, err := sign.Verify(ctx, image, opts)
 		return err
 	}})
-	if !errors.Is(err, sign.ErrNoSignature) || res.Outcome != "unchanged" {
-		t.Fatalf("rollback to unsigned v1: outcome %s, err %v; want unchanged, ErrNoSignature", res.Outcome, err)
+	var refused *sign.VerifyError
+	if !errors.As(err, &refused) || refused.Kind != sign.KindNoSignature || res.Outcome != "unchanged" {
+		t.Fatalf("rollback to unsigned v1: outcome %s, err %v; want unchanged, no signature", res.Outcome, err)
 	}
 	if len(asked) != 1 || asked[0] != imgs["v1"].String() || !strings.Contains(err.Error(), imgs["v1"].DigestStr()) {
 		t.Fatalf("Verify asked about %v, error %v: want v1's image, named in the error", asked, err)

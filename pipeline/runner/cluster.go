@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -59,6 +58,9 @@ func (c *cluster) Plan(ctx context.Context, d job.Deploy) (Planned, error) {
 		k = &job.Kube{}
 	}
 	run := c.e.run
+	if k.Replicas < 0 || k.Replicas > maxReplicas {
+		return nil, fmt.Errorf("--replicas %d: want 0 (the default) to %d", k.Replicas, maxReplicas)
+	}
 	spec := kube.Spec{
 		App: run.App, Image: d.Image, Port: run.Port, HealthPath: d.Health.Path, Replicas: int32(k.Replicas),
 		CPURequest: k.CPURequest, CPULimit: k.CPULimit, MemoryRequest: k.MemoryRequest, MemoryLimit: k.MemoryLimit,
@@ -196,6 +198,9 @@ func (c *cluster) Status(ctx context.Context) (string, error) {
 	return kube.FormatStatus(st), nil
 }
 
+// maxReplicas is more pods than one app deploys.
+const maxReplicas = 10000
+
 // maxManifests bounds what --manifests may hold: manifests and the files
 // a kustomization generates from, not a repository.
 const maxManifests = 16 << 20
@@ -204,24 +209,27 @@ const maxManifests = 16 << 20
 // manifests (or a kustomization and what it generates from) given
 // instead of the generated objects.
 func readManifests(dir string) (map[string][]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading --manifests: %w", err)
+	}
+	defer func() { _ = root.Close() }()
+	// Read through the root: a symlink cannot lead out of the directory.
+	fsys := root.FS()
 	files := map[string][]byte{}
 	total := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !d.Type().IsRegular() {
 			return err
 		}
-		data, err := os.ReadFile(path)
+		data, err := fs.ReadFile(fsys, path)
 		if err != nil {
 			return err
 		}
 		if total += len(data); total > maxManifests {
 			return fmt.Errorf("more than %d MiB of files", maxManifests>>20)
 		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		files[filepath.ToSlash(rel)] = data
+		files[path] = data
 		return nil
 	})
 	if err != nil {

@@ -54,7 +54,7 @@ func newEnv(j job.Job, log io.Writer) (*env, error) {
 
 // logf writes one progress line.
 func (e *env) logf(format string, args ...any) {
-	fmt.Fprintf(e.log, format+"\n", args...)
+	_, _ = fmt.Fprintf(e.log, format+"\n", args...) // progress only: a lost line fails nothing
 }
 
 // secretText reads a secret file without the trailing newline that

@@ -57,7 +57,7 @@ func (h *hosts) logs(ctx context.Context, l job.Logs) (string, error) {
 	}
 	if l.Follow {
 		// A function returns once: the runner's stderr shows while it runs.
-		o.Live = func(host string, line ops.LogLine) { fmt.Fprint(h.e.log, line.Format(host)) }
+		o.Live = func(host string, line ops.LogLine) { _, _ = fmt.Fprint(h.e.log, line.Format(host)) }
 	}
 	views, err := ops.Logs(ctx, h.targets(), o)
 	if err != nil {

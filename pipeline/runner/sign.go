@@ -96,12 +96,12 @@ func (s *signer) evidence(ctx context.Context, e *env, ref string, opts []regist
 	}
 	out := sign.Evidence{Run: run}
 	for _, st := range ev.Steps {
-		switch {
-		case st.Name == "lint":
+		switch st.Name {
+		case "lint":
 			out.Steps = append(out.Steps, sign.StepResult{Step: sign.StepLint, Passed: st.Passed, Summary: st.Detail})
-		case st.Name == "test":
+		case "test":
 			out.Steps = append(out.Steps, sign.StepResult{Step: sign.StepTest, Passed: st.Passed, Summary: st.Detail})
-		case st.Name == "build":
+		case "build":
 			// One build step makes every platform's image.
 			for _, p := range ev.Platforms {
 				out.Steps = append(out.Steps, sign.StepResult{Step: sign.StepBuild, Platform: p.Platform, Passed: st.Passed, Summary: st.Detail})
