@@ -13,6 +13,10 @@ import (
 	"github.com/goship-dev/goship/pipeline/proxy"
 )
 
+// DefaultDrain is how long the old color may finish in-flight requests
+// after a blue-green switch.
+const DefaultDrain = 30 * time.Second
+
 // Proxy is the reverse proxy blue-green deploys switch. One proxy serves
 // every app on a server; each app has its own public port (Spec.Publish)
 // or its own host name on a shared port.
@@ -73,7 +77,7 @@ func (p Proxy) withDefaults() (Proxy, error) {
 		return p, fmt.Errorf("proxy host %q: want a lower-case DNS name such as app.example.com", p.Host)
 	}
 	if p.Drain == 0 {
-		p.Drain = 30 * time.Second
+		p.Drain = DefaultDrain
 	}
 	if p.Drain < 0 {
 		return p, fmt.Errorf("drain %s: must not be negative", p.Drain)

@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"github.com/goship-dev/goship/pipeline/project"
 	"net/url"
 	"strings"
 	"time"
@@ -33,7 +34,6 @@ type Health struct {
 // Gate defaults, declared once: the root module's flags and the
 // pipeline's defaults use these.
 const (
-	DefaultHealthPath    = "/healthz"
 	DefaultHealthTimeout = 60 * time.Second
 	DefaultSettle        = 5 * time.Second
 )
@@ -42,7 +42,7 @@ const (
 // and checks the path.
 func (h Health) WithDefaults() (Health, error) {
 	if h.Path == "" {
-		h.Path = DefaultHealthPath
+		h.Path = project.DefaultHealthPath
 	}
 	if err := checkHealthPath(h.Path); err != nil {
 		return h, err

@@ -20,8 +20,6 @@ const (
 	DefaultSettle       = 10 * time.Second
 	DefaultKeep         = 5
 	DefaultPreStopSleep = 5 * time.Second
-	DefaultHealthPath   = "/healthz"
-	DefaultPort         = project.DefaultPort
 	DefaultDrain        = 10 * time.Second
 	maxKeep             = 100
 )
@@ -136,10 +134,10 @@ type Policy struct {
 // withDefaults fills every unset knob.
 func (s Spec) withDefaults() Spec {
 	if s.Port == 0 {
-		s.Port = DefaultPort
+		s.Port = project.DefaultPort
 	}
 	if s.HealthPath == "" {
-		s.HealthPath = DefaultHealthPath
+		s.HealthPath = project.DefaultHealthPath
 	}
 	if s.Replicas == 0 {
 		s.Replicas = DefaultReplicas

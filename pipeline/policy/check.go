@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/goship-dev/goship/pipeline/project"
 	"strings"
 	"time"
 
@@ -120,7 +121,7 @@ func checkOne(ctx context.Context, p *Policy, img string, opts CheckOptions) Ima
 	d, ok := ref.(name.Digest)
 	if !ok {
 		r.Verdict = Unpinned
-		r.Err = fmt.Errorf("named by tag, which can move: pin it by digest (repo@sha256:…), and sign it or allow that digest in %s", DefaultPath)
+		r.Err = fmt.Errorf("named by tag, which can move: pin it by digest (repo@sha256:…), and sign it or allow that digest in %s", project.DefaultPolicyFile)
 		return r
 	}
 	if a, ok := p.allowed(d); ok {
@@ -138,7 +139,7 @@ func checkOne(ctx context.Context, p *Policy, img string, opts CheckOptions) Ima
 	case err == nil:
 		r.Verdict, r.Verified = Signed, v
 	case errors.As(err, &ve) && (ve.Kind == sign.KindNoSignature || ve.Kind == sign.KindWrongKey):
-		r.Verdict, r.Err = Refused, fmt.Errorf("%w; if it is a third-party image, allow this digest in %s", err, DefaultPath)
+		r.Verdict, r.Err = Refused, fmt.Errorf("%w; if it is a third-party image, allow this digest in %s", err, project.DefaultPolicyFile)
 	case errors.As(err, &ve):
 		r.Verdict, r.Err = Refused, err
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/goship-dev/goship/pipeline/project"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +33,7 @@ func policyFor(t *testing.T, k *sign.Key, allow ...string) *policy.Policy {
 			y += "  - image: " + a + "\n    reason: a third-party sidecar\n"
 		}
 	}
-	p, err := policy.Parse(policy.DefaultPath, []byte(y), fstest.MapFS{".goship/cosign.pub": {Data: pub}})
+	p, err := policy.Parse(project.DefaultPolicyFile, []byte(y), fstest.MapFS{".goship/cosign.pub": {Data: pub}})
 	if err != nil {
 		t.Fatal(err)
 	}

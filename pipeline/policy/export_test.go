@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/goship-dev/goship/pipeline/project"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,7 +47,7 @@ allow:
   - image: docker.io/library/redis@` + digest + `
     reason: cache
 `
-	p, err := policy.Parse(policy.DefaultPath, []byte(y), fstest.MapFS{".goship/cosign.pub": {Data: pub}})
+	p, err := policy.Parse(project.DefaultPolicyFile, []byte(y), fstest.MapFS{".goship/cosign.pub": {Data: pub}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/goship-dev/goship/pipeline/project"
 	"io/fs"
 	"path"
 	"regexp"
@@ -23,9 +24,6 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/sign"
 )
-
-// DefaultPath is where a repository keeps its policy.
-const DefaultPath = ".goship/policy.yaml"
 
 // DefaultMaxAge is the gate's maximum age when the policy names none.
 const DefaultMaxAge = 30 * 24 * time.Hour
@@ -97,14 +95,14 @@ func (e *Error) Error() string {
 	return "policy " + where + ": " + e.Problem
 }
 
-// Load reads and validates DefaultPath in repo; key paths are read from
+// Load reads and validates project.DefaultPolicyFile in repo; key paths are read from
 // repo too.
 func Load(repo fs.FS) (*Policy, error) {
-	data, err := fs.ReadFile(repo, DefaultPath)
+	data, err := fs.ReadFile(repo, project.DefaultPolicyFile)
 	if err != nil {
-		return nil, &Error{File: DefaultPath, Problem: fmt.Sprintf("cannot read it: %v (write one, see docs/signing.md)", err)}
+		return nil, &Error{File: project.DefaultPolicyFile, Problem: fmt.Sprintf("cannot read it: %v (write one, see docs/signing.md)", err)}
 	}
-	return Parse(DefaultPath, data, repo)
+	return Parse(project.DefaultPolicyFile, data, repo)
 }
 
 // Parse reads and validates a policy file's content. file names it in

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"github.com/goship-dev/goship/pipeline/project"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -128,7 +129,7 @@ allow:
 		})
 	}
 
-	if _, err := policy.Load(fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), policy.DefaultPath) {
+	if _, err := policy.Load(fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), project.DefaultPolicyFile) {
 		t.Errorf("Load of a repository without a policy: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/goship-dev/goship/pipeline/project"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,7 +229,7 @@ func clusterImagePolicy(j job.Job) (job.Result, error) {
 		return job.Result{}, err
 	}
 	if rp == nil {
-		return job.Result{}, fmt.Errorf("the repository has no policy (%s): nothing to export", policy.DefaultPath)
+		return job.Result{}, fmt.Errorf("the repository has no policy (%s): nothing to export", project.DefaultPolicyFile)
 	}
 	cips, err := rp.p.ClusterImagePolicies("goship-" + j.Run.App)
 	if err != nil {
