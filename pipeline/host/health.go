@@ -2,10 +2,11 @@ package host
 
 import (
 	"fmt"
-	"github.com/goship-dev/goship/pipeline/project"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/goship-dev/goship/pipeline/project"
 )
 
 // Health configures the gate.

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/goship-dev/goship/pipeline/project"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/sign"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/goship-dev/goship/pipeline/project"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/policy"
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/sign"
 	"github.com/goship-dev/goship/pipeline/sign/signtest"

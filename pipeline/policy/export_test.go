@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/goship-dev/goship/pipeline/project"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/goship-dev/goship/pipeline/policy"
+	"github.com/goship-dev/goship/pipeline/project"
 )
 
 // policyControllerVersion is the sigstore policy-controller whose CRD the

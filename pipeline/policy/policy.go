@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/goship-dev/goship/pipeline/project"
 	"io/fs"
 	"path"
 	"regexp"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/sign"
 )
 

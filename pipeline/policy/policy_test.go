@@ -7,13 +7,13 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"github.com/goship-dev/goship/pipeline/project"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/goship-dev/goship/pipeline/policy"
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/sign"
 )
 

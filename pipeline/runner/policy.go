@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/goship-dev/goship/pipeline/project"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/goship-dev/goship/pipeline/job"
 	"github.com/goship-dev/goship/pipeline/policy"
+	"github.com/goship-dev/goship/pipeline/project"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/sign"
 )
