@@ -87,11 +87,17 @@ func TestSignedReleaseThroughTheModule(t *testing.T) {
 	on := func(created string, chain ...string) result {
 		return call(created, append(append([]string{"server"}, srv.args...), chain...)...)
 	}
+	// deploy is `deployment --image=… <flags and chain…> run`.
 	deploy := func(image string, chain ...string) result {
 		args := append([]string{"deployment", "--image=" + image, srv.publish, "--registry-username=" + reg.Username, "--registry-password=env://REG_PASSWORD"}, chain...)
 		return on("2026-05-01T00:00:00Z", append(args, "run")...)
 	}
 	mustFail(t, deploy(unsigned), "deploy of an unsigned image under the policy", "deploy refused before anything was touched", digestOf(unsigned))
+	// A signed app with an unsigned sidecar: every service's image is
+	// checked, before anything is touched.
+	sidecar := filepath.Join(t.TempDir(), "compose.yaml")
+	writeFile(t, sidecar, "services:\n  app:\n    image: placeholder\n    ports: [\""+strings.TrimPrefix(srv.publish, "--publish=")+"\"]\n  cache:\n    image: "+unsigned+"\n    command: [\"version\"]\n")
+	mustFail(t, deploy(signed, "--compose="+sidecar), "a signed app with an unsigned sidecar", "deploy refused before anything was touched", digestOf(unsigned))
 	must(t, on("2026-05-01T00:00:00Z", "status"), "status")
 	if st := on("2026-05-01T00:00:00Z", "releases"); st.err == nil && strings.Contains(st.out, "healthy") {
 		t.Fatalf("a refused deploy left a release behind:\n%s", st.out)
