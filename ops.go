@@ -42,8 +42,8 @@ func (s *Server) Logs(
 // with its volumes, not interactive and within --timeout; the container
 // is removed afterwards. deploys.log records who ran what and how it
 // ended. It returns the command's output; a non-zero exit is an error
-// naming the host and the exit code. A fleet runs it on one host unless
-// --every-host.
+// naming the host and the exit code. On a fleet it is refused unless one
+// --host is given, or --every-host runs it on each host in turn.
 // +cache="never"
 func (s *Server) Exec(
 	ctx context.Context,

@@ -514,7 +514,7 @@ func TestMigrationRecreateToBlueGreenAndBack(t *testing.T) {
 	}
 	// A rollback across strategies is refused before anything changes.
 	_, err := Rollback(ctx, c, RollbackSpec{App: app, AppDir: w.srv.AppRoot + "/" + app})
-	if !errors.Is(err, errCrossStrategy) || !strings.Contains(err.Error(), "--strategy=recreate") {
+	if !errors.Is(err, errCrossStrategy) || !strings.Contains(err.Error(), "with-recreate") {
 		t.Fatalf("rollback to the blue-green release from recreate: %v", err)
 	}
 	if got := version(t, port); got != "v1" {

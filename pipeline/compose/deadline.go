@@ -28,5 +28,5 @@ func withinDeadline(ctx context.Context, a *host.App, step string, limit time.Du
 		return err
 	}
 	de := &sshconn.DeadlineError{Step: step, Target: a.Target(), After: time.Since(start), Limit: limit, Cause: context.DeadlineExceeded, EndErr: errProxyStepEnd}
-	return fmt.Errorf("%w (the step said: %w); a slow proxy start needs a longer --switch-timeout", de, err)
+	return fmt.Errorf("%w (the step said: %w); a slow proxy start needs a longer with-proxy --switch-timeout", de, err)
 }

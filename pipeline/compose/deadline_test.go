@@ -26,7 +26,7 @@ import (
 )
 
 // A registry that stops sending mid-blob cannot hang a deploy: the pull
-// is ended on the server at --pull-timeout, the error is a DeadlineError
+// is ended on the server at with-timeouts --pull, the error is a DeadlineError
 // naming the pull, the deploy lock is free again (the next deploy
 // proceeds), and the previous release served throughout.
 func TestPullThatStallsEndsAtItsDeadline(t *testing.T) {
@@ -66,7 +66,7 @@ func TestPullThatStallsEndsAtItsDeadline(t *testing.T) {
 	if res.Outcome != outcome.Unchanged {
 		t.Fatalf("outcome = %s, want unchanged", res.Outcome)
 	}
-	for _, want := range []string{"pull", "stopped after", "--pull-timeout"} {
+	for _, want := range []string{"pull", "stopped after", "with-timeouts --pull"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

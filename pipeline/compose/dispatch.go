@@ -184,7 +184,7 @@ func forRollback(target, cur host.Record) (strategy, error) {
 		return nil, err
 	}
 	if was.name() != st.name() {
-		return nil, fmt.Errorf("%w: %s runs %s and %s ran %s: deploy %s again with --strategy=%s instead",
+		return nil, fmt.Errorf("%w: %s runs %s and %s ran %s: deploy %s again with with-%s instead",
 			errCrossStrategy, cur.Name, was.name(), target.Name, st.name(), target.Image, was.name())
 	}
 	return st, nil

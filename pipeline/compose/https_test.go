@@ -133,7 +133,7 @@ func TestACertificateNeedsBlueGreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := Spec{App: "hello", Image: "registry.example/hello:v1", Transfer: host.Registry{}, Strategy: StrategyRecreate, Proxy: Proxy{TLS: cert}}
-	if _, err := s.withDefaults(); err == nil || !strings.Contains(err.Error(), "need --strategy=blue-green") {
+	if _, err := s.withDefaults(); err == nil || !strings.Contains(err.Error(), "need with-blue-green") {
 		t.Fatalf("recreate with a certificate: %v", err)
 	}
 }

@@ -115,7 +115,7 @@ func TestMaintenanceRefusesARecreateApp(t *testing.T) {
 	}
 	m, _ := proxy.NewMaintenance("", time.Minute)
 	_, err := SetMaintenance(ctx, c, app, w.srv.AppRoot+"/"+app, m)
-	if err == nil || !strings.Contains(err.Error(), "--strategy=blue-green") {
+	if err == nil || !strings.Contains(err.Error(), "with-blue-green") {
 		t.Fatalf("maintenance of a recreate app: %v", err)
 	}
 	if got := version(t, port); got != "v1" {

@@ -13,7 +13,8 @@ import (
 	"github.com/goship-dev/goship/pipeline/sshconn"
 )
 
-// maxMigrateCommand bounds --migrate: it is a command, not a script.
+// maxMigrateCommand bounds the migration command (with-migration
+// --command): it is a command, not a script.
 const maxMigrateCommand = 4096
 
 // migrateArgv splits a migration command into words the way a POSIX
@@ -22,10 +23,10 @@ const maxMigrateCommand = 4096
 // the server's shell.
 func migrateArgv(cmd string) ([]string, error) {
 	if len(cmd) > maxMigrateCommand {
-		return nil, fmt.Errorf("--migrate: %d bytes is longer than %d: run a script that is in the image instead", len(cmd), maxMigrateCommand)
+		return nil, fmt.Errorf("with-migration --command: %d bytes is longer than %d: run a script that is in the image instead", len(cmd), maxMigrateCommand)
 	}
 	if strings.ContainsFunc(cmd, func(r rune) bool { return r == 0 || r == '\n' || r == '\r' }) {
-		return nil, fmt.Errorf("--migrate %q: one line, no NUL", cmd)
+		return nil, fmt.Errorf("with-migration --command %q: one line, no NUL", cmd)
 	}
 	var words []string
 	var cur strings.Builder
@@ -36,7 +37,7 @@ func migrateArgv(cmd string) ([]string, error) {
 		case c == '\'':
 			j := strings.IndexByte(cmd[i+1:], '\'')
 			if j < 0 {
-				return nil, fmt.Errorf("--migrate %q: unclosed single quote", cmd)
+				return nil, fmt.Errorf("with-migration --command %q: unclosed single quote", cmd)
 			}
 			cur.WriteString(cmd[i+1 : i+1+j])
 			i, inWord = i+1+j, true
@@ -49,12 +50,12 @@ func migrateArgv(cmd string) ([]string, error) {
 				cur.WriteByte(cmd[i])
 			}
 			if i >= len(cmd) {
-				return nil, fmt.Errorf("--migrate %q: unclosed double quote", cmd)
+				return nil, fmt.Errorf("with-migration --command %q: unclosed double quote", cmd)
 			}
 			inWord = true
 		case c == '\\':
 			if i+1 >= len(cmd) {
-				return nil, fmt.Errorf("--migrate %q: ends with a backslash", cmd)
+				return nil, fmt.Errorf("with-migration --command %q: ends with a backslash", cmd)
 			}
 			i++
 			cur.WriteByte(cmd[i])
@@ -74,7 +75,7 @@ func migrateArgv(cmd string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	if len(words) == 0 {
-		return nil, fmt.Errorf("--migrate %q: no command", cmd)
+		return nil, fmt.Errorf("with-migration --command %q: no command", cmd)
 	}
 	return words, nil
 }
@@ -97,7 +98,7 @@ func (e *MigrationError) Error() string {
 	if e.ExitCode < 0 {
 		what = fmt.Sprintf("migration %q did not finish: %v", e.Command, e.Err)
 		if errors.As(e.Err, new(*sshconn.DeadlineError)) {
-			what += "; a longer migration needs a longer --migrate-timeout"
+			what += "; a longer migration needs a longer with-migration --timeout"
 		}
 	}
 	out := strings.TrimRight(e.Output, "\n")

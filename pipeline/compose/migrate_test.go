@@ -98,13 +98,13 @@ func TestMigrationRunsBeforeTheSwitchAndStopsTheDeployWhenItFails(t *testing.T) 
 		t.Fatalf("release.json of the failed release: %+v, migration %+v", rec, rec.Migration)
 	}
 
-	// A migration that hangs is ended at --migrate-timeout.
+	// A migration that hangs is ended at with-migration --timeout.
 	hung := spec("MIGRATE_SLEEP=5m\n")
 	hung.Timeouts.Migrate = 3 * time.Second
 	start := time.Now()
 	res, err = Deploy(ctx, c, hung)
 	var de *sshconn.DeadlineError
-	if !errors.As(err, &de) || !errors.As(err, &merr) || merr.ExitCode != -1 || !strings.Contains(de.Step, "migration") || !strings.Contains(err.Error(), "--migrate-timeout") {
+	if !errors.As(err, &de) || !errors.As(err, &merr) || merr.ExitCode != -1 || !strings.Contains(de.Step, "migration") || !strings.Contains(err.Error(), "with-migration --timeout") {
 		t.Fatalf("a hung migration: %v", err)
 	}
 	if took := time.Since(start); took > 3*time.Second+40*time.Second {

@@ -53,7 +53,7 @@ func TestSpecRejectsBadBlueGreenSettings(t *testing.T) {
 		{"proxy image", func(s *Spec) { s.Proxy.Image = "UPPER/case" }, `proxy image "UPPER/case"`},
 		{"proxy named like the app", func(s *Spec) { s.Proxy.Name = "hello" }, `has the proxy's name`},
 		{"negative drain", func(s *Spec) { s.Proxy.Drain = -time.Second }, "must not be negative"},
-		{"proxy settings with recreate", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyRecreate, "a.example.com" }, "proxy settings need --strategy=blue-green"},
+		{"proxy settings with recreate", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyRecreate, "a.example.com" }, "proxy settings (with-proxy) need with-blue-green"},
 	}
 	// An image alone is no proxy setting: a module fills it from a mirror.
 	mirrored := base()

@@ -113,5 +113,5 @@ func (s Spec) proxyRecord() proxy.Record {
 // errProxyNeedsBlueGreen refuses proxy settings for a strategy without
 // the proxy.
 func errProxyNeedsBlueGreen(app string, s Strategy) error {
-	return fmt.Errorf("proxy settings need --strategy=%s (%s would deploy with %s)", StrategyBlueGreen, app, s)
+	return fmt.Errorf("proxy settings (with-proxy) need with-%s (%s would deploy with %s)", StrategyBlueGreen, app, s)
 }

@@ -55,7 +55,7 @@ func (r recreate) takeOver(spec Spec, _ host.Record, from strategy) (deployRun, 
 }
 
 func (recreate) maintenance(_ context.Context, a *host.App, rec host.Record, _ *proxy.Maintenance) (string, error) {
-	return "", fmt.Errorf("%s on %s runs without the proxy (%s, %s): maintenance needs the blue-green proxy, which can answer for the app while it runs: deploy it with --strategy=%s first",
+	return "", fmt.Errorf("%s on %s runs without the proxy (%s, %s): maintenance needs the blue-green proxy, which can answer for the app while it runs: deploy it with with-%s first",
 		a.Name(), a.Target(), rec.Name, StrategyRecreate, StrategyBlueGreen)
 }
 

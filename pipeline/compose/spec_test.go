@@ -40,7 +40,7 @@ func TestSpecValidation(t *testing.T) {
 		{"health interval", func(s *Spec) { s.Health.Interval = -time.Second }, "health interval"},
 		{"min free disk", func(s *Spec) { s.MinFreeMB = -1 }, "min free disk"},
 		{"bad strategy", func(s *Spec) { s.Strategy = "rolling" }, "unknown deploy strategy"},
-		{"proxy on recreate", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyRecreate, "a.example" }, "need --strategy=blue-green"},
+		{"proxy on recreate", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyRecreate, "a.example" }, "need with-blue-green"},
 		{"proxy host", func(s *Spec) { s.Strategy, s.Proxy.Host = StrategyBlueGreen, "-a.example" }, "proxy host"},
 		{"proxy drain", func(s *Spec) { s.Strategy, s.Proxy.Drain = StrategyBlueGreen, -time.Second }, "drain"},
 	}

@@ -33,7 +33,7 @@ func TestNewPlanChecksEverythingUpFront(t *testing.T) {
 		{"no transfer", func(s *compose.Spec, _ *Rollout) { s.Transfer = nil }, "no transfer strategy: want one of registry, ssh"},
 		{"proxy flags on recreate", func(s *compose.Spec, _ *Rollout) {
 			s.Strategy, s.Proxy.Host = compose.StrategyRecreate, "api.example.com"
-		}, "need --strategy=blue-green"},
+		}, "need with-blue-green"},
 		{"registry without image", func(s *compose.Spec, _ *Rollout) { s.Image = "" }, "--image is required"},
 		{"bad app", func(s *compose.Spec, _ *Rollout) { s.App = "API" }, "app name"},
 		{"publish host port 0", func(s *compose.Spec, _ *Rollout) { s.Publish = "0:8080" }, "out of range"},

@@ -285,7 +285,7 @@ func (s *App) lockWithin(ctx context.Context, who string, wait time.Duration, wa
 			return l, err
 		}
 		if time.Since(start) >= wait {
-			return nil, fmt.Errorf("waited %s for the deploy lock (--lock-wait): %w", wait, err)
+			return nil, fmt.Errorf("waited %s for the deploy lock (with-timeouts --lock-wait): %w", wait, err)
 		}
 		if waiting != nil && held.Known && (held.Owner != told || time.Since(toldAt) >= lockRemind) {
 			waiting(held)

@@ -73,7 +73,7 @@ docker pull -q %[4]s >/dev/null`, Q(cfg), Q(r.Host), Q(r.Username), Q(image))
 	limit := s.Timeouts().Pull
 	if _, err := s.RunDeadline(ctx, "pull "+image, limit, script, strings.NewReader(r.Password)); err != nil {
 		if errors.As(err, new(*sshconn.DeadlineError)) {
-			return "", fmt.Errorf("pull on the server: %w; a slow registry or a large image needs a longer --pull-timeout (now %s)", err, limit)
+			return "", fmt.Errorf("pull on the server: %w; a slow registry or a large image needs a longer with-timeouts --pull (now %s)", err, limit)
 		}
 		var exit *sshconn.ExitError
 		if errors.As(err, &exit) {
@@ -116,7 +116,7 @@ func (t SSH) Deliver(ctx context.Context, s *App, image string) (string, error) 
 	limit := s.Timeouts().Pull
 	out, err := s.RunDeadline(ctx, "docker load", limit, "docker load", f)
 	if errors.As(err, new(*sshconn.DeadlineError)) {
-		return "", fmt.Errorf("docker load on the server: %w; a slow link or a large image needs a longer --pull-timeout (now %s)", err, limit)
+		return "", fmt.Errorf("docker load on the server: %w; a slow link or a large image needs a longer with-timeouts --pull (now %s)", err, limit)
 	}
 	if err != nil {
 		return "", fmt.Errorf("docker load on the server: %w", err)

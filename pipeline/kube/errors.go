@@ -131,7 +131,7 @@ type PolicyError struct {
 }
 
 func (e *PolicyError) Error() string {
-	return fmt.Sprintf("namespace %s holds policy %q since release %s: every deploy and rollback there must be verified; verify this one (e.g. --verify-key), or opt out explicitly for this run (the opt-out is recorded)", e.Namespace, e.Policy, e.Since)
+	return fmt.Sprintf("namespace %s holds policy %q since release %s: every deploy and rollback there must be verified; verify this one (declare the policy in .goship/policy.yaml), or opt out for this run with with-unverified --reason (recorded)", e.Namespace, e.Policy, e.Since)
 }
 
 // UnpinnedImageError refuses a release under a policy when one of its

@@ -111,7 +111,7 @@ func (p *Proxy) SetMaintenance(ctx context.Context, app string, m *Maintenance) 
 	}
 	r, ok := findRoute(all, app)
 	if !ok {
-		return fmt.Errorf("app %s has no route on the proxy in %s: deploy it with --strategy=blue-green first", app, p.rec.Root)
+		return fmt.Errorf("app %s has no route on the proxy in %s: deploy it with with-blue-green first", app, p.rec.Root)
 	}
 	dir := p.maintenanceDir(r.Port)
 	if m == nil {
