@@ -17,15 +17,16 @@ import (
 // settings into a job.Job: it compiles in seconds on a cold engine, and
 // the runner is built once per engine, by the first call that needs it.
 
-// runnerPkg is the runner's main package in goship's source.
-const runnerPkg = "./internal/cmd/goship-runner"
+// runnerPkg is the runner's main package in pipeline/, its Go module.
+const runnerPkg = "./cmd/goship-runner"
 
 // runnerBin is where the runner binary sits in its container.
 const runnerBin = "/usr/local/bin/goship-runner"
 
 // runnerSource is the part of goship's own source the runner is built
-// from: a README or root module edit does not rebuild it.
-var runnerSource = []string{"go.mod", "go.sum", "pipeline/**/*.go", "ci/**/*.go", runnerPkg[2:] + "/*.go"}
+// from: its own Go module, pipeline/ (and the root go.mod its replace
+// names). A README or module edit does not rebuild it.
+var runnerSource = []string{"go.mod", "pipeline/go.mod", "pipeline/go.sum", "pipeline/**/*.go"}
 
 // runner is the container the runner runs in: --runner-image as given, or
 // goship's Go image with the runner built from goship's own source.
@@ -49,7 +50,7 @@ func (g *Goship) runner() *dagger.Container {
 		// toolchain goship needs through GOPROXY.
 		WithEnvVariable("GOTOOLCHAIN", "auto").
 		WithMountedDirectory("/src", src).
-		WithWorkdir("/src")
+		WithWorkdir("/src/pipeline")
 	switch {
 	case g.Offline:
 		build = build.WithEnvVariable("GOPROXY", "off")

@@ -42,6 +42,9 @@ go build -o "$modcheck" ./internal/cmd/modcheck
 "$modcheck" .
 "$modcheck" test -count=1
 "$modcheck" tidy -diff
+# pipeline/ is its own Go module (the runner's), so a cold engine's module
+# load never walks its dependencies; go.work joins the two for development.
+(cd pipeline && GOWORK=off go mod tidy -diff)
 
 step golangci-lint
 golangci-lint run "${pkgs[@]}"

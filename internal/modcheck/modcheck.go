@@ -282,6 +282,8 @@ func Tidy(ctx context.Context, dir string, diff bool) error {
 		args = append(args, "-diff")
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
+	// go mod tidy tidies one module; a go.work beside it would refuse.
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	cmd.Dir, cmd.Stdout, cmd.Stderr = o.Dir, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		if diff {

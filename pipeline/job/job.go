@@ -1,6 +1,6 @@
 // Package job is what goship's Dagger module hands its runner: one typed
 // job per call, JSON on the wire. The module only gathers settings; the
-// runner (internal/cmd/goship-runner) checks them whole, then connects,
+// runner (pipeline/cmd/goship-runner) checks them whole, then connects,
 // deploys and reports. Secrets travel as paths of files the module mounts
 // into the runner's container, never as values, so no secret reaches a
 // job file, an argv, a layer or a cache key.
