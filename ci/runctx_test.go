@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/goship-dev/goship/pipeline/release"
 )
 
 func githubEnv(event, eventName, sha, ref string) func(string) string {
@@ -98,4 +100,8 @@ func TestReproduce(t *testing.T) {
 	if q := Reproduce(Replay{SHA: "abc1234", ConstructorArgs: odd.Args(), Verb: "ci"}); !strings.Contains(q, `'--ref=refs/heads/it'"'"'s'`) {
 		t.Fatalf("arguments are not shell-quoted: %s", q)
 	}
+}
+
+func releaseTags(rc RunContext) ([]string, error) {
+	return release.Tags(rc.Release(), release.DefaultSets())
 }
