@@ -112,7 +112,7 @@ func (c *Cluster) Apply(ctx context.Context, o Options, timeout time.Duration) (
 }
 
 func (c *Cluster) apply(kind, name string, obj any, patch func([]byte, metav1.PatchOptions) error) error {
-	data, err := json.Marshal(obj)
+	data, err := applyJSON(obj)
 	if err != nil {
 		return fmt.Errorf("ci engine: encoding %s %s: %w", kind, name, err)
 	}
@@ -121,6 +121,39 @@ func (c *Cluster) apply(kind, name string, obj any, patch func([]byte, metav1.Pa
 		return fmt.Errorf("ci engine: applying %s %s on %s: %w", kind, name, c.server, err)
 	}
 	return nil
+}
+
+// applyJSON is obj as an apply configuration: without the empty status
+// and the null creation timestamps the typed objects carry, so the apply
+// claims only the fields goship sets.
+func applyJSON(obj any) ([]byte, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	var drop func(v any)
+	drop = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			if ts, ok := t["creationTimestamp"]; ok && ts == nil {
+				delete(t, "creationTimestamp")
+			}
+			for _, c := range t {
+				drop(c)
+			}
+		case []any:
+			for _, c := range t {
+				drop(c)
+			}
+		}
+	}
+	drop(m)
+	return json.Marshal(m)
 }
 
 // smallestDisk is the smallest ephemeral-storage capacity of the nodes

@@ -78,7 +78,11 @@ func Render(o Options) (Objects, error) {
 func (objs Objects) YAML() ([]byte, error) {
 	var out []byte
 	for _, obj := range []any{objs.Namespace, objs.Config, objs.Engine} {
-		y, err := yaml.Marshal(obj)
+		j, err := applyJSON(obj)
+		if err != nil {
+			return nil, fmt.Errorf("ci engine: rendering YAML: %w", err)
+		}
+		y, err := yaml.JSONToYAML(j)
 		if err != nil {
 			return nil, fmt.Errorf("ci engine: rendering YAML: %w", err)
 		}
