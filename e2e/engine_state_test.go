@@ -209,10 +209,10 @@ func TestEngineStateKey(t *testing.T) {
 	}
 }
 
-// TestEngineStateSavesOnlyWhatChanged runs save after restore on a
-// stand-in state (docker volumes, no engine): a state restored under this
-// job's key, made unseeded and young, is not saved again; a new key, a
-// seeded run or an old state is; a cold start forgets the manifest.
+// TestEngineStateSavesOnlyWhatChanged runs restore and save on a stand-in
+// state (docker volumes, no engine): a state restored under this job's
+// key, made unseeded and young, is not saved again (and restore says so
+// first); a new key, an old state or a cold start's run is saved.
 func TestEngineStateSavesOnlyWhatChanged(t *testing.T) {
 	if exec.Command("docker", "image", "inspect", kitEngineImage).Run() != nil {
 		t.Skipf("ENGINE UNAVAILABLE: no engine image %s", kitEngineImage)
@@ -262,27 +262,23 @@ func TestEngineStateSavesOnlyWhatChanged(t *testing.T) {
 	if err != nil || !strings.Contains(string(saved), "key="+key+"\n") || !strings.Contains(string(saved), "seed=empty\n") {
 		t.Fatalf("manifest: %v\n%s", err, saved)
 	}
-	restoreThenSave := func(env ...string) map[string]string {
+	restoreThenSave := func(wantSave string, env ...string) map[string]string {
 		v := newVolume()
-		if got := run("restore", v, dir); got["engine"] != "warm" {
-			t.Fatalf("restore: %v", got)
+		got := run("restore", v, dir, env...)
+		if got["engine"] != "warm" || got["save"] != wantSave {
+			t.Fatalf("restore: want engine=warm save=%s, got %v", wantSave, got)
 		}
 		return run("save", v, dir, env...)
 	}
-	if got := restoreThenSave("GOSHIP_ENGINE_STATE_KEY=" + key); got["saved"] != "false" || !strings.Contains(got["log"], "not saved") {
+	if got := restoreThenSave("false", "GOSHIP_ENGINE_STATE_KEY="+key); got["saved"] != "false" || !strings.Contains(got["log"], "not saved") {
 		t.Fatalf("same key, unseeded, young: want no save, got %v", got)
 	}
-	if got := restoreThenSave("GOSHIP_ENGINE_STATE_KEY=goship-engine-state-test-2"); got["saved"] != "true" {
+	const key2 = "goship-engine-state-test-2"
+	if got := restoreThenSave("true", "GOSHIP_ENGINE_STATE_KEY="+key2); got["saved"] != "true" {
 		t.Fatalf("a new key: want a save, got %v", got)
 	}
-	// A seeded run's state is saved, and saved again by the next run.
-	seed := t.TempDir()
-	writeFile(t, filepath.Join(seed, "goship-caches.tar"), "x")
-	if got := restoreThenSave("GOSHIP_ENGINE_STATE_KEY=goship-engine-state-test-2", "GOSHIP_CACHE_FROM="+seed); got["saved"] != "true" {
-		t.Fatalf("a seeded run under the same key: want a save, got %v", got)
-	}
-	if got := restoreThenSave("GOSHIP_ENGINE_STATE_KEY=goship-engine-state-test-2", "GOSHIP_CACHE_FROM="+t.TempDir()); got["saved"] != "true" {
-		t.Fatalf("the run after a seeded one: want a save, got %v", got)
+	if got := restoreThenSave("false", "GOSHIP_ENGINE_STATE_KEY="+key2); got["saved"] != "false" {
+		t.Fatalf("the new key again: want no save, got %v", got)
 	}
 	// An old state is saved again.
 	m, _ := os.ReadFile(manifest)
@@ -290,20 +286,43 @@ func TestEngineStateSavesOnlyWhatChanged(t *testing.T) {
 	if err := os.WriteFile(manifest, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := restoreThenSave("GOSHIP_ENGINE_STATE_KEY=goship-engine-state-test-2"); got["saved"] != "true" {
+	if got := restoreThenSave("true", "GOSHIP_ENGINE_STATE_KEY="+key2); got["saved"] != "true" {
 		t.Fatalf("a state older than 7 days: want a save, got %v", got)
 	}
-	// A cold start forgets the manifest: the next save saves.
-	empty := t.TempDir()
-	if err := os.WriteFile(filepath.Join(empty, "engine-state.txt"), []byte("image="+kitEngineImage+"\nformat=tar.zst\nkey="+key+"\nseed=empty\n"), 0o644); err != nil {
+
+	// A cold start forgets the manifest it could not restore; its run may
+	// have been seeded from goship's caches, so its state is saved as
+	// seeded, and the next (warm, unseeded) run saves again.
+	seeded := t.TempDir()
+	if err := os.WriteFile(filepath.Join(seeded, "engine-state.txt"), []byte("image="+kitEngineImage+"\nformat=tar.zst\nkey="+key2+"\nseed=empty\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	caches := filepath.Join(t.TempDir(), "goship-cache")
 	v := newVolume()
-	if got := run("restore", v, empty); got["engine"] != "cold" {
-		t.Fatalf("restore without an archive: want engine=cold, got %v", got)
+	if got := run("restore", v, seeded, "GOSHIP_CACHE_FROM="+caches); got["engine"] != "cold" || got["save"] != "true" {
+		t.Fatalf("restore without an archive: want engine=cold save=true, got %v", got)
 	}
-	if _, err := os.Stat(filepath.Join(empty, "engine-state.txt")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(seeded, "engine-state.txt")); !os.IsNotExist(err) {
 		t.Fatalf("a cold start left the manifest: %v", err)
+	}
+	if fi, err := os.Stat(caches); err != nil || !fi.IsDir() {
+		t.Fatalf("restore did not create the --cache-from directory: %v", err)
+	}
+	if out, err := exec.Command("docker", "run", "--rm", "--entrypoint", "sh", "-v", v+":/var/lib/dagger", kitEngineImage, "-c", "echo cold > /var/lib/dagger/meta.db").CombinedOutput(); err != nil {
+		t.Fatalf("the cold engine's state: %v\n%s", err, out)
+	}
+	if got := run("save", v, seeded, "GOSHIP_ENGINE_STATE_KEY="+key2, "GOSHIP_CACHE_FROM="+caches); got["saved"] != "true" {
+		t.Fatalf("save after a cold start: %v", got)
+	}
+	if m, _ := os.ReadFile(filepath.Join(seeded, "engine-state.txt")); !strings.Contains(string(m), "seed=given\n") {
+		t.Fatalf("a cold start's state is not marked seeded:\n%s", m)
+	}
+	dir = seeded
+	if got := restoreThenSave("true", "GOSHIP_ENGINE_STATE_KEY="+key2, "GOSHIP_CACHE_FROM="+caches); got["saved"] != "true" {
+		t.Fatalf("the run after a seeded one: want a save, got %v", got)
+	}
+	if got := restoreThenSave("false", "GOSHIP_ENGINE_STATE_KEY="+key2, "GOSHIP_CACHE_FROM="+caches); got["saved"] != "false" {
+		t.Fatalf("then the same key again: want no save, got %v", got)
 	}
 }
 

@@ -8,9 +8,11 @@
 #   export _EXPERIMENTAL_DAGGER_RUNNER_HOST='docker-image://registry.dagger.io/engine:v0.21.0?container=dagger-engine-goship&volume=dagger-engine-goship'
 #
 #   scripts/engine-state.sh key <project>   the cache key of the state: what feeds it (the project's go.sum and Go
-#                                           toolchain, goship's version, the engine image); outputs key and prefix
+#                                           toolchain, goship's version, the engine image); outputs key and prefix,
+#                                           and caches-key and caches-prefix for goship's own caches (the fallback)
 #   scripts/engine-state.sh restore <dir>   before the first dagger call: fill the volume from <dir>/engine-state.tar.zst;
-#                                           outputs engine=warm, or engine=cold when there was nothing to restore
+#                                           outputs engine=warm, or engine=cold when there was nothing to restore,
+#                                           and save=true when save would save, save=false when it would skip
 #   scripts/engine-state.sh save <dir>      after the last one: bound the cache, stop the engine, archive its volume into
 #                                           <dir>; outputs saved=true, or saved=false when nothing that feeds it changed
 #
@@ -19,13 +21,15 @@
 # save.
 #
 # Saved only when it matters: save skips (saved=false) when the state it
-# restored carries the same key, was made with an empty --cache-from
-# (GOSHIP_CACHE_FROM, the directory the run passed; a volume seeded from a
-# directory is another volume than the unseeded one, so the state of a run
-# that was seeded from goship's caches is saved again from the next,
-# unseeded run), and is younger than GOSHIP_ENGINE_STATE_REFRESH_DAYS
-# (default 7: the build cache of a project whose go.sum does not change
-# still follows its code).
+# restored carries the same key, was not made by a run that started cold,
+# and is younger than GOSHIP_ENGINE_STATE_REFRESH_DAYS (default 7: the
+# build cache of a project whose go.sum does not change still follows its
+# code). A cold start's run may have seeded goship's cache volumes from
+# its caches (--cache-from=$GOSHIP_CACHE_FROM), and in Dagger v0.21 a
+# volume seeded from a directory is another volume than the one an empty
+# directory gives: so the next run, which restores the state and passes
+# the empty directory, saves again. restore creates $GOSHIP_CACHE_FROM
+# (--cache-from needs the directory, even empty).
 #
 # Bounded: before it stops a running engine, save prunes the engine's cache
 # to GOSHIP_ENGINE_STATE_MAX (default 6GB; least recently used entries go
@@ -84,6 +88,8 @@ if [ "$1" = key ]; then
   key=$prefix$(printf '%s\n' "$toolchain" "$goship" "$sums" "$image" | sha256sum | cut -c1-16)
   output key "$key"
   output prefix "$prefix"
+  output caches-key "goship-caches-${key#goship-engine-state-}"
+  output caches-prefix "goship-caches-${prefix#goship-engine-state-}"
   [ -z "${GITHUB_ENV:-}" ] || echo "GOSHIP_ENGINE_STATE_KEY=$key" >> "$GITHUB_ENV"
   exit 0
 fi
@@ -119,11 +125,13 @@ stream() {
   [ "$trc" = 0 ] && [ "$zrc" = 0 ]
 }
 
+start=$dir/engine-state.start # warm or cold: how this job's engine started
+
 # unchanged: the state this job restored has the key of this job, was made
 # unseeded and is young enough, so saving it again would store the same.
 unchanged() {
   local want=${GOSHIP_ENGINE_STATE_KEY:-} saved days=${GOSHIP_ENGINE_STATE_REFRESH_DAYS:-7}
-  [ -n "$want" ] && [ -s "$manifest" ] || return 1
+  [ -n "$want" ] && [ -s "$manifest" ] && [ "$(cat "$start" 2>/dev/null)" = warm ] || return 1
   grep -qxF "key=$want" "$manifest" && grep -qxF "seed=empty" "$manifest" || return 1
   saved=$(sed -n 's/^saved=//p' "$manifest")
   [ -n "$saved" ] && [ $(($(date +%s) - saved)) -lt $((days * 86400)) ]
@@ -137,7 +145,7 @@ save)
     exit 0
   fi
   seed=empty
-  if [ -n "${GOSHIP_CACHE_FROM:-}" ] && [ -n "$(ls -A "$GOSHIP_CACHE_FROM" 2>/dev/null)" ]; then seed=given; fi
+  if [ -n "${GOSHIP_CACHE_FROM:-}" ] && [ "$(cat "$start" 2>/dev/null)" != warm ]; then seed=given; fi
   if running; then
     if command -v dagger >/dev/null; then
       # The engine's cache, bounded before it is archived.
@@ -174,12 +182,21 @@ restore)
     echo "engine-state: $container is running; restore only before the engine starts" >&2
     exit 1
   fi
+  [ -z "${GOSHIP_CACHE_FROM:-}" ] || mkdir -p "$GOSHIP_CACHE_FROM"
+  warm() {
+    echo warm > "$start"
+    output engine warm
+    if unchanged; then output save false; else output save true; fi
+    exit 0
+  }
   # A cold start forgets the manifest, so save does not take the state
   # for the one it describes.
   cold() {
     echo "engine-state: $1; the engine starts cold" >&2
     rm -f "$manifest"
+    echo cold > "$start"
     output engine cold
+    output save true
     exit 0
   }
   [ -s "$archive" ] && [ -s "$manifest" ] || cold "no archive in $dir"
@@ -187,8 +204,7 @@ restore)
   grep -qxF "format=tar.zst" "$manifest" || cold "the archive is of another format"
   if docker volume inspect "$volume" >/dev/null 2>&1; then
     echo "engine-state: volume $volume exists already and is kept as it is" >&2
-    output engine warm
-    exit 0
+    warm
   fi
   docker volume create "$volume" >/dev/null
   if ! stream restore; then
@@ -196,6 +212,6 @@ restore)
     cold "the archive did not extract (damaged or truncated)"
   fi
   echo "engine-state: restored $volume from $archive"
-  output engine warm
+  warm
   ;;
 esac
