@@ -65,8 +65,9 @@ func BenchmarkColdLoad(b *testing.B) {
 		for _, c := range []struct {
 			step string
 			args []string
-		}{{"help", []string{"functions"}}, {"runtime", []string{"call", "--eager-runtime", "--help"}}} {
-			res := r.callModule(e, m.dir, append(c.args, "--progress=plain", "--debug")...)
+		}{{"help", []string{"functions", "--progress=plain", "--debug"}}, {"runtime", []string{"call", "--progress=plain", "--debug", "--eager-runtime", "--help"}}} {
+			// The progress flags before --help: after it, the CLI shows no steps.
+			res := r.callModule(e, m.dir, c.args...)
 			if res.err != nil {
 				b.Fatalf("cold load of %s (%s): %v\n%s", m.name, c.step, res.err, tail(res.out, 4000))
 			}
