@@ -55,7 +55,7 @@ func BenchmarkCi(b *testing.B) {
 // pinnedEngineArgs is engineArgs with each --*-image=name:tag pinned to
 // the digest the engine's Docker Hub mirror serves for it
 // (GOSHIP_E2E_MIRROR, default the local kit's 127.0.0.1:5000).
-func pinnedEngineArgs(b *testing.B) []string {
+func pinnedEngineArgs(b testing.TB) []string {
 	mirror := os.Getenv("GOSHIP_E2E_MIRROR")
 	if mirror == "" {
 		mirror = "127.0.0.1:5000"
@@ -175,7 +175,7 @@ func benchCi(b *testing.B, origin string) {
 
 // editTarget is the file the benchmark edits: the first non-test Go file
 // of a package that is not main, else any Go file.
-func editTarget(b *testing.B, src string) string {
+func editTarget(b testing.TB, src string) string {
 	b.Helper()
 	var files []string
 	_ = filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
