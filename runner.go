@@ -36,7 +36,7 @@ func (g *Goship) runner() *dagger.Container {
 	}
 	src := dag.Directory().WithDirectory(".", dag.CurrentModule().Source(), dagger.DirectoryWithDirectoryOpts{
 		Include: runnerSource,
-		Exclude: []string{"**/*_test.go", "**/testdata/**"},
+		Exclude: []string{"**/*_test.go", "**/testdata/**", "pipeline/testworld"},
 	})
 	base := dag.Container().From(g.RunnerBuildImage)
 	build := base.

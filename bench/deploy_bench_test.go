@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // startProber probes port's /healthz every 20 ms; an answer slower than

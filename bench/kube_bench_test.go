@@ -17,8 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/kube"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // BenchmarkKubeUpgrade is issue 22's zero-failed-requests claim on the

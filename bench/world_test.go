@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // world is what the one-host benchmarks deploy with: a registry holding

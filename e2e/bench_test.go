@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // BenchmarkCi compares goship's ci with the same checks run natively on

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/cachedir"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // What a fresh engine (an ephemeral CI runner) gets from --cache-from,

@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/sign/signtest"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // clusterCalls are the module calls of one cluster test on src.

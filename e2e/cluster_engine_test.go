@@ -25,8 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/yaml"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/ciengine"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // TestSharedEngineOnCluster is issue 31's shared engine: the Dagger v0.21

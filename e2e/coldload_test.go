@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // BenchmarkColdLoad is issue 31's cold module load: a fresh engine's first

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // The day-2 verbs through the module, on a blue-green app served over

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // kitEngineImage is the engine image the kit builds; engine-state.sh runs

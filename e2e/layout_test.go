@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // A service in a subdirectory of a Go workspace, importing a sibling

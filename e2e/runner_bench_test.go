@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // BenchmarkFreshRunner is issue 21's table: ci on a CI runner whose Dagger

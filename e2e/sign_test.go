@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/sign/signtest"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // Signed releases through the module, with the repository's policy:

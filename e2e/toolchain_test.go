@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // goship installed the way Dagger v0.21 users install a module: as a

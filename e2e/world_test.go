@@ -29,7 +29,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // defaultArgs suit ../shared/engine: it mirrors Docker Hub from locally

@@ -33,7 +33,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go'))
 step "go vet"
 go vet "${pkgs[@]}"
 [ -d e2e ] && go vet -tags e2e ./e2e/...
-go vet -tags world ./internal/testworld
+go vet -tags world ./pipeline/testworld
 (cd examples/hello-service && go vet ./...)
 
 step "Dagger module type-check, unit tests and go mod tidy (modcheck)"
@@ -42,6 +42,7 @@ go build -o "$modcheck" ./internal/cmd/modcheck
 "$modcheck" .
 "$modcheck" test -count=1
 "$modcheck" tidy -diff
+"$modcheck" engine-tidy
 # pipeline/ is its own Go module (the runner's), so a cold engine's module
 # load never walks its dependencies; go.work joins the two for development.
 (cd pipeline && GOWORK=off go mod tidy -diff)

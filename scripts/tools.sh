@@ -46,7 +46,7 @@ build cosign cosign github.com/sigstore/cosign/v2/cmd/cosign
 # verify against theirs.
 build cosign3 cosign3 github.com/sigstore/cosign/v3/cmd/cosign
 # Caddy, the blue-green proxy, for the test world's proxy image: static (it
-# runs on an empty base), in the cache path internal/testworld/proxy.go
+# runs on an empty base), in the cache path pipeline/testworld/proxy.go
 # reads.
 build caddy caddy github.com/caddyserver/caddy/v2/cmd/caddy CGO_ENABLED=0
 echo "$bin"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // The Dagger Go SDK runs `go mod tidy` over the module source it is
@@ -61,9 +61,9 @@ func TestModuleSourceHoldsEveryImportedPackage(t *testing.T) {
 }
 
 func TestIsExcluded(t *testing.T) {
-	ex := []string{"examples", "internal/testworld", "**/testdata"}
+	ex := []string{"examples", "pipeline/testworld", "**/testdata"}
 	for dir, want := range map[string]bool{
-		"examples": true, "examples/hello": true, "internal/testworld": true, "internal/testworldx": false,
+		"examples": true, "examples/hello": true, "pipeline/testworld": true, "pipeline/testworldx": false,
 		"internal": false, "pipeline/scan/testdata": true, ".": false,
 	} {
 		if got := isExcluded(dir, ex); got != want {

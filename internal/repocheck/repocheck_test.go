@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 func TestTaskfileHasEveryVerb(t *testing.T) {

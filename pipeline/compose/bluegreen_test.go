@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // proxyWorld is a world with its own proxy: its own compose project,

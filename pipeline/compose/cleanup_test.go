@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // A test's deploys leave no images of its registry in the local dockerd.

@@ -11,10 +11,10 @@ import (
 
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 func TestDeployUpgradeAndAutomaticRollback(t *testing.T) {

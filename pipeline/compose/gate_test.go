@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/host"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // A release that answers 200 for 3s and then 500 passes a first-probe

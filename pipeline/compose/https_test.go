@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/proxy"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 func TestHTTPSAtTheProxyRedirectsAndSwitchesWithoutDroppingARequest(t *testing.T) {

@@ -13,11 +13,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 func TestMigrateArgvSplitsLikeAShellWithoutExpanding(t *testing.T) {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/compose"
 	"github.com/goship-dev/goship/pipeline/host"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // NewPlan checks the whole deploy, for every strategy, before any host

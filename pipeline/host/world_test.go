@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // world is one docker host behind a real sshd.

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/outcome"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // TestClusterQuotaRefusalNamedInSeconds: a ResourceQuota with room for

@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/outcome"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // world is a real cluster from GOSHIP_KUBECONFIG, with a fresh namespace

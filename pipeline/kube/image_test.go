@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // TestImageCheckCredentialHelperPath: against a registry that needs a

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goship-dev/goship/internal/testworld"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // NewRepository accepts exactly the namespaces docker's reference parser

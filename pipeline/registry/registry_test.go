@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/registry"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 func TestPushVerifyRetagList(t *testing.T) {

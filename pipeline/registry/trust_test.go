@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/registry"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // A registry behind a private CA: the credential check, the push of an

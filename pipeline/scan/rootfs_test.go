@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/scan"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // goship scans its own runtime images as a root filesystem instead of an

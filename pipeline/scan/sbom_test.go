@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/scan"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // Trivy finds in the SBOM goship writes from a binary's build info what it

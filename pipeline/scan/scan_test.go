@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/image"
 	"github.com/goship-dev/goship/pipeline/scan"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 const vulnLib = "example.com/vulnlib"

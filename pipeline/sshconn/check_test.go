@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // Check catches a bad key, a missing passphrase and an unpinned host

@@ -16,8 +16,8 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 func config(srv *testworld.SSHServer) sshconn.Config {

@@ -3,6 +3,7 @@
 //	go run ./internal/cmd/modcheck [dir]          type-check and vet the module
 //	go run ./internal/cmd/modcheck test [go test flags]  run its unit tests
 //	go run ./internal/cmd/modcheck tidy [-diff]          go mod tidy with the stand-in bindings
+//	go run ./internal/cmd/modcheck engine-tidy           go mod tidy on what dagger.json lets the engine see
 package main
 
 import (
@@ -23,6 +24,13 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "tidy" {
 		if err := modcheck.Tidy(context.Background(), ".", len(os.Args) > 2 && os.Args[2] == "-diff"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "engine-tidy" {
+		if err := modcheck.EngineTidy(context.Background(), "."); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

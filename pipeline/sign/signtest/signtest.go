@@ -35,9 +35,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/goship-dev/goship/internal/testworld"
 	"github.com/goship-dev/goship/pipeline/registry"
 	"github.com/goship-dev/goship/pipeline/sign"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // World is a registry of the test world and goship's options to reach it.
