@@ -44,8 +44,9 @@ func TestWorkflowsPassActionlint(t *testing.T) {
 }
 
 // Workflows stay thin: every step is checkout, dagger, restoring or
-// saving goship's exported cache directory (the one thing a runner keeps
-// between runs), an artifact or SARIF upload, or printing a report;
+// saving goship's exported cache directory or the engine's state (what a
+// runner keeps between runs; engine-state.sh, one call per step), an
+// artifact or SARIF upload, or printing a report;
 // actions are pinned by commit SHA; Dagger is pinned to the engine version.
 func TestWorkflowsAreThinAndPinned(t *testing.T) {
 	root := testworld.RepoRoot(t)
@@ -70,10 +71,17 @@ func TestWorkflowsAreThinAndPinned(t *testing.T) {
 				t.Errorf("%s: %s is pinned to %q, not a commit SHA", filepath.Base(f), m[1], m[2])
 			}
 		}
-		// A cache step moves goship's cache directory and nothing else: no
-		// Go or npm cache beside the engine's.
-		if n := strings.Count(text, "uses: actions/cache/"); n != strings.Count(text, "path: .goship-cache") {
-			t.Errorf("%s: %d cache steps, but not all of them move only .goship-cache", filepath.Base(f), n)
+		// A cache step moves goship's cache directory or the engine's
+		// state and nothing else: no Go or npm cache beside the engine's.
+		if n := strings.Count(text, "uses: actions/cache/"); n != strings.Count(text, "path: .goship-cache")+strings.Count(text, "path: .engine-state") {
+			t.Errorf("%s: %d cache steps, but not all of them move only .goship-cache or .engine-state", filepath.Base(f), n)
+		}
+		// A run step is one call of the engine-state script or prints a
+		// report: no logic in YAML.
+		for _, m := range regexp.MustCompile(`(?m)^\s+run: (.*)$`).FindAllStringSubmatch(text, -1) {
+			if !strings.HasPrefix(m[1], "scripts/engine-state.sh ") && m[1] != "|" {
+				t.Errorf("%s: run step %q: steps call dagger or scripts/engine-state.sh only", filepath.Base(f), m[1])
+			}
 		}
 		if strings.Count(text, "dagger/dagger-for-github@") != strings.Count(text, `version: "0.21.0"`) {
 			t.Errorf("%s: every dagger step must pin version 0.21.0", filepath.Base(f))

@@ -68,6 +68,19 @@ type Result struct {
 	Pods    []Pod   // one per node, sorted by node
 }
 
+// Routes says, per node, how a CI runner reaches its engine.
+func (r Result) Routes() string {
+	var b strings.Builder
+	o := r.Options
+	fmt.Fprintf(&b, "engine %s/%s: gc maxUsedSpace %s, reservedSpace %s, minFreeSpace %s\n", o.Namespace, o.Name,
+		o.GC.MaxUsedSpace, o.GC.ReservedSpace, o.GC.MinFreeSpace)
+	for _, p := range r.Pods {
+		fmt.Fprintf(&b, "node %s: export _EXPERIMENTAL_DAGGER_RUNNER_HOST='%s'   (kubectl on PATH)\n", p.Node, p.RunnerHost)
+	}
+	fmt.Fprintf(&b, "runner pods on those nodes: mount the node's %s at /run/dagger and set _EXPERIMENTAL_DAGGER_RUNNER_HOST=unix:///run/dagger/engine.sock\n", o.RunDir)
+	return b.String()
+}
+
 // Apply renders o (sizing GC for the smallest matching node when it is
 // zero), applies the namespace, ConfigMap and DaemonSet by server-side
 // apply, and waits up to timeout until an engine of the current spec is

@@ -91,6 +91,8 @@ type HostMount struct {
 const (
 	DefaultName        = "dagger-engine"
 	DefaultNamespace   = "dagger"
+	// DefaultTimeout is how long Apply waits for the engines to be Ready.
+	DefaultTimeout = 10 * time.Minute
 	defaultGracePeriod = 300 * time.Second
 	// ContainerName is the engine's container in its pod (kube-pod://
 	// addresses name it).

@@ -31,6 +31,7 @@ const (
 	VerbVerify      Verb = "verify"
 	VerbMirror      Verb = "mirror"
 	VerbPolicy      Verb = "policy"
+	VerbCIEngine    Verb = "ci-engine"
 )
 
 // Job is one call of the runner.
@@ -58,6 +59,7 @@ type Job struct {
 	Publish     *Publish     `json:"publish,omitempty"`
 	Verify      *Verify      `json:"verify,omitempty"`
 	Mirror      *Mirror      `json:"mirror,omitempty"`
+	CIEngine    *CIEngine    `json:"ciEngine,omitempty"`
 }
 
 // Run is what every verb knows about this goship run.

@@ -44,6 +44,8 @@ func (r Runner) run(ctx context.Context, j job.Job) (job.Result, error) {
 		return mirror(ctx, env, j)
 	case job.VerbPolicy:
 		return clusterImagePolicy(j)
+	case job.VerbCIEngine:
+		return ciEngine(ctx, j)
 	}
 	t, err := targetFor(ctx, env, j.Target)
 	if err != nil {

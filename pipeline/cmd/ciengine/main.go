@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/goship-dev/goship/pipeline/ciengine"
 )
@@ -60,7 +59,7 @@ func run(ctx context.Context, args []string) error {
 	fs.Var(&env, "env", "NAME=VALUE for the engine container (repeatable)")
 	fs.Var(&mounts, "host-mount", "NODE_DIR:CONTAINER_DIR[:ro] (repeatable)")
 	fs.Var(&nodeSel, "node-selector", "KEY=VALUE (repeatable)")
-	timeout := fs.Duration("timeout", 10*time.Minute, "how long apply waits for the engines to be Ready")
+	timeout := fs.Duration("timeout", ciengine.DefaultTimeout, "how long apply waits for the engines to be Ready")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -126,12 +125,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("engine %s/%s: gc maxUsedSpace %s, reservedSpace %s, minFreeSpace %s\n", res.Options.Namespace, res.Options.Name,
-		res.Options.GC.MaxUsedSpace, res.Options.GC.ReservedSpace, res.Options.GC.MinFreeSpace)
-	for _, p := range res.Pods {
-		fmt.Printf("node %s: export _EXPERIMENTAL_DAGGER_RUNNER_HOST='%s'   (kubectl on PATH)\n", p.Node, p.RunnerHost)
-	}
-	fmt.Printf("runner pods on those nodes: mount the node's %s at /run/dagger and set _EXPERIMENTAL_DAGGER_RUNNER_HOST=unix:///run/dagger/engine.sock\n", res.Options.RunDir)
+	fmt.Print(res.Routes())
 	return nil
 }
 
