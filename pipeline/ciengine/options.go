@@ -89,10 +89,10 @@ type HostMount struct {
 
 // Defaults.
 const (
-	DefaultName        = "dagger-engine"
-	DefaultNamespace   = "dagger"
+	DefaultName      = "dagger-engine"
+	DefaultNamespace = "dagger"
 	// DefaultTimeout is how long Apply waits for the engines to be Ready.
-	DefaultTimeout = 10 * time.Minute
+	DefaultTimeout     = 10 * time.Minute
 	defaultGracePeriod = 300 * time.Second
 	// ContainerName is the engine's container in its pod (kube-pod://
 	// addresses name it).
