@@ -62,7 +62,7 @@ step "go test"
 if [ "$cluster_tests" = 1 ]; then "$root/scripts/cluster.sh" start; fi
 (cd examples/hello-service && go test -race -count=1 ./...)
 # Everything but the cluster tests first, while the cluster comes up.
-go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -v '/pipeline/kube$')
+go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -vE '/pipeline/(kube|ciengine)$')
 
 step "e2e on the local Dagger engine"
 engine=0
@@ -83,7 +83,7 @@ else
 fi
 
 step "cluster tests on the local Kubernetes cluster"
-# pipeline/kube's tests and the e2e test of `cluster ...` through the
+# pipeline/kube's and pipeline/ciengine's tests and the e2e test of `cluster ...` through the
 # module need the kit's cluster. Its first build (about 25 minutes idle,
 # much longer beside everything above) runs in the background at low
 # priority from setup.sh on; the wait for it is bounded so that the whole
@@ -112,7 +112,7 @@ else
     echo "=================================================================="
   fi
 fi
-go test -race -count=1 -timeout 20m ./pipeline/kube/
+go test -race -count=1 -timeout 20m ./pipeline/kube/ ./pipeline/ciengine/
 if [ "$cluster" = 1 ] && [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 45m -v -run '^TestCluster' ./e2e/...; then
   echo "e2e FAILED (cluster)"
   exit 1
