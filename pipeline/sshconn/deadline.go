@@ -76,9 +76,9 @@ func (c *Client) StreamDeadline(ctx context.Context, step string, timeout time.D
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	sess, err := c.NewSession()
+	sess, err := c.OpenSession(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: open session on %s: %w", step, c.Target(), err)
+		return fmt.Errorf("%s: %w", step, err)
 	}
 	defer func() { _ = sess.Close() }()
 	var stderr bytes.Buffer

@@ -38,9 +38,9 @@ func (c *Client) Run(ctx context.Context, what, script string, stdin io.Reader) 
 // Stream is Run with stdout going to w, for large outputs and inputs
 // (docker load of an image tarball).
 func (c *Client) Stream(ctx context.Context, what, script string, stdin io.Reader, w io.Writer) error {
-	sess, err := c.NewSession()
+	sess, err := c.OpenSession(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: open session on %s: %w", what, c.Target(), err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer func() { _ = sess.Close() }()
 	var stderr bytes.Buffer
@@ -75,30 +75,9 @@ func (c *Client) Stream(ctx context.Context, what, script string, stdin io.Reade
 
 // DialTCP opens a TCP connection from the server to addr (a direct-tcpip
 // channel), so health checks need no curl on the server and no open port.
+// It gives up with a *ChannelError when ctx ends or the connection does.
 func (c *Client) DialTCP(ctx context.Context, addr string) (net.Conn, error) {
-	type result struct {
-		conn net.Conn
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		conn, err := c.Dial("tcp", addr)
-		ch <- result{conn, err}
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, fmt.Errorf("tunnel to %s via %s: %w", addr, c.Target(), r.err)
-		}
-		return r.conn, nil
-	case <-ctx.Done():
-		go func() {
-			if r := <-ch; r.conn != nil {
-				_ = r.conn.Close()
-			}
-		}()
-		return nil, ctx.Err()
-	}
+	return openChannel(ctx, c, "a tunnel to "+addr, func() (net.Conn, error) { return c.Dial("tcp", addr) })
 }
 
 // stoppableWriter passes writes to w until stop, then drops them.

@@ -48,6 +48,31 @@ func (s *SSHServer) CutConnections(t testing.TB) int {
 	return n
 }
 
+// FreezeConnections stops (SIGSTOP) the sshd processes serving this
+// server's open connections, as a link that stalls would: the kernel
+// still accepts the client's packets, and nothing answers them. New
+// connections are still accepted. The processes are resumed when the
+// test ends. It returns how many it stopped.
+func (s *SSHServer) FreezeConnections(t testing.TB) int {
+	t.Helper()
+	var stopped []int
+	for _, pid := range descendants(s.pid(t)) {
+		comm, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), "sshd") {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGSTOP) == nil {
+			stopped = append(stopped, pid)
+		}
+	}
+	t.Cleanup(func() {
+		for _, pid := range stopped {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	})
+	return len(stopped)
+}
+
 // pid is the listening sshd's pid, from its PidFile.
 func (s *SSHServer) pid(t testing.TB) int {
 	t.Helper()
