@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goship-dev/goship/pipeline/testworld"
 	"github.com/goship-dev/goship/pipeline/sshconn"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // wantChannelError checks that err is a *ChannelError naming c's host,
