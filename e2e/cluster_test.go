@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/goship-dev/goship/pipeline/outcome"
 	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
@@ -164,8 +165,8 @@ func TestClusterThroughTheModule(t *testing.T) {
 	releases := on("2026-04-01T00:00:00Z", "releases")
 	must(t, releases, "releases")
 	names := regexp.MustCompile(`(?m)^\*?\s*(\d{14}\S*)`).FindAllStringSubmatch(releases.out, -1)
-	if len(names) < 3 || strings.Count(releases.out, "healthy") < 2 || !strings.Contains(releases.out, "failed") {
-		t.Fatalf("releases (want 3: two healthy, one failed):\n%s", releases.out)
+	if len(names) < 3 || strings.Count(releases.out, string(outcome.Succeeded)) < 2 || !strings.Contains(releases.out, string(outcome.RolledBack)) {
+		t.Fatalf("releases (want 3: two succeeded, one rolled back):\n%s", releases.out)
 	}
 	first := names[len(names)-1][1] // newest first
 	must(t, on("2026-04-01T00:00:00Z", "rollback", "--to="+first, "--health-settle=3s"), "rollback --to "+first)

@@ -40,7 +40,7 @@ func TestSignedReleaseThroughTheModule(t *testing.T) {
 	writeFile(t, filepath.Join(src, ".goship", "release.pub"), string(pubPEM))
 	policyFile := filepath.Join(src, ".goship", "policy.yaml")
 	writePolicy := func(maxAge string) {
-		writeFile(t, policyFile, "keys:\n  - name: release\n    path: .goship/release.pub\nrequire: [slsaprovenance1, cyclonedx, vuln]\nmaxAge: "+maxAge+"\n")
+		writeFile(t, policyFile, "keys:\n  - name: release\n    path: .goship/release.pub\nimages: [\""+reg.Host+"/goship/**\"]\nrequire: [slsaprovenance1, cyclonedx, vuln]\nmaxAge: "+maxAge+"\n")
 	}
 
 	env := []string{"REG_PASSWORD=" + reg.Password, "COSIGN_PASSWORD=" + password}
