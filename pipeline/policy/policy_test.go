@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -131,5 +133,27 @@ allow:
 
 	if _, err := policy.Load(fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), project.DefaultPolicyFile) {
 		t.Errorf("Load of a repository without a policy: %v", err)
+	}
+}
+
+// The README's policy example is a policy goship reads.
+func TestReadmePolicyParses(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "# .goship/policy.yaml\n")
+	example, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatal("README.md has no ```yaml block starting with # .goship/policy.yaml")
+	}
+	_, pub := keyPair(t)
+	repo := fstest.MapFS{".goship/cosign.pub": {Data: pub}}
+	p, err := policy.Parse("README.md", []byte(strings.ReplaceAll(example, "sha256:…", digest)), repo)
+	if err != nil {
+		t.Fatalf("the README's policy: %v\n%s", err, example)
+	}
+	if len(p.Keys) != 1 || len(p.Images) == 0 || len(p.Allow) != 1 {
+		t.Errorf("the README's policy read as %+v", p)
 	}
 }
