@@ -33,6 +33,15 @@ func (c *Cluster) CiEngine(
 	// Run the engine on the node's network, when what its containers reach (a registry mirror, a Go proxy) listens on the node.
 	// +optional
 	hostNetwork bool,
+	// The engine's cache may grow to this (engine.json gc.maxUsedSpace, e.g. 100GiB); the three --gc-* unset: sized for the smallest node's disk (half of it).
+	// +optional
+	gcMaxUsed string,
+	// Cache the engine keeps whatever the free space (gc.reservedSpace); none of the three set: 10% of the disk, at most 10GiB.
+	// +optional
+	gcReserved string,
+	// Free disk space the engine collects to keep (gc.minFreeSpace); none of the three set: 15% of the disk. On a node whose disk is shared and already full, size all three for what is free.
+	// +optional
+	gcMinFree string,
 	// How long to wait for every engine to be Ready; default 10m.
 	// +optional
 	timeout string,
@@ -45,7 +54,8 @@ func (c *Cluster) CiEngine(
 		return "", err
 	}
 	m := &mounts{}
-	spec := &job.CIEngine{Image: image, Name: name, Namespace: engineNamespace, HostNetwork: hostNetwork, Timeout: wait, Remove: remove}
+	spec := &job.CIEngine{Image: image, Name: name, Namespace: engineNamespace, HostNetwork: hostNetwork, Timeout: wait, Remove: remove,
+		GCMaxUsed: gcMaxUsed, GCReserved: gcReserved, GCMinFree: gcMinFree}
 	spec.EngineTOML = m.file("engine.toml", engineToml)
 	j := job.Job{Verb: job.VerbCIEngine, CIEngine: spec, Target: c.jobTarget(m)}
 	return output(c.Goship.run(ctx, j, m))

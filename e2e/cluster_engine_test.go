@@ -94,6 +94,14 @@ func TestSharedEngineOnCluster(t *testing.T) {
 			{HostPath: kitCache() + "/oci", MountPath: "/usr/local/share/dagger/content", ReadOnly: true},
 		},
 		GracePeriod: 60 * time.Second,
+		// This machine's disk is shared and mostly taken (about 39 GiB free
+		// of 252 GiB): sized for its capacity (pipeline/ciengine's
+		// TestApplyOnCluster checks that sizing), the engine keeps only
+		// its 10 GiB reserve, and the first ci's images and results pushed
+		// the module load out (seen here: the load after a restart compiled
+		// goship again, 73 s). A team's node has its disk to itself; here
+		// the GC is sized for what is free, as --gc-* lets a user do.
+		GC: ciengine.GC{MaxUsedSpace: "30GiB", ReservedSpace: "25GiB", MinFreeSpace: "2GiB"},
 	}
 	w.options = o
 	kc, err := os.ReadFile(kubeconfig)
@@ -117,9 +125,6 @@ func TestSharedEngineOnCluster(t *testing.T) {
 	}
 	w.pod = res.Pods[0]
 	t.Logf("engine %s on node %s, gc %+v", w.pod.Name, w.pod.Node, res.Options.GC)
-	if res.Options.GC.IsZero() {
-		t.Fatal("Apply did not size the GC for the node")
-	}
 	// The same options again change nothing: no new engine pod.
 	if again, err := c.Apply(context.Background(), o, 2*time.Minute); err != nil || again.Pods[0].Name != w.pod.Name {
 		t.Fatalf("a second apply of the same options: %v, pods %+v (want %s kept)", err, again.Pods, w.pod.Name)

@@ -14,6 +14,11 @@ type CIEngine struct {
 	EngineTOML string `json:"engineToml,omitempty"`
 	// HostNetwork runs the engine on the node's network.
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// GCMaxUsed, GCReserved and GCMinFree are engine.json's gc limits;
+	// all empty: sized for the node's disk.
+	GCMaxUsed  string `json:"gcMaxUsed,omitempty"`
+	GCReserved string `json:"gcReserved,omitempty"`
+	GCMinFree  string `json:"gcMinFree,omitempty"`
 	// Timeout bounds the wait for every engine to be Ready.
 	Timeout Duration `json:"timeout,omitempty"`
 	// Remove deletes the DaemonSet and its ConfigMap; the state stays

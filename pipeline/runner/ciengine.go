@@ -16,7 +16,8 @@ func ciEngine(ctx context.Context, j job.Job) (job.Result, error) {
 	if spec == nil || j.Target == nil || j.Target.Cluster == nil {
 		return job.Result{}, errors.New("ci-engine needs a cluster and its settings")
 	}
-	o := ciengine.Options{Image: spec.Image, Name: spec.Name, Namespace: spec.Namespace, HostNetwork: spec.HostNetwork}
+	o := ciengine.Options{Image: spec.Image, Name: spec.Name, Namespace: spec.Namespace, HostNetwork: spec.HostNetwork,
+		GC: ciengine.GC{MaxUsedSpace: spec.GCMaxUsed, ReservedSpace: spec.GCReserved, MinFreeSpace: spec.GCMinFree}}
 	if spec.EngineTOML != "" {
 		toml, err := secretText(spec.EngineTOML)
 		if err != nil {
