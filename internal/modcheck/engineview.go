@@ -75,6 +75,6 @@ func copyEngineView(dir, view string) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, content, 0o600)
+		return os.WriteFile(target, content, 0o600) //nolint:gosec // target is inside our own temp dir
 	})
 }

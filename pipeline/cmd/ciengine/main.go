@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *tomlFile != "" {
-		b, err := os.ReadFile(*tomlFile)
+		b, err := os.ReadFile(*tomlFile) //nolint:gosec // the file the user named
 		if err != nil {
 			return fmt.Errorf("--engine-toml: %w", err)
 		}
@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string) error {
 		_, err = os.Stdout.Write(y)
 		return err
 	}
-	kc, err := os.ReadFile(*kubeconfig)
+	kc, err := os.ReadFile(*kubeconfig) //nolint:gosec // the kubeconfig the user named
 	if err != nil {
 		return fmt.Errorf("--kubeconfig: %w", err)
 	}
