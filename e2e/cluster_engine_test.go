@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -316,7 +317,8 @@ func (w *sharedEngine) images() (engine, runner string) {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cliLayer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	layerBytes := buf.Bytes()
+	cliLayer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerBytes)), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
