@@ -283,7 +283,8 @@ func measureCompile(b *testing.B, dir string) compileCost {
 		b.Fatal(err)
 	}
 	modPath := modfile.ModulePath(gomod)
-	env := append(os.Environ(), "GOCACHE="+b.TempDir(), "GOFLAGS=-mod=mod")
+	// The module alone, as the engine builds it: no go.work beside it.
+	env := append(os.Environ(), "GOCACHE="+b.TempDir(), "GOFLAGS=-mod=mod", "GOWORK=off")
 	dl := exec.Command("go", "mod", "download")
 	dl.Dir, dl.Env = dir, env
 	if out, err := dl.CombinedOutput(); err != nil {
