@@ -15,9 +15,13 @@ cd "$root"
 PATH="$("$root/scripts/tools.sh"):$PATH"
 export PATH
 
-# The root package is the Dagger module: it needs engine-generated bindings
-# and is checked by modcheck instead of plain vet/test.
-pkgs=(./pipeline/... ./ci/... ./internal/...)
+# Two Go modules: the root (the Dagger module, ci/, internal/, e2e/,
+# bench/) and pipeline/ (the runner's, run with -C pipeline). The root
+# package is the Dagger module: it needs engine-generated bindings and is
+# checked by modcheck instead of plain vet/test. A developer's go.work
+# does not change what runs.
+export GOWORK=off
+pkgs=(./ci/... ./internal/...)
 [ -d bench ] && pkgs+=(./bench/...)
 
 # The run's start and budget, for the bounded wait on the cluster below.
@@ -32,10 +36,10 @@ unformatted=$(gofmt -l $(git ls-files '*.go'))
 
 step "go vet"
 go vet "${pkgs[@]}"
+go vet -C pipeline ./...
 [ -d e2e ] && go vet -tags e2e ./e2e/...
-go vet -tags world ./pipeline/testworld
-# The example is a module of its own, outside goship's go.work.
-(cd examples/hello-service && GOWORK=off go vet ./...)
+go vet -C pipeline -tags world ./testworld
+(cd examples/hello-service && go vet ./...)
 
 step "Dagger module type-check, unit tests and go mod tidy (modcheck)"
 modcheck=$(mktemp -d)/modcheck
@@ -45,11 +49,12 @@ go build -o "$modcheck" ./internal/cmd/modcheck
 "$modcheck" tidy -diff
 "$modcheck" engine-tidy
 # pipeline/ is its own Go module (the runner's), so a cold engine's module
-# load never walks its dependencies; go.work joins the two for development.
-(cd pipeline && GOWORK=off go mod tidy -diff)
+# load never walks its dependencies.
+(cd pipeline && go mod tidy -diff)
 
 step golangci-lint
 golangci-lint run "${pkgs[@]}"
+(cd pipeline && golangci-lint run ./...)
 [ -d e2e ] && golangci-lint run --build-tags e2e ./e2e/...
 
 step actionlint
@@ -61,9 +66,10 @@ step "task --list"
 step "go test"
 "$root/scripts/engine.sh" start # no-op when setup.sh started it
 if [ "$cluster_tests" = 1 ]; then "$root/scripts/cluster.sh" start; fi
-(cd examples/hello-service && GOWORK=off go test -race -count=1 ./...)
+(cd examples/hello-service && go test -race -count=1 ./...)
 # Everything but the cluster tests first, while the cluster comes up.
-go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -vE '/pipeline/(kube|ciengine)$')
+go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}")
+(cd pipeline && go test -race -count=1 -timeout 60m $(go list ./... | grep -vE '/pipeline/(kube|ciengine)$'))
 
 step "e2e on the local Dagger engine"
 engine=0
@@ -113,7 +119,7 @@ else
     echo "=================================================================="
   fi
 fi
-go test -race -count=1 -timeout 20m ./pipeline/kube/ ./pipeline/ciengine/
+go test -C pipeline -race -count=1 -timeout 20m ./kube/ ./ciengine/
 if [ "$cluster" = 1 ] && [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 45m -v -run '^TestCluster' ./e2e/...; then
   echo "e2e FAILED (cluster)"
   exit 1

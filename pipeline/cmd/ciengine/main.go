@@ -2,9 +2,10 @@
 // a laptop (pipeline/ciengine): one engine pod per node, its state on the
 // node, its GC sized for the node's disk.
 //
-//	go run ./pipeline/cmd/ciengine apply  --image=registry.dagger.io/engine:v0.21.0@sha256:… [flags]
-//	go run ./pipeline/cmd/ciengine render --image=… [flags] > engine.yaml   (for kubectl apply --server-side or GitOps)
-//	go run ./pipeline/cmd/ciengine remove [flags]                          (the state stays on the nodes)
+//	go build -C pipeline -o /tmp/ciengine ./cmd/ciengine   (from goship's root; pipeline/ is its own module)
+//	/tmp/ciengine apply  --image=registry.dagger.io/engine:v0.21.0@sha256:… [flags]
+//	/tmp/ciengine render --image=… [flags] > engine.yaml   (for kubectl apply --server-side or GitOps)
+//	/tmp/ciengine remove [flags]                          (the state stays on the nodes)
 //
 // apply prints, per engine, the _EXPERIMENTAL_DAGGER_RUNNER_HOST that
 // reaches it with kubectl, and what a runner pod on its node mounts.
