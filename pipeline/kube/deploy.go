@@ -90,6 +90,16 @@ func (c *Cluster) Deploy(ctx context.Context, s Spec) (Result, error) {
 		return res, err
 	}
 	c.settleInterrupted(ctx, rels, log)
+	// A deploy that follows another within the same second (a retry after
+	// a refusal) would reuse its name: take the next free second, so names
+	// stay unique and in order.
+	if name := freeReleaseName(start, s.Version, rels); name != rel.Name {
+		rel.Name = name
+		if rel.objects, err = objects(s, rel.Name); err != nil {
+			return res, err
+		}
+		res.Release = rel
+	}
 	if _, err := c.diffAll(ctx, append(append([]*unstructured.Unstructured(nil), pre...), rel.objects...)); err != nil {
 		return res, err
 	}

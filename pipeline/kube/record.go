@@ -67,6 +67,21 @@ func releaseName(t time.Time, version string) string {
 	return n
 }
 
+// freeReleaseName is releaseName for t, or for the first later second
+// that no release in rels has taken.
+func freeReleaseName(t time.Time, version string, rels []Release) string {
+	taken := map[string]bool{}
+	for _, r := range rels {
+		taken[r.Name] = true
+	}
+	name := releaseName(t, version)
+	for taken[name] {
+		t = t.Add(time.Second)
+		name = releaseName(t, version)
+	}
+	return name
+}
+
 func recordName(app, release string) string { return "goship-release-" + app + "-" + release }
 
 // encodeRecord is the Secret that records rel and its objects.
