@@ -19,10 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/yaml"
 
@@ -323,31 +321,11 @@ func (w *sharedEngine) images() (engine, runner string) {
 		t.Fatal(err)
 	}
 	push := func(from, to string, edit func(v1.Image) (v1.Image, error)) string {
-		src, err := name.ParseReference(from, name.Insecure)
+		ref, err := testworld.CopyImage(from, to, edit)
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, err := remote.Image(src)
-		if err != nil {
-			t.Fatalf("reading %s: %v", from, err)
-		}
-		if edit != nil {
-			if img, err = edit(img); err != nil {
-				t.Fatal(err)
-			}
-		}
-		dst, err := name.ParseReference(to, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(dst, img); err != nil {
-			t.Fatalf("pushing %s: %v", to, err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return dst.Context().String() + "@" + d.String()
+		return ref
 	}
 	engine = push(kitEngineImage, w.registry+"/goship-e2e/dagger-engine:v0.21.0", nil)
 	runner = push(mirror()+"/library/busybox:latest", w.registry+"/goship-e2e/dagger-runner:v0.21.0", func(img v1.Image) (v1.Image, error) {

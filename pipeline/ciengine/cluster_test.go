@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
 // kitEngineImage is the Dagger v0.21.0 engine image the engine kit
@@ -100,27 +99,15 @@ func TestApplyOnCluster(t *testing.T) {
 }
 
 // copyImage copies an image between plain-HTTP registries and returns the
-// copy pinned by digest.
+// copy pinned by digest; without the kit's engine image, the test skips.
 func copyImage(t *testing.T, from, to string) string {
 	t.Helper()
-	src, err := name.ParseReference(from, name.Insecure)
+	ref, err := testworld.CopyImage(from, to, nil)
+	if errors.Is(err, testworld.ErrImageUnreadable) {
+		t.Skipf("ENGINE UNAVAILABLE: %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(src)
-	if err != nil {
-		t.Skipf("ENGINE UNAVAILABLE: %s: %v", from, err)
-	}
-	dst, err := name.ParseReference(to, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(dst, img); err != nil {
-		t.Fatalf("pushing %s: %v", to, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst.Context().String() + "@" + d.String()
+	return ref
 }
