@@ -2,11 +2,6 @@ package fleet
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -34,7 +29,7 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 		registry.WithCredentials(registry.Credentials{Username: w.reg.Username, Password: w.reg.Password}),
 		registry.WithTrust(registry.Trust{PlainHTTP: []string{w.reg.Host}}),
 	}
-	key := signingKey(t)
+	key := signtest.NewKey(t)
 	// Signed after a passing ci, as publish --sign-key signs.
 	signed := func(t *testing.T, version string) {
 		t.Helper()
@@ -95,22 +90,4 @@ func TestRollbackVerifiesTheTarget(t *testing.T) {
 		}
 	}
 	wantVersions(t, hs, "v1")
-}
-
-// signingKey is a fresh ECDSA P-256 key.
-func signingKey(t *testing.T) *sign.Key {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := sign.LoadKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
 }
