@@ -340,6 +340,9 @@ func (c *Cluster) podFailure(ctx context.Context, p corev1.Pod) error {
 // and not the state on the nodes: a later Apply finds it warm) and waits
 // up to timeout until its pods are gone.
 func (c *Cluster) Remove(ctx context.Context, o Options, timeout time.Duration) error {
+	if o.Image == "" {
+		o.Image = "unused" // removing needs only the names, not the image
+	}
 	o, err := o.withDefaults()
 	if err != nil {
 		return err

@@ -38,9 +38,6 @@ func ciEngine(ctx context.Context, j job.Job) (job.Result, error) {
 		return job.Result{}, err
 	}
 	if spec.Remove {
-		if o.Image == "" {
-			o.Image = "unused" // remove needs only the names
-		}
 		if err := c.Remove(ctx, o, timeout); err != nil {
 			return job.Result{}, err
 		}

@@ -117,9 +117,6 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if verb == "remove" {
-		if o.Image == "" {
-			o.Image = "unused" // remove needs only the names
-		}
 		return c.Remove(ctx, o, *timeout)
 	}
 	res, err := c.Apply(ctx, o, *timeout)
