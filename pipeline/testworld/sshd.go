@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -56,13 +55,7 @@ func StartSSHD(t testing.TB, opts ...SSHDOption) *SSHServer {
 // engine's containers do not, as a private host behind a bastion.
 func StartSSHDOn(t testing.TB, host string, opts ...SSHDOption) *SSHServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatalf("testworld: free port on %s: %v", host, err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	s, bin, cfgPath := prepareSSHD(t, host, port, opts)
+	s, bin, cfgPath := prepareSSHD(t, host, freePortOn(t, host), opts)
 	startDaemon(t, "sshd", filepath.Join(s.dir, "sshd.log"), exec.Command(bin, "-D", "-e", "-f", cfgPath))
 	WaitTCP(t, s.Addr(), 10*time.Second)
 	return s

@@ -11,10 +11,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -40,15 +43,64 @@ func ListenHost() string {
 	return "127.0.0.1"
 }
 
-// FreePort returns a TCP port on ListenHost that was free a moment ago.
+// FreePort returns a TCP port on ListenHost that is free now and stays
+// reserved for t until it ends. Tests hand these ports to servers they start
+// later (docker's userland proxy, Caddy, sshd), so "free a moment ago" is not
+// enough when several test binaries run at once: ports come from
+// [portLow, portHigh), below the kernel's ephemeral range (so no outgoing
+// connection or ":0" listener takes them), and each is held by an flock
+// shared by every test process on the machine. The kernel drops the lock
+// when the process exits, so a killed run leaves nothing reserved.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ListenHost(), "0"))
-	if err != nil {
+	return freePortOn(t, ListenHost())
+}
+
+// freePortOn is FreePort on host.
+func freePortOn(t testing.TB, host string) int {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), "goship-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
 		t.Fatalf("testworld: free port: %v", err)
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
+	span := portHigh - portLow
+	start := rand.IntN(span)
+	for i := 0; i < span; i++ {
+		port := portLow + (start+i)%span
+		lock, ok := reservePort(dir, port)
+		if !ok {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil { // something outside the tests holds it
+			_ = lock.Close()
+			continue
+		}
+		_ = ln.Close()
+		t.Cleanup(func() { _ = lock.Close() })
+		return port
+	}
+	t.Fatalf("testworld: free port: every port in [%d, %d) is reserved or in use", portLow, portHigh)
+	return 0
+}
+
+// The test port range: below Linux's default ephemeral range (32768-60999)
+// and Kubernetes' NodePort range (30000-32767), which the cluster kit's
+// kube-proxy answers on this machine.
+const portLow, portHigh = 20000, 30000
+
+// reservePort takes port's lock file without waiting; closing the file
+// releases it.
+func reservePort(dir string, port int) (*os.File, bool) {
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, false
+	}
+	return f, true
 }
 
 // WaitTCP waits until addr accepts connections.
