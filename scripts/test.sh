@@ -3,8 +3,9 @@
 # module type-check, golangci-lint, every Go test (against the real
 # registry, sshd, dockerd, trivy started by the tests), actionlint and the
 # Taskfile. Then the e2e suite through the dagger CLI on the local Dagger
-# engine (scripts/engine.sh), and last the cluster tests on the Kubernetes
-# cluster of the kit (scripts/cluster.sh). Run scripts/setup.sh first on a fresh machine.
+# engine (scripts/engine.sh) and, beside it, the cluster tests on the
+# Kubernetes cluster of the kit (scripts/cluster.sh). Run scripts/setup.sh
+# first on a fresh machine.
 #
 # If the engine or cluster kit itself fails, the tests that need it are
 # reported as not run (loudly: ENGINE UNAVAILABLE, CLUSTER UNAVAILABLE);
@@ -71,56 +72,72 @@ if [ "$cluster_tests" = 1 ]; then "$root/scripts/cluster.sh" start; fi
 go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}")
 (cd pipeline && go test -race -count=1 -timeout 60m $(go list ./... | grep -vE '/pipeline/(kube|ciengine)$'))
 
-step "e2e on the local Dagger engine"
+# The cluster stage: pipeline/kube's and pipeline/ciengine's tests, then the
+# e2e tests of `cluster ...` through the module. It runs beside the e2e
+# suite below: its tests mostly wait on the cluster (about 70% of the CPU is
+# idle while they run alone), so running it after the e2e suite added its
+# whole length to the run.
+# The cluster's first build (about 25 minutes idle, much longer beside
+# everything above) runs in the background at low priority from setup.sh
+# on; the wait for it is bounded so that the whole run stays within
+# GOSHIP_CI_BUDGET seconds of GOSHIP_CI_START (.ci/run sets it), leaving the
+# cluster tests their own time. If the kit fails or is not up by then, they
+# are reported as not run, loudly; a failure in goship's own cluster tests
+# fails this script. pipeline/kube's engine-free tests run either way; its
+# cluster tests skip without GOSHIP_KUBECONFIG.
+cluster_stage() {
+  local cluster=0 exports elapsed wait_s
+  if [ "$cluster_tests" != 1 ]; then
+    echo "cluster tests skipped: GOSHIP_CLUSTER_TESTS=$cluster_tests"
+  else
+    elapsed=$(( $(date +%s) - ci_start ))
+    wait_s=$(( ${GOSHIP_CI_BUDGET:-5100} - elapsed - ${GOSHIP_CLUSTER_TESTS_TIME:-900} ))
+    [ "$wait_s" -gt 0 ] || wait_s=0
+    if exports=$(GOSHIP_K8S_WAIT=$wait_s "$root/scripts/cluster.sh" ready); then
+      eval "$exports"
+      export GOSHIP_KUBECONFIG=$KUBECONFIG GOSHIP_K8S_REGISTRY=$GSK8S_REGISTRY
+      export GOSHIP_KUBECONFIG_DAGGER=$GSK8S_KUBECONFIG_DAGGER
+      cluster=1
+    else
+      echo "=================================================================="
+      echo "CLUSTER UNAVAILABLE: the cluster tests are not run. The Kubernetes kit (../shared/k8s) failed or was not up after ${elapsed}s + ${wait_s}s of this run:"
+      "$root/scripts/cluster.sh" log 40
+      echo "=================================================================="
+    fi
+  fi
+  go test -C pipeline -race -count=1 -timeout 20m ./kube/ ./ciengine/ || return 1
+  if [ "$cluster" = 1 ] && [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 45m -v -run '^TestCluster' ./e2e/...; then
+    echo "e2e FAILED (cluster)"
+    return 1
+  fi
+}
+
+step "e2e on the local Dagger engine, and beside it the cluster tests on the local Kubernetes cluster"
 engine=0
 if exports=$("$root/scripts/engine.sh" ready); then
   eval "$exports"
   dagger core version
   engine=1
-  # The cluster's own e2e tests run with the cluster tests below.
-  if ! go test -tags e2e -count=1 -timeout 80m -v -skip '^TestCluster' ./e2e/...; then
-    echo "e2e FAILED"
-    exit 1
-  fi
 else
   echo "=================================================================="
   echo "ENGINE UNAVAILABLE: e2e not run. The engine kit (../shared/engine) failed:"
   "$root/scripts/engine.sh" log 40
   echo "=================================================================="
 fi
+cluster_log=$(mktemp -t goship-cluster-stage.XXXXXX)
+cluster_stage >"$cluster_log" 2>&1 &
+cluster_pid=$!
+# An interrupted run stops the cluster stage's tests too.
+trap 'pkill -TERM -P "$cluster_pid" 2>/dev/null; kill "$cluster_pid" 2>/dev/null; exit 130' INT TERM
+e2e_ok=1
+# The cluster's own e2e tests run in the cluster stage.
+if [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 80m -v -skip '^TestCluster' ./e2e/...; then
+  e2e_ok=0
+fi
+cluster_ok=1
+wait "$cluster_pid" || cluster_ok=0
 
-step "cluster tests on the local Kubernetes cluster"
-# pipeline/kube's and pipeline/ciengine's tests and the e2e test of `cluster ...` through the
-# module need the kit's cluster. Its first build (about 25 minutes idle,
-# much longer beside everything above) runs in the background at low
-# priority from setup.sh on; the wait for it is bounded so that the whole
-# run stays within GOSHIP_CI_BUDGET seconds of GOSHIP_CI_START (.ci/run
-# sets it), leaving the cluster tests their own time. If the kit fails or
-# is not up by then, they are reported as not run, loudly; a failure in
-# goship's own cluster tests fails this script.
-# pipeline/kube's engine-free tests run either way; its cluster tests
-# skip without GOSHIP_KUBECONFIG.
-cluster=0
-if [ "$cluster_tests" != 1 ]; then
-  echo "cluster tests skipped: GOSHIP_CLUSTER_TESTS=$cluster_tests"
-else
-  elapsed=$(( $(date +%s) - ci_start ))
-  wait_s=$(( ${GOSHIP_CI_BUDGET:-5100} - elapsed - ${GOSHIP_CLUSTER_TESTS_TIME:-900} ))
-  [ "$wait_s" -gt 0 ] || wait_s=0
-  if exports=$(GOSHIP_K8S_WAIT=$wait_s "$root/scripts/cluster.sh" ready); then
-    eval "$exports"
-    export GOSHIP_KUBECONFIG=$KUBECONFIG GOSHIP_K8S_REGISTRY=$GSK8S_REGISTRY
-    export GOSHIP_KUBECONFIG_DAGGER=$GSK8S_KUBECONFIG_DAGGER
-    cluster=1
-  else
-    echo "=================================================================="
-    echo "CLUSTER UNAVAILABLE: the cluster tests are not run. The Kubernetes kit (../shared/k8s) failed or was not up after ${elapsed}s + ${wait_s}s of this run:"
-    "$root/scripts/cluster.sh" log 40
-    echo "=================================================================="
-  fi
-fi
-go test -C pipeline -race -count=1 -timeout 20m ./kube/ ./ciengine/
-if [ "$cluster" = 1 ] && [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 45m -v -run '^TestCluster' ./e2e/...; then
-  echo "e2e FAILED (cluster)"
-  exit 1
-fi
+step "cluster tests on the local Kubernetes cluster (ran beside the e2e suite)"
+cat "$cluster_log"
+[ "$e2e_ok" = 1 ] || { echo "e2e FAILED"; exit 1; }
+[ "$cluster_ok" = 1 ] || { echo "cluster tests FAILED"; exit 1; }
