@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/goship-dev/goship/pipeline/gobuild"
@@ -25,21 +27,26 @@ func HelloVars() []string {
 }
 
 // BuildHelloBinary compiles examples/hello-service statically, stamped
-// with version, and returns the binary's path.
+// with version, and returns the binary's path. The binary is kept in the
+// test world's build cache: a run builds each version once.
 func BuildHelloBinary(t testing.TB, version string) string {
 	t.Helper()
+	return filepath.Join(helloBinaryDir(t, version), "hello")
+}
+
+func helloBinaryDir(t testing.TB, version string) string {
+	t.Helper()
 	src := filepath.Join(RepoRoot(t), "examples", "hello-service")
-	out := filepath.Join(Dir(t, "bin"), "hello")
 	ldflags, err := gobuild.LDFlags(gobuild.Stamp{Version: version, Commit: "c0ffee" + version, Date: "2026-01-01T00:00:00Z"}, HelloVars())
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := gobuild.BuildArgs("./cmd/hello", out, ldflags)
 	env := append(gobuild.SortedEnv(gobuild.Env(gobuild.Target{OS: "linux", Arch: "amd64"})), "GOFLAGS=-mod=mod")
-	if _, err := runIn(src, env, argv...); err != nil {
-		t.Fatalf("testworld: build hello-service in %s: %v", src, err)
-	}
-	return out
+	k := key(append([]string{sourceKey(t, src), ldflags}, env...)...)
+	return cachedDir(t, "hello-"+version, k, func(dir string) error {
+		_, err := runIn(src, env, gobuild.BuildArgs("./cmd/hello", filepath.Join(dir, "hello"), ldflags)...)
+		return err
+	})
 }
 
 // HelloImage is hello-service as goship's runtime image: the binary at
@@ -47,9 +54,48 @@ func BuildHelloBinary(t testing.TB, version string) string {
 // A broken image answers 503 on /healthz.
 func HelloImage(t testing.TB, version string, broken bool) v1.Image {
 	t.Helper()
-	bin, err := os.ReadFile(BuildHelloBinary(t, version))
+	img, err := assembleHello(BuildHelloBinary(t, version), version, broken)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The config names the layer's content (its diff ID) and every setting
+	// of the image: it keys the entry without the gzip that a digest needs.
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kept as an OCI layout: the manifest's bytes and the gzipped layer are
+	// read back as they were written, so the digest is the same every time.
+	dir := cachedDir(t, "hello-image", key(string(cfg), string(mt)), func(dir string) error {
+		p, err := layout.Write(dir, empty.Index)
+		if err != nil {
+			return err
+		}
+		return p.AppendImage(img)
+	})
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatalf("testworld: read %s: %v", dir, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil || len(m.Manifests) != 1 {
+		t.Fatalf("testworld: %s holds no single image (%v)", dir, err)
+	}
+	img, err = idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatalf("testworld: read %s: %v", dir, err)
+	}
+	return img
+}
+
+func assembleHello(binPath, version string, broken bool) (v1.Image, error) {
+	bin, err := os.ReadFile(binPath)
+	if err != nil {
+		return nil, err
 	}
 	spec := image.DefaultRuntimeSpec(HelloPort)
 	spec.Labels = image.OCILabels("c0ffee"+version, version, "https://example.com/hello-service", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -57,11 +103,7 @@ func HelloImage(t testing.TB, version string, broken bool) v1.Image {
 	if broken {
 		spec.Env = append(spec.Env, "HELLO_BROKEN=1")
 	}
-	img, err := image.Assemble(spec, image.File{Path: spec.BinaryPath, Mode: 0o755, Content: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return image.Assemble(spec, image.File{Path: spec.BinaryPath, Mode: 0o755, Content: bin})
 }
 
 // Push pushes img to ref on r with r's credentials and returns the
