@@ -69,7 +69,11 @@ step "go test"
 if [ "$cluster_tests" = 1 ]; then "$root/scripts/cluster.sh" start; fi
 (cd examples/hello-service && go test -race -count=1 ./...)
 # Everything but the cluster tests first, while the cluster comes up.
-go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}")
+# internal/modcheck starts no goroutine of its own (it type-checks the
+# Dagger SDK from source): under -race its tests took 3.6 times as long
+# (131 s against 36 s) for nothing the detector could catch.
+go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -v '/internal/modcheck$')
+go test -count=1 -timeout 20m ./internal/modcheck
 (cd pipeline && go test -race -count=1 -timeout 60m $(go list ./... | grep -vE '/pipeline/(kube|ciengine)$'))
 
 # The cluster stage: pipeline/kube's and pipeline/ciengine's tests, then the
