@@ -53,7 +53,7 @@ func (d *Docker) RemoveContainer(t testing.TB, name string) {
 	t.Cleanup(func() { _, _ = d.Try(nil, "rm", "-f", name) })
 }
 
-// RemoveComposeProject removes a compose project's containers and networks
+// RemoveComposeProject removes a compose project's containers, networks and volumes
 // (left behind, networks exhaust docker's address pools after ~30 tests).
 func (d *Docker) RemoveComposeProject(project string) {
 	label := "label=com.docker.compose.project=" + project
@@ -64,5 +64,11 @@ func (d *Docker) RemoveComposeProject(project string) {
 	nets, _ := d.Try(nil, "network", "ls", "-q", "--filter", label)
 	if f := strings.Fields(nets); len(f) > 0 {
 		_, _ = d.Try(nil, append([]string{"network", "rm"}, f...)...)
+	}
+	// A deploy keeps the project's named volumes (they hold its data);
+	// the test's are removed with it.
+	vols, _ := d.Try(nil, "volume", "ls", "-q", "--filter", label)
+	if f := strings.Fields(vols); len(f) > 0 {
+		_, _ = d.Try(nil, append([]string{"volume", "rm", "-f"}, f...)...)
 	}
 }
