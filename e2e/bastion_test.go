@@ -41,6 +41,7 @@ func TestDeployThroughABastion(t *testing.T) {
 	writeFile(t, wrong, strings.Replace(string(inner.KnownHosts), "[127.0.0.1]:"+strconv.Itoa(inner.Port), fmt.Sprintf("[%s]:%d", bastion.Host, bastion.Port), 1)+string(inner.KnownHosts))
 
 	port := testworld.FreePort(t)
+	testworld.RemoveImagesOnCleanup(t, localImages)
 	t.Cleanup(func() { docker.RemoveComposeProject("hellojump") })
 	server := func(knownHosts string, jump bool) []string {
 		args := []string{"--app=hellojump", "--sha=" + sha, "--healthcheck=health", "server",

@@ -60,6 +60,7 @@ func blueGreenProxy(t *testing.T, docker *testworld.Docker, srv server) (image, 
 		t.Fatal(err)
 	}
 	testworld.ChownToDeployUser(t, dir)
+	testworld.RemoveImagesOnCleanup(t, localImages)
 	t.Cleanup(func() {
 		docker.RemoveComposeProject("goship-proxy")
 		docker.RemoveComposeProject("hello-blue")

@@ -45,6 +45,7 @@ func startServer(t *testing.T) server {
 		t.Fatal(err)
 	}
 	port := testworld.FreePort(t)
+	testworld.RemoveImagesOnCleanup(t, localImages)
 	t.Cleanup(func() { docker.RemoveComposeProject("hello") })
 	signer, err := ssh.ParsePrivateKey(srv.ClientKeyPEM)
 	if err != nil {

@@ -47,6 +47,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// localImages is the registry host of the images a --transfer=ssh deploy
+// loads into the server's dockerd: the tests that deploy so remove them.
+const localImages = "goship.local"
+
 // engineArgs are the constructor flags every call gets.
 func engineArgs() []string {
 	if a, ok := os.LookupEnv("GOSHIP_E2E_ARGS"); ok {

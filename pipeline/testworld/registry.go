@@ -54,6 +54,9 @@ func StartRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	bin := need(t, "docker-registry", "docker-registry")
 	dir := Dir(t, "registry")
 	r := &Registry{Host: net.JoinHostPort(ListenHost(), strconv.Itoa(FreePort(t)))}
+	// What a deploy pulled from it into the local dockerd goes with it
+	// (registered first, so it runs after the tests' container cleanups).
+	RemoveImagesOnCleanup(t, r.Host)
 	config := fmt.Sprintf(`version: 0.1
 log:
   level: warn
