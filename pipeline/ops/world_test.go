@@ -34,7 +34,6 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{reg: testworld.StartRegistry(t), docker: testworld.NeedDocker(t), images: map[string]name.Digest{}}
-	testworld.RemoveImagesOnCleanup(t, w.reg.Host)
 	bin := buildOpsapp(t)
 	for _, v := range []string{"v1", "v2"} {
 		w.images[v] = w.reg.Push(t, opsappImage(t, bin, v), "goship/opsapp:"+v)

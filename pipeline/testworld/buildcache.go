@@ -71,7 +71,7 @@ func cachedDir(t testing.TB, name, key string, build func(dir string) error) str
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		// Another test binary renamed the same entry first: use it.
-		if _, statErr := os.Stat(filepath.Join(dir, ".done")); statErr != nil {
+		if _, statErr := os.Stat(done); statErr != nil {
 			t.Fatalf("testworld: build cache entry %s: %v", dir, err)
 		}
 	}

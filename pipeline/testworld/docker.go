@@ -57,18 +57,17 @@ func (d *Docker) RemoveContainer(t testing.TB, name string) {
 // (left behind, networks exhaust docker's address pools after ~30 tests).
 func (d *Docker) RemoveComposeProject(project string) {
 	label := "label=com.docker.compose.project=" + project
-	ids, _ := d.Try(nil, "ps", "-aq", "--filter", label)
-	if f := strings.Fields(ids); len(f) > 0 {
-		_, _ = d.Try(nil, append([]string{"rm", "-f"}, f...)...)
-	}
-	nets, _ := d.Try(nil, "network", "ls", "-q", "--filter", label)
-	if f := strings.Fields(nets); len(f) > 0 {
-		_, _ = d.Try(nil, append([]string{"network", "rm"}, f...)...)
-	}
-	// A deploy keeps the project's named volumes (they hold its data);
-	// the test's are removed with it.
-	vols, _ := d.Try(nil, "volume", "ls", "-q", "--filter", label)
-	if f := strings.Fields(vols); len(f) > 0 {
-		_, _ = d.Try(nil, append([]string{"volume", "rm", "-f"}, f...)...)
+	// Containers first: a network or volume in use cannot be removed. A
+	// deploy keeps the project's named volumes (they hold its data); the
+	// test's go with it.
+	for _, kind := range []struct{ list, remove []string }{
+		{[]string{"ps", "-aq"}, []string{"rm", "-f"}},
+		{[]string{"network", "ls", "-q"}, []string{"network", "rm"}},
+		{[]string{"volume", "ls", "-q"}, []string{"volume", "rm", "-f"}},
+	} {
+		ids, _ := d.Try(nil, append(kind.list, "--filter", label)...)
+		if f := strings.Fields(ids); len(f) > 0 {
+			_, _ = d.Try(nil, append(kind.remove, f...)...)
+		}
 	}
 }

@@ -134,10 +134,9 @@ func (r *Registry) Auth() authn.Authenticator {
 
 // HelloReleases pushes hello v1, v2 and a broken v3 to r as
 // goship/hello:<v> and returns their digest references by version. What
-// the test pulls of them into the local dockerd is removed when it ends.
+// the test pulls of them into the local dockerd goes with r (StartRegistry).
 func HelloReleases(t testing.TB, r *Registry) map[string]name.Digest {
 	t.Helper()
-	RemoveImagesOnCleanup(t, r.Host)
 	out := map[string]name.Digest{}
 	for _, v := range []string{"v1", "v2", "v3"} {
 		out[v] = r.Push(t, HelloImage(t, v, v == "v3"), "goship/hello:"+v)

@@ -20,7 +20,6 @@ import (
 func TestHelloV1RunsFromAuthenticatedRegistry(t *testing.T) {
 	reg := StartRegistry(t)
 	docker := NeedDocker(t)
-	RemoveImagesOnCleanup(t, reg.Host)
 	ref := reg.Push(t, HelloImage(t, "v1", false), "goship/hello:v1")
 
 	docker.Login(t, reg)
