@@ -18,11 +18,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q -o DPkg::Lock::Timeout=900 --no-install-recommends "${missing[@]}"
 fi
 
-# dockerd: the deploy target's docker in the tests.
+# dockerd: the deploy target's docker in the tests. Its default address
+# pools hold 31 networks; the parallel compose tests, plus what an
+# interrupted run left behind, exhaust them ("could not find an available,
+# non-overlapping IPv4 address pool"). 1024 /24s clear of the kits' ranges
+# (10.87/16 engine, 10.244.0/24 pods, 10.96/16 services) leave room.
 if ! docker info >/dev/null 2>&1; then
   echo "setup: starting dockerd"
   mkdir -p /var/log
-  (dockerd >/var/log/goship-dockerd.log 2>&1 &)
+  (dockerd --default-address-pool base=10.200.0.0/14,size=24 >/var/log/goship-dockerd.log 2>&1 &)
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { tail -20 /var/log/goship-dockerd.log; echo "setup: dockerd did not start" >&2; exit 1; }
 fi
