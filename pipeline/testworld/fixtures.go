@@ -99,7 +99,10 @@ func assembleHello(binPath, version string, broken bool) (v1.Image, error) {
 	}
 	spec := image.DefaultRuntimeSpec(HelloPort)
 	spec.Labels = image.OCILabels("c0ffee"+version, version, "https://example.com/hello-service", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	spec.Healthcheck = &image.Healthcheck{Command: []string{"/app", "health"}, Interval: 2 * time.Second, Timeout: 2 * time.Second, Retries: 3}
+	// The check's timeout covers runc starting the process too: on a loaded
+	// 2-core test machine that alone took over 2 s and made a healthy
+	// canary "unhealthy". A broken release still fails at once.
+	spec.Healthcheck = &image.Healthcheck{Command: []string{"/app", "health"}, Interval: 2 * time.Second, Timeout: 10 * time.Second, Retries: 3}
 	if broken {
 		spec.Env = append(spec.Env, "HELLO_BROKEN=1")
 	}
