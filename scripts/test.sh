@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# goship's test suite, in four lanes that run side by side: the static
-# checks (formatting, vet, the Dagger module type-check, golangci-lint,
-# actionlint, the Taskfile), the engine-free Go tests (against the real
-# registry, sshd, dockerd, trivy started by the tests), the e2e suite
-# through the dagger CLI on the local Dagger engine (scripts/engine.sh) and
-# the cluster tests on the Kubernetes cluster of the kit
-# (scripts/cluster.sh). Run scripts/setup.sh first on a fresh machine.
+# goship's test suite. First engine-free: formatting, vet, the Dagger
+# module type-check, golangci-lint, every Go test (against the real
+# registry, sshd, dockerd, trivy started by the tests), actionlint and the
+# Taskfile. Then the e2e suite through the dagger CLI on the local Dagger
+# engine (scripts/engine.sh) and, beside it, the cluster tests on the
+# Kubernetes cluster of the kit (scripts/cluster.sh). Run scripts/setup.sh
+# first on a fresh machine.
 #
 # If the engine or cluster kit itself fails, the tests that need it are
 # reported as not run (loudly: ENGINE UNAVAILABLE, CLUSTER UNAVAILABLE);
@@ -31,86 +31,64 @@ cluster_tests=${GOSHIP_CLUSTER_TESTS:-1}
 
 step() { printf '\n== %s\n' "$*"; }
 
-# The suite runs in lanes, side by side: the static checks, the engine-free
-# tests, the e2e suite on the engine and the cluster stage. A cold run is
-# compile-bound and a warm one mostly waits (health gates, drains, the
-# engine): run one after another, the engine-free suite and the e2e suite
-# left a core idle for 40 minutes. Each lane writes its own log, printed
-# whole when it ends; the run fails if any lane does.
-logs=$(mktemp -d -t goship-test.XXXXXX)
-declare -A lane_pid
-lane() { # name function
-  local name=$1
-  shift
-  ( set -euo pipefail; "$@" ) >"$logs/$name.log" 2>&1 &
-  lane_pid[$name]=$!
-  echo "lane $name started ($(( $(date +%s) - ci_start ))s into the run)"
-}
-# An interrupted run stops every lane's processes too.
-trap 'for p in "${lane_pid[@]}"; do pkill -TERM -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; exit 130' INT TERM
+step gofmt
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+[ -z "$unformatted" ] || { echo "not gofmt'ed:"; echo "$unformatted"; exit 1; }
 
-static_checks() {
-  # Pure CPU: at a lower priority they fill the gaps the waiting tests
-  # leave instead of stretching their timings.
-  renice -n 10 -p "$BASHPID" >/dev/null
-  step gofmt
-  unformatted=$(gofmt -l $(git ls-files '*.go'))
-  [ -z "$unformatted" ] || { echo "not gofmt'ed:"; echo "$unformatted"; return 1; }
+step "go vet"
+go vet "${pkgs[@]}"
+go vet -C pipeline ./...
+[ -d e2e ] && go vet -tags e2e ./e2e/...
+go vet -C pipeline -tags world ./testworld
+(cd examples/hello-service && go vet ./...)
 
-  step "go vet"
-  go vet "${pkgs[@]}"
-  go vet -C pipeline ./...
-  [ -d e2e ] && go vet -tags e2e ./e2e/...
-  go vet -C pipeline -tags world ./testworld
-  (cd examples/hello-service && go vet ./...)
+step "Dagger module type-check, unit tests and go mod tidy (modcheck)"
+modcheck=$(mktemp -d)/modcheck
+go build -o "$modcheck" ./internal/cmd/modcheck
+"$modcheck" .
+"$modcheck" test -count=1
+"$modcheck" tidy -diff
+"$modcheck" engine-tidy
+# pipeline/ is its own Go module (the runner's), so a cold engine's module
+# load never walks its dependencies.
+(cd pipeline && go mod tidy -diff)
 
-  step "Dagger module type-check, unit tests and go mod tidy (modcheck)"
-  modcheck=$(mktemp -d)/modcheck
-  go build -o "$modcheck" ./internal/cmd/modcheck
-  "$modcheck" .
-  "$modcheck" test -count=1
-  "$modcheck" tidy -diff
-  "$modcheck" engine-tidy
-  # pipeline/ is its own Go module (the runner's), so a cold engine's module
-  # load never walks its dependencies.
-  (cd pipeline && go mod tidy -diff)
+step golangci-lint
+golangci-lint run "${pkgs[@]}"
+(cd pipeline && golangci-lint run ./...)
+[ -d e2e ] && golangci-lint run --build-tags e2e ./e2e/...
 
-  step golangci-lint
-  golangci-lint run "${pkgs[@]}"
-  (cd pipeline && golangci-lint run ./...)
-  [ -d e2e ] && golangci-lint run --build-tags e2e ./e2e/...
+step actionlint
+if compgen -G ".github/workflows/*.yml" >/dev/null; then actionlint .github/workflows/*.yml; fi
 
-  step actionlint
-  if compgen -G ".github/workflows/*.yml" >/dev/null; then actionlint .github/workflows/*.yml; fi
+step "task --list"
+[ -f Taskfile.yml ] && task --list >/dev/null
 
-  step "task --list"
-  [ -f Taskfile.yml ] && task --list >/dev/null
-}
-
-engine_free_tests() {
-  step "go test (engine-free)"
-  (cd examples/hello-service && go test -race -count=1 ./...)
-  # internal/modcheck starts no goroutine of its own (it type-checks the
-  # Dagger SDK from source): under -race its tests took 3.6 times as long
-  # (131 s against 36 s) for nothing the detector could catch.
-  go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -v '/internal/modcheck$')
-  go test -count=1 -timeout 20m ./internal/modcheck
-  # The deploy packages' tests mostly wait on dockerd, health gates and
-  # drains: more of them at once than the 2 that -parallel defaults to on
-  # 2 cores.
-  (cd pipeline && go test -race -count=1 -parallel 6 -timeout 60m $(go list ./... | grep -vE '/pipeline/(kube|ciengine)$'))
-}
-
-lane static static_checks
+step "go test"
 "$root/scripts/engine.sh" start # no-op when setup.sh started it
 if [ "$cluster_tests" = 1 ]; then "$root/scripts/cluster.sh" start; fi
-lane engine-free engine_free_tests
+(cd examples/hello-service && go test -race -count=1 ./...)
+# Everything but the cluster tests first, while the cluster comes up.
+# internal/modcheck starts no goroutine of its own (it type-checks the
+# Dagger SDK from source): under -race its tests took 3.6 times as long
+# (131 s against 36 s) for nothing the detector could catch.
+go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -v '/internal/modcheck$')
+go test -count=1 -timeout 20m ./internal/modcheck
+# The deploy packages' tests mostly wait on health gates and drains, so
+# more of them run at once than the 2 that -parallel defaults to on 2
+# cores (alone at 6, pipeline/compose took 503 s instead of 993 s); 3
+# leaves room for fleet's scenarios, which run beside it. Running this
+# suite beside the e2e suite overloaded both cores: deploys timed out and
+# requests failed.
+(cd pipeline && go test -race -count=1 -parallel 3 -timeout 60m $(go list ./... | grep -vE '/pipeline/(kube|ciengine)$'))
 
 # The cluster stage: pipeline/kube's and pipeline/ciengine's tests, then the
-# e2e tests of `cluster ...` through the module. Its tests mostly wait on
-# the cluster (about 70% of the CPU is idle while they run alone).
+# e2e tests of `cluster ...` through the module. It runs beside the e2e
+# suite below: its tests mostly wait on the cluster (about 70% of the CPU is
+# idle while they run alone), so running it after the e2e suite added its
+# whole length to the run.
 # The cluster's first build (about 25 minutes idle, much longer beside
-# everything else) runs in the background at low priority from setup.sh
+# everything above) runs in the background at low priority from setup.sh
 # on; the wait for it is bounded so that the whole run stays within
 # GOSHIP_CI_BUDGET seconds of GOSHIP_CI_START (.ci/run sets it), leaving the
 # cluster tests their own time. If the kit fails or is not up by then, they
@@ -119,7 +97,6 @@ lane engine-free engine_free_tests
 # cluster tests skip without GOSHIP_KUBECONFIG.
 cluster_stage() {
   local cluster=0 exports elapsed wait_s
-  step "cluster tests on the local Kubernetes cluster"
   if [ "$cluster_tests" != 1 ]; then
     echo "cluster tests skipped: GOSHIP_CLUSTER_TESTS=$cluster_tests"
   else
@@ -145,15 +122,7 @@ cluster_stage() {
   fi
 }
 
-e2e_tests() {
-  step "e2e on the local Dagger engine"
-  [ "$engine" = 1 ] || return 0
-  # The cluster's own e2e tests run in the cluster stage.
-  go test -tags e2e -count=1 -timeout 80m -v -skip '^TestCluster' ./e2e/...
-}
-
-# The e2e and cluster lanes need the engine: wait for it (a cold kit takes
-# 10-17 minutes) while the other lanes run.
+step "e2e on the local Dagger engine, and beside it the cluster tests on the local Kubernetes cluster"
 engine=0
 if exports=$("$root/scripts/engine.sh" ready); then
   eval "$exports"
@@ -165,19 +134,20 @@ else
   "$root/scripts/engine.sh" log 40
   echo "=================================================================="
 fi
-lane e2e e2e_tests
-lane cluster cluster_stage
-
-# Each lane's log, in a fixed order, as the lanes end.
-failed=()
-for name in static engine-free e2e cluster; do
-  status=ok
-  wait "${lane_pid[$name]}" || { status=FAILED; failed+=("$name"); }
-  printf '\n######## lane %s: %s (%ss into the run)\n' "$name" "$status" "$(( $(date +%s) - ci_start ))"
-  cat "$logs/$name.log"
-done
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED: ${failed[*]}"
-  exit 1
+cluster_log=$(mktemp -t goship-cluster-stage.XXXXXX)
+cluster_stage >"$cluster_log" 2>&1 &
+cluster_pid=$!
+# An interrupted run stops the cluster stage's tests too.
+trap 'pkill -TERM -P "$cluster_pid" 2>/dev/null; kill "$cluster_pid" 2>/dev/null; exit 130' INT TERM
+e2e_ok=1
+# The cluster's own e2e tests run in the cluster stage.
+if [ "$engine" = 1 ] && ! go test -tags e2e -count=1 -timeout 80m -v -skip '^TestCluster' ./e2e/...; then
+  e2e_ok=0
 fi
-echo "all lanes passed"
+cluster_ok=1
+wait "$cluster_pid" || cluster_ok=0
+
+step "cluster tests on the local Kubernetes cluster (ran beside the e2e suite)"
+cat "$cluster_log"
+[ "$e2e_ok" = 1 ] || { echo "e2e FAILED"; exit 1; }
+[ "$cluster_ok" = 1 ] || { echo "cluster tests FAILED"; exit 1; }
