@@ -74,13 +74,7 @@ if [ "$cluster_tests" = 1 ]; then "$root/scripts/cluster.sh" start; fi
 # (131 s against 36 s) for nothing the detector could catch.
 go test -race -count=1 -timeout 60m $(go list "${pkgs[@]}" | grep -v '/internal/modcheck$')
 go test -count=1 -timeout 20m ./internal/modcheck
-# The deploy packages' tests mostly wait on health gates and drains, so
-# more of them run at once than the 2 that -parallel defaults to on 2
-# cores (alone at 6, pipeline/compose took 503 s instead of 993 s); 3
-# leaves room for fleet's scenarios, which run beside it. Running this
-# suite beside the e2e suite overloaded both cores: deploys timed out and
-# requests failed.
-(cd pipeline && go test -race -count=1 -parallel 3 -timeout 60m $(go list ./... | grep -vE '/pipeline/(kube|ciengine)$'))
+(cd pipeline && go test -race -count=1 -timeout 60m $(go list ./... | grep -vE '/pipeline/(kube|ciengine)$'))
 
 # The cluster stage: pipeline/kube's and pipeline/ciengine's tests, then the
 # e2e tests of `cluster ...` through the module. It runs beside the e2e

@@ -15,24 +15,17 @@ import (
 	"github.com/goship-dev/goship/pipeline/testworld"
 )
 
-// The scenarios share one registry and run in parallel: each makes its own
-// hosts, apps and proxies, and spends most of its time waiting on health
-// gates and drains, not on the CPU.
+// The scenarios share one registry and run one after another: each moves
+// several hosts on the one dockerd of this machine.
 func TestFleet(t *testing.T) {
 	w := newWorld(t)
-	scenario := func(name string, run func(*testing.T, *world)) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			run(t, w)
-		})
-	}
-	scenario("rolling with a canary", testRolling)
-	scenario("a host fails its gate", testGateFailure)
-	scenario("the canary fails its check", testCanaryFailure)
-	scenario("a host is down at preflight", testHostDown)
-	scenario("a host is locked by another deploy", testHostLocked)
-	scenario("a connection is cut mid-rollout", testConnectionCut)
-	scenario("blue-green: a host fails, no request fails", testBlueGreen)
+	t.Run("rolling with a canary", func(t *testing.T) { testRolling(t, w) })
+	t.Run("a host fails its gate", func(t *testing.T) { testGateFailure(t, w) })
+	t.Run("the canary fails its check", func(t *testing.T) { testCanaryFailure(t, w) })
+	t.Run("a host is down at preflight", func(t *testing.T) { testHostDown(t, w) })
+	t.Run("a host is locked by another deploy", func(t *testing.T) { testHostLocked(t, w) })
+	t.Run("a connection is cut mid-rollout", func(t *testing.T) { testConnectionCut(t, w) })
+	t.Run("blue-green: a host fails, no request fails", func(t *testing.T) { testBlueGreen(t, w) })
 }
 
 // Three hosts move to v2 one at a time after a canary; at no moment are
