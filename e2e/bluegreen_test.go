@@ -61,10 +61,12 @@ func blueGreenProxy(t *testing.T, docker *testworld.Docker, srv server) (image, 
 	}
 	testworld.ChownToDeployUser(t, dir)
 	testworld.RemoveImagesOnCleanup(t, localImages)
+	// The proxy's network is not a compose project's: goship creates it.
 	t.Cleanup(func() {
-		docker.RemoveComposeProject("goship-proxy")
 		docker.RemoveComposeProject("hello-blue")
 		docker.RemoveComposeProject("hello-green")
+		docker.RemoveComposeProject("goship-proxy")
+		docker.RemoveNetwork("goship-proxy")
 	})
 	return image, dir
 }

@@ -32,7 +32,7 @@ func newProxyWorld(t *testing.T) *proxyWorld {
 	name := fmt.Sprintf("gsproxy%d", testworld.FreePort(t))
 	// Cleanups run last-in first-out: the network goes after the
 	// containers on it.
-	t.Cleanup(func() { _, _ = w.docker.Try(nil, "network", "rm", name) })
+	t.Cleanup(func() { w.docker.RemoveNetwork(name) })
 	t.Cleanup(func() { w.docker.RemoveComposeProject(name) })
 	t.Cleanup(func() {
 		if !t.Failed() {

@@ -57,17 +57,31 @@ func (d *Docker) RemoveContainer(t testing.TB, name string) {
 // (left behind, networks exhaust docker's address pools after ~30 tests).
 func (d *Docker) RemoveComposeProject(project string) {
 	label := "label=com.docker.compose.project=" + project
+	list := func(args ...string) []string {
+		out, _ := d.Try(nil, append(args, "--filter", label)...)
+		return strings.Fields(out)
+	}
 	// Containers first: a network or volume in use cannot be removed. A
 	// deploy keeps the project's named volumes (they hold its data); the
 	// test's go with it.
-	for _, kind := range []struct{ list, remove []string }{
-		{[]string{"ps", "-aq"}, []string{"rm", "-f"}},
-		{[]string{"network", "ls", "-q"}, []string{"network", "rm"}},
-		{[]string{"volume", "ls", "-q"}, []string{"volume", "rm", "-f"}},
-	} {
-		ids, _ := d.Try(nil, append(kind.list, "--filter", label)...)
-		if f := strings.Fields(ids); len(f) > 0 {
-			_, _ = d.Try(nil, append(kind.remove, f...)...)
-		}
+	if ids := list("ps", "-aq"); len(ids) > 0 {
+		_, _ = d.Try(nil, append([]string{"rm", "-f"}, ids...)...)
 	}
+	for _, id := range list("network", "ls", "-q") {
+		d.RemoveNetwork(id)
+	}
+	if ids := list("volume", "ls", "-q"); len(ids) > 0 {
+		_, _ = d.Try(nil, append([]string{"volume", "rm", "-f"}, ids...)...)
+	}
+}
+
+// RemoveNetwork removes a network, cutting off first any container still
+// on it: one of another project whose cleanup has not run yet keeps the
+// network in use, and a clean run then left it behind.
+func (d *Docker) RemoveNetwork(name string) {
+	attached, _ := d.Try(nil, "network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", name)
+	for _, c := range strings.Fields(attached) {
+		_, _ = d.Try(nil, "network", "disconnect", "--force", name, c)
+	}
+	_, _ = d.Try(nil, "network", "rm", name)
 }
