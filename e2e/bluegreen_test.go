@@ -51,7 +51,8 @@ func TestBlueGreenThroughTheModule(t *testing.T) {
 
 // blueGreenProxy is the test world's Caddy image and a proxy directory
 // the deploy user owns beside srv's app, for a blue-green deploy of
-// "hello"; the proxy and both colors go when the test ends.
+// "hello"; the proxy and both colors go when the test ends (the images
+// the deploys pulled go with srv: startServer).
 func blueGreenProxy(t *testing.T, docker *testworld.Docker, srv server) (image, dir string) {
 	t.Helper()
 	image = testworld.ProxyImage(t, docker)
@@ -60,13 +61,10 @@ func blueGreenProxy(t *testing.T, docker *testworld.Docker, srv server) (image, 
 		t.Fatal(err)
 	}
 	testworld.ChownToDeployUser(t, dir)
-	testworld.RemoveImagesOnCleanup(t, localImages)
-	// The proxy's network is not a compose project's: goship creates it.
 	t.Cleanup(func() {
 		docker.RemoveComposeProject("hello-blue")
 		docker.RemoveComposeProject("hello-green")
-		docker.RemoveComposeProject("goship-proxy")
-		docker.RemoveNetwork("goship-proxy")
+		docker.RemoveProxy("goship-proxy")
 	})
 	return image, dir
 }

@@ -30,10 +30,7 @@ func newProxyWorld(t *testing.T) *proxyWorld {
 	t.Helper()
 	w := newWorld(t)
 	name := fmt.Sprintf("gsproxy%d", testworld.FreePort(t))
-	// Cleanups run last-in first-out: the network goes after the
-	// containers on it.
-	t.Cleanup(func() { w.docker.RemoveNetwork(name) })
-	t.Cleanup(func() { w.docker.RemoveComposeProject(name) })
+	t.Cleanup(func() { w.docker.RemoveProxy(name) })
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return

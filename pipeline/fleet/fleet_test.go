@@ -376,8 +376,7 @@ func testBlueGreen(t *testing.T, w *world) {
 	for i, h := range hs {
 		// Each host gets its own proxy: on a real fleet each server has one.
 		name := fmt.Sprintf("fleetpx%d", h.port)
-		t.Cleanup(func() { w.docker.RemoveNetwork(name) })
-		t.Cleanup(func() { w.docker.RemoveComposeProject(name) })
+		t.Cleanup(func() { w.docker.RemoveProxy(name) })
 		for _, c := range []string{compose.ColorBlue, compose.ColorGreen} {
 			t.Cleanup(func() { w.docker.RemoveComposeProject(h.app + "-" + c) })
 		}

@@ -137,8 +137,7 @@ func (h *server) deploy(t *testing.T, spec compose.Spec) *compose.Result {
 func (h *server) proxy(t *testing.T) compose.Proxy {
 	t.Helper()
 	name := fmt.Sprintf("gsproxy%d", testworld.FreePort(t))
-	t.Cleanup(func() { h.w.docker.RemoveNetwork(name) })
-	t.Cleanup(func() { h.w.docker.RemoveComposeProject(name) })
+	t.Cleanup(func() { h.w.docker.RemoveProxy(name) })
 	return compose.Proxy{Name: name, Root: h.srv.AppRoot + "/" + name, Image: testworld.ProxyImage(t, h.w.docker), Drain: 2 * time.Second}
 }
 

@@ -75,6 +75,13 @@ func (d *Docker) RemoveComposeProject(project string) {
 	}
 }
 
+// RemoveProxy removes a blue-green proxy: its compose project, then the
+// network of the same name that goship creates for it beside the project.
+func (d *Docker) RemoveProxy(name string) {
+	d.RemoveComposeProject(name)
+	d.RemoveNetwork(name)
+}
+
 // RemoveNetwork removes a network, cutting off first any container still
 // on it: one of another project whose cleanup has not run yet keeps the
 // network in use, and a clean run then left it behind.
