@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,22 +18,21 @@ import (
 	"github.com/goship-dev/goship/pipeline/image"
 )
 
-// ProxyImage is the blue-green proxy for tests: Caddy built from the
-// pinned module in tools/caddy (nothing can be pulled here), at
-// /usr/bin/caddy on an empty base like the official image has it, loaded
-// into the local dockerd. The tag carries the hash of tools/caddy's
-// go.mod and go.sum, so a warm machine neither rebuilds nor reloads.
+// ProxyImage is the blue-green proxy for tests: the Caddy that
+// scripts/tools.sh builds (static, from tools/bundle; nothing can be
+// pulled here), at /usr/bin/caddy on an empty base like the official
+// image has it, loaded into the local dockerd. The tag carries the
+// binary's hash, so a warm machine does not reload it.
 func ProxyImage(t testing.TB, d *Docker) string {
 	t.Helper()
-	dir := filepath.Join(RepoRoot(t), "tools", "caddy")
-	key := moduleKey(t, dir)
-	ref := "goship.test/caddy:" + key
-	if _, err := d.Try(nil, "image", "inspect", ref); err == nil {
-		return ref
-	}
-	bin, err := os.ReadFile(caddyBinary(t, dir, key))
+	bin, err := os.ReadFile(Tool(t, "caddy"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bin)
+	ref := "goship.test/caddy:" + hex.EncodeToString(sum[:8])
+	if _, err := d.Try(nil, "image", "inspect", ref); err == nil {
+		return ref
 	}
 	spec := image.RuntimeSpec{
 		BinaryPath: "/usr/bin/caddy",
@@ -70,64 +67,4 @@ func LoadImage(t testing.TB, d *Docker, img v1.Image, ref string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("testworld: docker load %s: %v: %s", ref, err, out)
 	}
-}
-
-// moduleKey is the cache key scripts/tools.sh uses: the first 16 hex
-// digits of sha256(go.mod + go.sum).
-func moduleKey(t testing.TB, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// caddyBinary builds cmd/caddy statically from the tools module, once
-// per machine: in the tool cache scripts/tools.sh uses, under a file lock
-// so parallel tests build it once. The first build takes minutes.
-func caddyBinary(t testing.TB, dir, key string) string {
-	t.Helper()
-	cache := os.Getenv("GOSHIP_TOOLS_CACHE")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(home, ".cache", "goship-tools")
-	}
-	out := filepath.Join(cache, "caddy-"+key)
-	bin := filepath.Join(out, "caddy")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(cache, "caddy.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = lock.Close() }()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(bin); err == nil {
-		return bin // another test built it while this one waited
-	}
-	t.Logf("testworld: building caddy from %s (first run on this machine: minutes)", dir)
-	tmp := out + ".tmp"
-	_ = os.RemoveAll(tmp)
-	env := []string{"CGO_ENABLED=0", "GOFLAGS=-mod=readonly"}
-	if _, err := runIn(dir, env, "go", "build", "-trimpath", "-o", filepath.Join(tmp, "caddy"), "github.com/caddyserver/caddy/v2/cmd/caddy"); err != nil {
-		t.Fatalf("testworld: build caddy: %v", err)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		t.Fatal(err)
-	}
-	return bin
 }

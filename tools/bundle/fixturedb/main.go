@@ -1,6 +1,6 @@
 // Command fixturedb writes a tiny Trivy vulnerability database with one Go
-// advisory, for goship's offline scan tests. It lives in the trivy tools
-// module so it writes with the same trivy-db version the pinned trivy
+// advisory, for goship's offline scan tests. It lives in the tools bundle
+// beside trivy, so it writes with the same trivy-db version the pinned trivy
 // binary reads.
 //
 //	go run ./fixturedb -dir CACHE -id GOSHIP-2026-0001 -pkg example.com/vulnlib -vulnerable "<1.0.1" -patched 1.0.1
