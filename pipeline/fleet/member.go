@@ -130,13 +130,15 @@ func (m *member) deploy(ctx context.Context, log *logger) {
 	log.printf("%s: deploying %s", m.name, m.spec.Image)
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
+	// The watcher gets this connection's channel, not the field: a
+	// reconnect below replaces m.dead while the watcher may still run.
+	go func(dead <-chan struct{}) {
 		select {
-		case <-m.dead: // a dead connection fails the deploy now, not at the gate's timeout
+		case <-dead: // a dead connection fails the deploy now, not at the gate's timeout
 			cancel()
 		case <-dctx.Done():
 		}
-	}()
+	}(m.dead)
 	m.ran = true
 	res, err := m.p.Deploy(dctx)
 	if res != nil && res.Schema != "" {
