@@ -58,7 +58,7 @@ func (cc clusterCalls) publish(created string, extra ...string) string {
 
 // Blue-green on the cluster through the module, with a prober on the
 // live Service: v1 -> v2, a release that fails at once and one that turns
-// bad 2 s after it starts, each with 0 failed requests; an unchanged
+// bad 2 s after its first good probe, each with 0 failed requests; an unchanged
 // redeploy writes nothing; a ResourceQuota refusal ends in seconds,
 // naming the quota; an HPA keeps its replica count.
 func TestClusterBlueGreenThroughTheModule(t *testing.T) {
@@ -84,7 +84,7 @@ func TestClusterBlueGreenThroughTheModule(t *testing.T) {
 	turnsBad := filepath.Join(dir, "turns-bad.env")
 	writeFile(t, turnsBad, "HELLO_FAIL_AFTER=2s\n")
 	mustFail(t, cc.deploy("2026-03-02T00:00:00Z", []string{"--image=" + v2, "--env=file://" + turnsBad}, "with-blue-green"),
-		"a blue-green release that turns bad 2 s after it starts", "hello")
+		"a blue-green release that turns bad 2 s after its first good probe", "hello")
 	p.Finish(t, "probes through the live Service across v1 -> v2 and two bad releases", 100)
 	if v := getEventually(t, url+"/version"); !strings.Contains(v, "0.0.0-20260201000000-01234567") {
 		t.Fatalf("/version after the bad releases = %q: v2 must serve", v)

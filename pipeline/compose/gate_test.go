@@ -35,7 +35,7 @@ func TestGateSettleWindowCatchesADegradingRelease(t *testing.T) {
 	spec.Env = []byte("HELLO_FAIL_AFTER=3s\n")
 	_, err = Deploy(ctx, c, spec)
 	if err == nil {
-		t.Fatal("a release that degrades 3s after start went live")
+		t.Fatal("a release that degrades 3s after its first good probe went live")
 	}
 	for _, want := range []string{"answered 500", "after the first passing probe", "rolled back to " + r1.Release + ", which is serving"} {
 		if !strings.Contains(err.Error(), want) {

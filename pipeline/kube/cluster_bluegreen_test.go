@@ -19,7 +19,7 @@ import (
 )
 
 // bgSpec is a blue-green release of hello: settle long enough to see a
-// pod that turns bad 2 s after it started (readiness every 2 s, two
+// pod that turns bad 2 s after its first good probe (readiness every 2 s, two
 // failures), a short drain.
 func (w *world) bgSpec(img name.Digest, version string, log *logLines) Spec {
 	s := w.spec(img, version)

@@ -5,8 +5,8 @@
 //	hello health       exit 0 if GET /healthz on the local server answers 200
 //
 // HELLO_BROKEN=1 makes /healthz fail, to play a broken release;
-// HELLO_FAIL_AFTER=2s makes it fail from 2s after start, to play a release
-// that degrades after its first good probe.
+// HELLO_FAIL_AFTER=2s makes /healthz fail from 2s after its first healthy
+// answer, to play a release that degrades after its first good probe.
 package main
 
 import (

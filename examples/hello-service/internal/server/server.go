@@ -5,6 +5,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,23 +22,29 @@ type Options struct {
 	// Broken makes /healthz answer 503, to play a bad release in deploy tests.
 	Broken bool
 	// FailAfter, when set, makes /healthz answer 500 once that long has
-	// passed since New: a release that degrades after its first good
-	// probe, for deploy gate tests.
+	// passed since its first healthy answer: a release that degrades after
+	// its first good probe, for deploy gate tests. The clock starts at that
+	// answer, not at start, so a probe that comes late on a loaded machine
+	// still sees the release healthy first.
 	FailAfter time.Duration
 }
 
 // New returns the service's handler.
 func New(opts Options) http.Handler {
 	mux := http.NewServeMux()
-	started := time.Now()
+	var firstHealthy atomic.Int64 // unix nanoseconds; 0 until /healthz first answers 200
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if opts.Broken {
 			http.Error(w, "unhealthy: HELLO_BROKEN is set", http.StatusServiceUnavailable)
 			return
 		}
-		if opts.FailAfter > 0 && time.Since(started) >= opts.FailAfter {
-			http.Error(w, "unhealthy: HELLO_FAIL_AFTER has passed", http.StatusInternalServerError)
-			return
+		if opts.FailAfter > 0 {
+			now := time.Now()
+			firstHealthy.CompareAndSwap(0, now.UnixNano())
+			if now.Sub(time.Unix(0, firstHealthy.Load())) >= opts.FailAfter {
+				http.Error(w, "unhealthy: HELLO_FAIL_AFTER has passed", http.StatusInternalServerError)
+				return
+			}
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
