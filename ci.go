@@ -40,7 +40,10 @@ func (g *Goship) Ci(
 // Reports runs what ci runs and returns its reports without failing, so
 // CI can upload them before ci itself fails the job (a failed function
 // returns no directory). A FAILED file lists what failed; the reruns ci
-// does are cache hits.
+// does are cache hits when both calls name the same --attempt. Its result
+// is kept for one session only: it holds failures too, and a later call
+// must run a failed test step again, not return those reports.
+// +cache="session"
 func (g *Goship) Reports(
 	ctx context.Context,
 	// Where the source lives in the repository, so annotations name repository paths.

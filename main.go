@@ -148,6 +148,9 @@ type Goship struct {
 	// The Go image the runner is built with and runs in.
 	// +private
 	RunnerBuildImage string
+	// The CI attempt whose calls share the test step's result (see testRun).
+	// +private
+	Attempt string
 	// The constructor flags that differ from their defaults, for reproduce commands.
 	// +private
 	CallArgs []string
@@ -256,6 +259,9 @@ func New(
 	// Source repository URL, for the image's org.opencontainers.image.source label.
 	// +optional
 	sourceURL string,
+	// Names one CI attempt, e.g. $GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT: its calls share the test step's result (reports, then ci), and a re-run attempt runs the tests again. Default: calls share the test step's result until a run fails; the next call then runs the tests again, the way go test retries a failure (go's test cache answers for the packages that passed).
+	// +optional
+	attempt string,
 	// Webhook URLs (secrets: they carry tokens) told about every deploy and rollback, on servers and clusters: DingTalk (add &secret=SEC… for signed mode), WeCom, Slack, or any URL for a JSON post.
 	// +optional
 	notify []*dagger.Secret,
@@ -305,6 +311,8 @@ func New(
 		DefaultBranch: f.String("default-branch", defaultBranch, release.DefaultBranch),
 		Created:       f.String("created", created, ""),
 		SourceURL:     f.String("source-url", sourceURL, ""),
+		// Not replayed: a reproduction runs the tests itself.
+		Attempt: attempt,
 
 		// Not replayed: they carry tokens, and a laptop has no business
 		// notifying the team's channels.
