@@ -29,7 +29,9 @@ pkgs=(./ci/... ./internal/...)
 ci_start=${GOSHIP_CI_START:-$(date +%s)}
 cluster_tests=${GOSHIP_CLUSTER_TESTS:-1}
 
-step() { printf '\n== %s\n' "$*"; }
+# Each stage says when it starts, counted from the run's start: where a
+# run's time went is in its log.
+step() { printf '\n== %s (at %ds)\n' "$*" "$(( $(date +%s) - ci_start ))"; }
 
 step gofmt
 unformatted=$(gofmt -l $(git ls-files '*.go'))
