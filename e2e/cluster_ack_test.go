@@ -38,9 +38,13 @@ func (cc clusterCalls) on(created string, chain ...string) result {
 	return cc.call(created, append([]string{"cluster", "--kubeconfig=file://" + cc.c.kubeconfig, "--namespace=" + cc.c.namespace}, chain...)...)
 }
 
-// deploy runs `deployment <flags> with-health … <chain…> run`.
+// deploy runs `deployment <flags> with-health … <chain…> run`. The
+// settle window outlasts the release that turns bad 2 s after its first
+// good probe: with readiness every 2 s and two failures to leave Ready,
+// its pods leave Ready 4 to 6 s after they became Ready (with a 5 s
+// window, one of two runs here switched traffic to it).
 func (cc clusterCalls) deploy(created string, flags []string, chain ...string) result {
-	args := append(append([]string{"deployment"}, flags...), "with-health", "--timeout=2m", "--settle=5s")
+	args := append(append([]string{"deployment"}, flags...), "with-health", "--timeout=2m", "--settle=10s")
 	return cc.on(created, append(append(args, chain...), "run")...)
 }
 
