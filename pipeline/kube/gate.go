@@ -40,7 +40,7 @@ func (c *Cluster) gate(ctx context.Context, g gateSpec, log *progress) error {
 	if g.since.IsZero() {
 		g.since = start
 	}
-	w := &watcher{c: c, g: g, log: log, seenReady: map[types.UID]bool{}, seenEvents: map[string]bool{}, unschedSince: map[types.UID]time.Time{}}
+	w := &watcher{c: c, g: g, log: log, seenReady: map[types.UID]bool{}, seenEvents: map[string]bool{}, unschedSince: map[types.UID]time.Time{}, configErrSince: map[string]time.Time{}}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	var last string

@@ -19,16 +19,26 @@ import (
 // keeps the gate waiting, or NotTriggerScaleUp, which ends it at once.
 const unschedulableGrace = 20 * time.Second
 
+// configErrorGrace is how long a container may wait in
+// CreateContainerConfigError before the gate calls it certain. The kubelet
+// gives that reason both for a Secret or ConfigMap that does not exist and
+// for one its cache has not synced yet (a release's new env Secret on a
+// busy node: "failed to sync secret cache"), and retries either way, 10 to
+// 15 s after the failed try; only the missing one lasts.
+const configErrorGrace = 30 * time.Second
+
 // watcher is one gate's memory between looks: which pods it saw Ready
 // (one that leaves Ready fails the settle window), which events it
-// already printed, and since when a pod is Unschedulable.
+// already printed, since when a pod is Unschedulable, and since when a
+// container waits in CreateContainerConfigError.
 type watcher struct {
-	c            *Cluster
-	g            gateSpec
-	log          *progress
-	seenReady    map[types.UID]bool
-	seenEvents   map[string]bool
-	unschedSince map[types.UID]time.Time
+	c              *Cluster
+	g              gateSpec
+	log            *progress
+	seenReady      map[types.UID]bool
+	seenEvents     map[string]bool
+	unschedSince   map[types.UID]time.Time
+	configErrSince map[string]time.Time // by pod UID and container name
 }
 
 // look is one reading of the Deployment, its newest ReplicaSet, their
@@ -259,12 +269,29 @@ func (w *watcher) podFailure(ctx context.Context, pods []corev1.Pod, evs []corev
 			return &RolloutError{Kind: FailCrash, Object: obj, Reason: p.Status.Reason, Message: p.Status.Message}
 		}
 		for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			if wt := cs.State.Waiting; wt != nil {
+			wt := cs.State.Waiting
+			configKey := string(p.UID) + "/" + cs.Name
+			if wt == nil || wt.Reason != "CreateContainerConfigError" {
+				delete(w.configErrSince, configKey)
+			}
+			if wt != nil {
 				if kind, ok := fatalWaiting[wt.Reason]; ok {
 					if wt.Reason == "ErrImagePull" && !pullIsFinal(wt.Message) {
 						continue // maybe a passing registry hiccup; ImagePullBackOff follows if not
 					}
-					return &RolloutError{Kind: kind, Object: obj + ", container " + cs.Name, Reason: wt.Reason, Message: wt.Message, Logs: w.c.lastLogs(ctx, p.Name, cs.Name, cs.RestartCount > 0)}
+					msg := wt.Message
+					if wt.Reason == "CreateContainerConfigError" {
+						since, seen := w.configErrSince[configKey]
+						if !seen {
+							since = time.Now()
+							w.configErrSince[configKey] = since
+						}
+						if time.Since(since) < configErrorGrace {
+							continue // maybe a Secret the kubelet has not synced yet
+						}
+						msg += fmt.Sprintf(" (for %s)", configErrorGrace)
+					}
+					return &RolloutError{Kind: kind, Object: obj + ", container " + cs.Name, Reason: wt.Reason, Message: msg, Logs: w.c.lastLogs(ctx, p.Name, cs.Name, cs.RestartCount > 0)}
 				}
 			}
 			if cs.RestartCount > 0 {
