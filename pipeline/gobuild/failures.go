@@ -13,15 +13,21 @@ import "strconv"
 
 // ReadFailuresScript prints the count kept in dir (0 when there is none).
 func ReadFailuresScript(dir string) string {
-	f := dir + "/failed-runs"
-	return `n=$(cat '` + f + `' 2>/dev/null) && [ "$n" -ge 0 ] 2>/dev/null || n=0; echo "$n"`
+	return readFailures(dir) + `; echo "$n"`
 }
 
 // RecordFailureScript moves the count in dir past seen, the count the
 // failed run was keyed by; a concurrent failure of the same key moves it
 // no further.
 func RecordFailureScript(dir string, seen int) string {
-	f, next := dir+"/failed-runs", strconv.Itoa(seen+1)
-	return `n=$(cat '` + f + `' 2>/dev/null) && [ "$n" -ge 0 ] 2>/dev/null || n=0; ` +
-		`[ "$n" -gt ` + strconv.Itoa(seen) + ` ] || { echo ` + next + ` > '` + f + `.tmp' && mv '` + f + `.tmp' '` + f + `'; }`
+	f := failuresFile(dir)
+	return readFailures(dir) + `; [ "$n" -gt ` + strconv.Itoa(seen) + ` ] || ` +
+		`{ echo ` + strconv.Itoa(seen+1) + ` > '` + f + `.tmp' && mv '` + f + `.tmp' '` + f + `'; }`
+}
+
+func failuresFile(dir string) string { return dir + "/failed-runs" }
+
+// readFailures sets $n to the count in dir; a missing or damaged file reads 0.
+func readFailures(dir string) string {
+	return `n=$(cat '` + failuresFile(dir) + `' 2>/dev/null) && [ "$n" -ge 0 ] 2>/dev/null || n=0`
 }

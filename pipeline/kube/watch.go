@@ -281,12 +281,7 @@ func (w *watcher) podFailure(ctx context.Context, pods []corev1.Pod, evs []corev
 					}
 					msg := wt.Message
 					if wt.Reason == "CreateContainerConfigError" {
-						since, seen := w.configErrSince[configKey]
-						if !seen {
-							since = time.Now()
-							w.configErrSince[configKey] = since
-						}
-						if time.Since(since) < configErrorGrace {
+						if heldFor(w.configErrSince, configKey) < configErrorGrace {
 							continue // maybe a Secret the kubelet has not synced yet
 						}
 						msg += fmt.Sprintf(" (for %s)", configErrorGrace)
@@ -326,6 +321,18 @@ func (w *watcher) podFailure(ctx context.Context, pods []corev1.Pod, evs []corev
 	return nil
 }
 
+// heldFor is how long the condition kept under key has held, from the
+// first look that saw it (that look starts the clock). The caller deletes
+// key from since when the condition no longer holds.
+func heldFor[K comparable](since map[K]time.Time, key K) time.Duration {
+	t, ok := since[key]
+	if !ok {
+		t = time.Now()
+		since[key] = t
+	}
+	return time.Since(t)
+}
+
 // schedulingFailure: the pod's node is not Ready, or the scheduler found
 // no node and none will come.
 func (w *watcher) schedulingFailure(p corev1.Pod, nodes *nodeView, evs []corev1.Event) error {
@@ -356,12 +363,7 @@ func (w *watcher) schedulingFailure(p corev1.Pod, nodes *nodeView, evs []corev1.
 	if hasEvent(evs, "Pod", p.Name, "TriggeredScaleUp") {
 		return nil // a node is coming
 	}
-	since, ok := w.unschedSince[p.UID]
-	if !ok {
-		since = time.Now()
-		w.unschedSince[p.UID] = since
-	}
-	if time.Since(since) >= unschedulableGrace {
+	if heldFor(w.unschedSince, p.UID) >= unschedulableGrace {
 		return &RolloutError{Kind: FailUnschedulable, Object: obj, Reason: corev1.PodReasonUnschedulable, Message: cond.Message + fmt.Sprintf(" (for %s, and no cluster autoscaler announced a scale-up)", unschedulableGrace)}
 	}
 	return nil
