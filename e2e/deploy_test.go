@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -173,21 +172,15 @@ type webhook struct {
 func startWebhook(t *testing.T) *webhook {
 	t.Helper()
 	w := &webhook{events: make(chan map[string]any, 16)}
-	ln, err := net.Listen("tcp", net.JoinHostPort(testworld.ListenHost(), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	addr := testworld.ServeHTTP(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var ev map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 			http.Error(rw, err.Error(), http.StatusBadRequest)
 			return
 		}
 		w.events <- ev
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	w.url = "http://" + ln.Addr().String() + "/hook"
+	}))
+	w.url = "http://" + addr + "/hook"
 	return w
 }
 

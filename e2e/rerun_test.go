@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -26,14 +25,8 @@ import (
 func TestRerunAfterAFailedTestStep(t *testing.T) {
 	src := hello(t)
 	flaky := &flakyServer{requests: map[string]int{}}
-	ln, err := net.Listen("tcp", net.JoinHostPort(testworld.ListenHost(), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: flaky}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	writeFile(t, filepath.Join(src, "internal", "flaky", "flaky_test.go"), fmt.Sprintf(flakyTest, ln.Addr()))
+	addr := testworld.ServeHTTP(t, flaky)
+	writeFile(t, filepath.Join(src, "internal", "flaky", "flaky_test.go"), fmt.Sprintf(flakyTest, addr))
 
 	round := func(r string) { writeFile(t, filepath.Join(src, "internal", "flaky", "testdata", "round"), r) }
 	test := func(args ...string) result { return goship(t, src, nil, append(args, "test")...) }

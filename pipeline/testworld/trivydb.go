@@ -6,11 +6,11 @@ import (
 	"compress/gzip"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -78,14 +78,19 @@ func (r *Registry) PushTrivyDB(t testing.TB, repo, id, pkg, vulnerable, patched 
 // its URL.
 func ServeGoModuleProxy(t testing.TB, fileProxy string) string {
 	t.Helper()
+	return "http://" + ServeHTTP(t, http.FileServer(http.Dir(strings.TrimPrefix(fileProxy, "file://"))))
+}
+
+// ServeHTTP serves h on ListenHost, where the engine's containers reach
+// it, until t ends, and returns its host:port.
+func ServeHTTP(t testing.TB, h http.Handler) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ListenHost(), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(http.FileServer(http.Dir(strings.TrimPrefix(fileProxy, "file://"))))
-	_ = srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
 }
